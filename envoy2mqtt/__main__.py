@@ -1,0 +1,5 @@
+"""Allow ``python -m envoy2mqtt``."""
+
+from envoy2mqtt.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""msgspec models: raw Envoy responses and the normalised :class:`EnvoyData`."""
