@@ -1,0 +1,250 @@
+"""Write commands: check a :mod:`command_types` value, then send the one request it means.
+
+Everything is decided before any I/O: :func:`build_request` validates the command against
+the probed features and the last-read data and returns the exact request, so a rejected
+command never reaches the Envoy. Writes are sent once and never retried (a relay or tariff
+write must not be applied twice by accident). The caller's ``data`` is never modified:
+the device is the source of truth and the caller re-reads the returned groups.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final, Protocol
+
+import msgspec
+
+from envoy2mqtt.envoy.command_types import (
+    Command,
+    SetChargeFromGrid,
+    SetDryContact,
+    SetGridRelay,
+    SetReserveSoc,
+    SetStorageMode,
+    UpdateDryContactSettings,
+)
+from envoy2mqtt.envoy.commands_dry_contacts import encode_settings, merge_settings
+from envoy2mqtt.envoy.commands_tariff import tariff_body
+from envoy2mqtt.envoy.errors import (
+    EnvoyCommandRejected,
+    EnvoyFeatureNotAvailable,
+    EnvoyHTTPStatusError,
+)
+from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.fetch import Fetcher
+from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
+
+__all__ = [
+    "PATH_DRY_CONTACTS",
+    "PATH_DRY_CONTACT_SETTINGS",
+    "PATH_GRID_RELAY",
+    "PATH_TARIFF",
+    "STORAGE_MODES",
+    "ProbeLike",
+    "WriteRequest",
+    "build_request",
+    "execute",
+    "validate",
+]
+
+_LOG = logging.getLogger(__name__)
+
+PATH_GRID_RELAY: Final = "/ivp/ensemble/relay"
+PATH_DRY_CONTACTS: Final = "/ivp/ensemble/dry_contacts"
+PATH_DRY_CONTACT_SETTINGS: Final = "/ivp/ss/dry_contact_settings"
+PATH_TARIFF: Final = "/admin/lib/tariff"
+
+STORAGE_MODES: Final = frozenset({"backup", "self-consumption", "economy"})
+_ERROR_DETAIL_CHARS: Final = 120
+
+
+class ProbeLike(Protocol):
+    """Anything that knows which features the Envoy offers (e.g. the probe result)."""
+
+    @property
+    def features(self) -> SupportedFeatures:
+        """Feature flags found by probing."""
+        ...
+
+
+class WriteRequest(msgspec.Struct, frozen=True):
+    """The exact request a command turns into, and the data groups to re-read after it."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    groups: frozenset[str]
+
+
+def _require(probe: ProbeLike, needed: SupportedFeatures, action: str) -> None:
+    missing = [flag for flag in needed if not probe.features & flag]
+    if missing:
+        names = ", ".join(flag.name or str(int(flag)) for flag in missing)
+        msg = f"{action} is not available on this Envoy (needs {names})"
+        raise EnvoyFeatureNotAvailable(msg)
+
+
+def _require_bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        msg = f"{what} must be a boolean, got {value!r}"
+        raise EnvoyCommandRejected(msg)
+    return value
+
+
+def _grid_relay(command: SetGridRelay, probe: ProbeLike) -> WriteRequest:
+    _require(probe, SupportedFeatures.ENPOWER, "grid relay control")
+    on_grid = _require_bool(command.on_grid, "grid relay on_grid")
+    body = {"mains_admin_state": "closed" if on_grid else "open"}
+    return WriteRequest("POST", PATH_GRID_RELAY, body, frozenset({"ensemble"}))
+
+
+def _known_relay(relay_id: object, known: dict[str, Any]) -> str:
+    if not isinstance(relay_id, str) or relay_id not in known:
+        ids = ", ".join(sorted(known)) or "none"
+        msg = f"unknown dry contact id {relay_id!r} (known: {ids})"
+        raise EnvoyCommandRejected(msg)
+    return relay_id
+
+
+def _dry_contact(command: SetDryContact, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
+    _require(probe, SupportedFeatures.ENPOWER, "dry contact control")
+    relay_id = _known_relay(command.id, data.dry_contact_status)
+    closed = _require_bool(command.closed, f"dry contact {relay_id} closed")
+    body = {"dry_contacts": {"id": relay_id, "status": "closed" if closed else "open"}}
+    return WriteRequest("POST", PATH_DRY_CONTACTS, body, frozenset({"dry_contacts"}))
+
+
+def _dry_contact_settings(
+    command: UpdateDryContactSettings, probe: ProbeLike, data: EnvoyData
+) -> WriteRequest:
+    _require(probe, SupportedFeatures.ENPOWER, "dry contact settings")
+    relay_id = _known_relay(command.id, data.dry_contact_settings)
+    merged = merge_settings(data.dry_contact_settings[relay_id], command.changes)
+    body = {"dry_contacts": encode_settings(merged)}
+    return WriteRequest("POST", PATH_DRY_CONTACT_SETTINGS, body, frozenset({"dry_contacts"}))
+
+
+def _storage(probe: ProbeLike, data: EnvoyData, action: str) -> tuple[Tariff, StorageSettings]:
+    _require(probe, SupportedFeatures.ENCHARGE | SupportedFeatures.TARIFF, action)
+    tariff = data.tariff
+    if tariff is None or tariff.storage_settings is None:
+        msg = f"{action} is not available: no battery storage settings read from the tariff"
+        raise EnvoyFeatureNotAvailable(msg)
+    return tariff, tariff.storage_settings
+
+
+def _tariff_request(tariff: Tariff, storage: StorageSettings) -> WriteRequest:
+    return WriteRequest("PUT", PATH_TARIFF, tariff_body(tariff, storage), frozenset({"tariff"}))
+
+
+def _storage_mode(command: SetStorageMode, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
+    tariff, storage = _storage(probe, data, "storage mode")
+    if not isinstance(command.mode, str) or command.mode not in STORAGE_MODES:
+        allowed = "|".join(sorted(STORAGE_MODES))
+        msg = f"storage mode must be one of {allowed}, got {command.mode!r}"
+        raise EnvoyCommandRejected(msg)
+    # With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
+    # write with 200 and then ignores it; turning them off is what makes the mode apply.
+    opt = None if storage.opt_schedules is None else False
+    changed = msgspec.structs.replace(storage, mode=command.mode, opt_schedules=opt)
+    return _tariff_request(tariff, changed)
+
+
+def _reserve_soc(command: SetReserveSoc, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
+    tariff, storage = _storage(probe, data, "battery reserve")
+    value = command.value
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+        msg = f"battery reserve must be an integer 0-100, got {value!r}"
+        raise EnvoyCommandRejected(msg)
+    changed = msgspec.structs.replace(storage, reserved_soc=round(float(value), 1))
+    return _tariff_request(tariff, changed)
+
+
+def _charge_from_grid(
+    command: SetChargeFromGrid, probe: ProbeLike, data: EnvoyData
+) -> WriteRequest:
+    tariff, storage = _storage(probe, data, "charge from grid")
+    enabled = _require_bool(command.enabled, "charge from grid enabled")
+    changed = msgspec.structs.replace(storage, charge_from_grid=enabled)
+    return _tariff_request(tariff, changed)
+
+
+def build_request(command: Command, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
+    """Validate ``command`` and return the exact request it means; performs no I/O.
+
+    Raises:
+        EnvoyFeatureNotAvailable: the Envoy lacks a feature (or the data) the command needs.
+        EnvoyCommandRejected: a value is invalid, or the command type is unknown.
+    """
+    match command:
+        case SetGridRelay():
+            return _grid_relay(command, probe)
+        case SetDryContact():
+            return _dry_contact(command, probe, data)
+        case UpdateDryContactSettings():
+            return _dry_contact_settings(command, probe, data)
+        case SetStorageMode():
+            return _storage_mode(command, probe, data)
+        case SetReserveSoc():
+            return _reserve_soc(command, probe, data)
+        case SetChargeFromGrid():
+            return _charge_from_grid(command, probe, data)
+        case _:
+            # Callers outside the type checker (MQTT payload decoding) may pass anything.
+            msg = f"unsupported command {type(command).__name__}"  # type: ignore[unreachable]
+            raise EnvoyCommandRejected(msg)
+
+
+def validate(command: Command, probe: ProbeLike, data: EnvoyData) -> None:
+    """Check that ``command`` can be sent to this Envoy; sends nothing, changes nothing.
+
+    Raises:
+        EnvoyFeatureNotAvailable: the Envoy lacks a feature (or the data) the command needs.
+        EnvoyCommandRejected: a value is invalid.
+    """
+    build_request(command, probe, data)
+
+
+def _command_name(command: object) -> str:
+    config = getattr(type(command), "__struct_config__", None)
+    tag = getattr(config, "tag", None)
+    return str(tag) if tag is not None else type(command).__name__
+
+
+def _error_detail(body: bytes) -> str:
+    # A short, printable excerpt helps explain a 400; it never holds credentials
+    # (the Envoy's reply to a write does not echo request headers).
+    text = body[: _ERROR_DETAIL_CHARS * 4].decode("utf-8", errors="replace")
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(printable.split())[:_ERROR_DETAIL_CHARS]
+
+
+async def execute(
+    fetcher: Fetcher, command: Command, probe: ProbeLike, data: EnvoyData
+) -> set[str]:
+    """Validate ``command``, send its request once and return the data groups to re-read.
+
+    Raises:
+        EnvoyFeatureNotAvailable: as :func:`validate`; nothing was sent.
+        EnvoyCommandRejected: as :func:`validate`; nothing was sent.
+        EnvoyHTTPStatusError: the Envoy answered with a non-2xx status.
+        EnvoyCommunicationError: transport failure (from ``fetcher``); not retried here.
+    """
+    name = _command_name(command)
+    try:
+        request = build_request(command, probe, data)
+    except (EnvoyCommandRejected, EnvoyFeatureNotAvailable) as err:
+        _LOG.warning("envoy command rejected command=%s reason=%r", name, str(err))
+        raise
+    payload = msgspec.json.encode(request.body)
+    response = await fetcher.request(request.method, request.path, body=payload)
+    _LOG.info(
+        "envoy command sent command=%s method=%s path=%s status=%d",
+        name,
+        request.method,
+        request.path,
+        response.status,
+    )
+    if not 200 <= response.status < 300:
+        raise EnvoyHTTPStatusError(response.status, request.path, _error_detail(response.body))
+    return set(request.groups)

@@ -1,0 +1,122 @@
+"""Dry-contact relay settings: validate a partial change, merge it, encode the Envoy body.
+
+The firmware needs the *complete* relay object on every settings POST (partial objects are
+reported to crash it), so a change is merged into the last-read settings and the whole
+relay is re-encoded in the Envoy's own wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgspec
+
+from envoy2mqtt.envoy.errors import EnvoyCommandRejected
+from envoy2mqtt.envoy.models.data import DryContactSettings
+
+ACTIONS: Final = frozenset({"apply", "shed", "schedule", "none"})
+MODES: Final = frozenset({"manual", "soc"})
+MAX_LOAD_NAME: Final = 64
+
+_ACTION_FIELDS: Final = ("grid_action", "micro_grid_action", "generator_action")
+_BOOL_FIELDS: Final = ("override", "manual_override")
+_SOC_FIELDS: Final = ("soc_low", "soc_high")
+CHANGEABLE_FIELDS: Final = frozenset(
+    {*_ACTION_FIELDS, *_BOOL_FIELDS, *_SOC_FIELDS, "load_name", "mode"}
+)
+
+
+def _reject(relay_id: str, message: str) -> EnvoyCommandRejected:
+    return EnvoyCommandRejected(f"dry contact {relay_id}: {message}")
+
+
+def _check_value(relay_id: str, key: str, value: Any) -> Any:
+    """Return ``value`` in model form, or raise if it is not acceptable for ``key``."""
+    if key in _ACTION_FIELDS:
+        if not isinstance(value, str) or value not in ACTIONS:
+            allowed = "|".join(sorted(ACTIONS))
+            raise _reject(relay_id, f"{key} must be one of {allowed}, got {value!r}")
+        return value
+    if key == "mode":
+        if not isinstance(value, str) or value not in MODES:
+            raise _reject(relay_id, f"mode must be one of manual|soc, got {value!r}")
+        return value
+    if key in _BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise _reject(relay_id, f"{key} must be a boolean, got {value!r}")
+        return value
+    if key in _SOC_FIELDS:
+        # bool is an int subclass (True must not pass as 1 %); NaN fails every comparison,
+        # so the range test also rejects it (math.isfinite would overflow on huge ints).
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not 0 <= value <= 100:
+            raise _reject(relay_id, f"{key} must be a number 0-100, got {value!r}")
+        return float(value)
+    # load_name is the only key left (callers check membership first).
+    if not isinstance(value, str) or len(value) > MAX_LOAD_NAME:
+        raise _reject(relay_id, f"load_name must be a string of at most {MAX_LOAD_NAME} chars")
+    return value
+
+
+def merge_settings(current: DryContactSettings, changes: Mapping[str, Any]) -> DryContactSettings:
+    """Return a new settings object with ``changes`` applied; ``current`` is not touched.
+
+    Raises:
+        EnvoyCommandRejected: ``changes`` is empty, names a field that may not change, holds
+            an invalid value, or leaves ``soc_low`` not below ``soc_high``.
+    """
+    relay_id = current.id
+    if not isinstance(changes, Mapping) or not changes:
+        raise _reject(relay_id, "no settings to change were given")
+    unknown = sorted(str(k) for k in changes if k not in CHANGEABLE_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(CHANGEABLE_FIELDS))
+        raise _reject(relay_id, f"cannot change {', '.join(unknown)} (allowed: {allowed})")
+    checked = {key: _check_value(relay_id, key, value) for key, value in changes.items()}
+    merged = msgspec.structs.replace(current, **checked)
+    if not merged.soc_low < merged.soc_high:
+        raise _reject(
+            relay_id,
+            f"soc_low ({merged.soc_low:g}) must be below soc_high ({merged.soc_high:g})",
+        )
+    return merged
+
+
+def _flag(value: bool) -> str:
+    # The firmware stores these booleans as lowercase strings and expects them back so.
+    return "true" if value else "false"
+
+
+def encode_settings(settings: DryContactSettings) -> dict[str, Any]:
+    """Encode one relay's settings in the Envoy's format (key order as the Envoy sends it).
+
+    Optional keys are only emitted when known, exactly as the firmware reports them.
+    """
+    body: dict[str, Any] = {
+        "id": settings.id,
+        "type": settings.type,
+        "grid_action": settings.grid_action,
+        "micro_grid_action": settings.micro_grid_action,
+        "gen_action": settings.generator_action,
+    }
+    optional = {
+        "essential_start_time": settings.essential_start_time,
+        "essential_end_time": settings.essential_end_time,
+        "priority": settings.priority,
+        "black_s_start": settings.black_start,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    body["override"] = _flag(settings.override)
+    if settings.manual_override is not None:
+        body["manual_override"] = _flag(settings.manual_override)
+    body.update(
+        {
+            "load_name": settings.load_name,
+            "mode": settings.mode,
+            "soc_low": settings.soc_low,
+            "soc_high": settings.soc_high,
+            "pv_serial_nb": list(settings.pv_serial_nb),
+        }
+    )
+    return body
