@@ -1,0 +1,153 @@
+"""Poll tiers, their request budgets and the availability rule (pure logic, no I/O).
+
+Each tier runs as its own task so that a slow endpoint (tariff, inventory) never delays the
+fast live readings. A tier's poll must finish within its *budget* (a share of its interval,
+bounded) or it is cancelled and counted as failed; the next tick is then scheduled on the
+tier's fixed rate, skipping ticks that were missed instead of bursting to catch up.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+FAST_GROUPS: tuple[str, ...] = ("meters", "livedata")
+NORMAL_GROUPS: tuple[str, ...] = (
+    "production",
+    "inverters",
+    "ensemble",
+    "dry_contacts",
+    "generator",
+)
+SLOW_GROUPS: tuple[str, ...] = ("tariff", "acb_inventory")
+
+_BUDGET_SHARE = 0.8
+_BUDGET_MIN = 2.0
+_BUDGET_MAX = 45.0
+
+
+class TierName(enum.StrEnum):
+    """The three poll tiers."""
+
+    FAST = "fast"
+    NORMAL = "normal"
+    SLOW = "slow"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One poll loop: which data groups it reads, how often, within which time budget."""
+
+    name: TierName
+    interval: float
+    groups: tuple[str, ...]
+    check_info: bool = False
+
+    @property
+    def budget(self) -> float:
+        """Seconds one poll of this tier may take (timeouts and retries included)."""
+        return min(max(self.interval * _BUDGET_SHARE, _BUDGET_MIN), _BUDGET_MAX)
+
+
+def plan_tiers(fast: float, normal: float, slow: float, groups: Iterable[str] | None) -> list[Tier]:
+    """Assign the Envoy's data groups to tiers.
+
+    Args:
+        fast: fast interval (seconds).
+        normal: normal interval.
+        slow: slow interval.
+        groups: the groups this Envoy offers (None: every known group; the client skips
+            what it does not have). Unknown group names go to the normal tier.
+
+    Returns:
+        The tiers that have work; the slow tier always exists because it re-checks /info.
+    """
+    known = (*FAST_GROUPS, *NORMAL_GROUPS, *SLOW_GROUPS)
+    offered = list(known if groups is None else dict.fromkeys(groups))
+    fast_g = tuple(g for g in offered if g in FAST_GROUPS)
+    slow_g = tuple(g for g in offered if g in SLOW_GROUPS)
+    normal_g = tuple(g for g in offered if g not in FAST_GROUPS and g not in SLOW_GROUPS)
+    tiers = [
+        Tier(TierName.FAST, fast, fast_g),
+        Tier(TierName.NORMAL, normal, normal_g),
+        Tier(TierName.SLOW, slow, slow_g, check_info=True),
+    ]
+    return [t for t in tiers if t.groups or t.check_info]
+
+
+def next_tick(previous_tick: float, interval: float, now: float) -> float:
+    """Return the next fixed-rate tick after ``previous_tick`` that is not in the past.
+
+    Missed ticks (a poll that took longer than the interval) are skipped, never replayed.
+    """
+    tick = previous_tick + interval
+    if tick >= now:
+        return tick
+    missed = math.ceil((now - tick) / interval)
+    return tick + missed * interval
+
+
+def grace_period(tiers: Iterable[Tier]) -> float:
+    """Seconds without a successful poll after which an Envoy is reported offline.
+
+    Three intervals of the most frequent tier that reads data, so that one or two lost
+    polls do not flap availability.
+    """
+    intervals = [t.interval for t in tiers if t.groups]
+    return 3 * min(intervals) if intervals else 3 * max((t.interval for t in tiers), default=60)
+
+
+class FailureKind(enum.StrEnum):
+    """Why a whole poll failed."""
+
+    UNREACHABLE = "unreachable"
+    AUTH = "auth"
+
+
+class Availability:
+    """Decides ``online``/``offline`` for one Envoy from poll outcomes.
+
+    Online after a successful poll. Offline immediately when authentication is impossible,
+    after ``unreachable_after`` consecutive unreachable polls, or when no poll succeeded
+    within the grace period. A poll where only some groups failed is a success (those
+    groups are stale, the Envoy is not offline).
+    """
+
+    def __init__(self, grace: float, unreachable_after: int = 2) -> None:
+        """Create the tracker; the Envoy starts offline (nothing known yet)."""
+        self.grace = grace
+        self._unreachable_after = unreachable_after
+        self._last_ok: float | None = None
+        self._unreachable = 0
+        self._auth_failed = False
+        self.online = False
+
+    def success(self, now: float) -> bool:
+        """Record a successful poll; returns True when availability changed."""
+        self._last_ok = now
+        self._unreachable = 0
+        self._auth_failed = False
+        return self._set(online=True)
+
+    def failure(self, now: float, kind: FailureKind) -> bool:
+        """Record a failed poll; returns True when availability changed."""
+        if kind is FailureKind.AUTH:
+            self._auth_failed = True
+        else:
+            self._unreachable += 1
+        return self.evaluate(now)
+
+    def evaluate(self, now: float) -> bool:
+        """Re-check the grace period; returns True when availability changed."""
+        if self._last_ok is None:
+            return self._set(online=False)
+        expired = now - self._last_ok > self.grace
+        down = self._auth_failed or self._unreachable >= self._unreachable_after or expired
+        return self._set(online=not down)
+
+    def _set(self, *, online: bool) -> bool:
+        changed = online != self.online
+        self.online = online
+        return changed

@@ -1,0 +1,88 @@
+"""Tier planning, fixed-rate scheduling and the availability rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from envoy2mqtt.bridge_schedule import (
+    Availability,
+    FailureKind,
+    Tier,
+    TierName,
+    grace_period,
+    next_tick,
+    plan_tiers,
+)
+
+
+def test_groups_are_assigned_to_their_tiers() -> None:
+    tiers = plan_tiers(5, 60, 600, ["meters", "production", "tariff", "inverters", "mystery"])
+    by_name = {t.name: t for t in tiers}
+    assert by_name[TierName.FAST].groups == ("meters",)
+    assert by_name[TierName.NORMAL].groups == ("production", "inverters", "mystery")
+    assert by_name[TierName.SLOW].groups == ("tariff",)
+    assert by_name[TierName.SLOW].check_info
+    assert [t.interval for t in tiers] == [5, 60, 600]
+
+
+def test_empty_tiers_are_dropped_but_slow_always_checks_info() -> None:
+    tiers = plan_tiers(5, 60, 600, ["production"])
+    assert [t.name for t in tiers] == [TierName.NORMAL, TierName.SLOW]
+    assert tiers[1].groups == ()
+
+
+def test_none_means_every_known_group() -> None:
+    tiers = plan_tiers(5, 60, 600, None)
+    assert "livedata" in tiers[0].groups
+    assert "acb_inventory" in tiers[2].groups
+
+
+@pytest.mark.parametrize(
+    ("interval", "budget"), [(1, 2.0), (5, 4.0), (60, 45.0), (600, 45.0), (10, 8.0)]
+)
+def test_budget_is_a_bounded_share_of_the_interval(interval: float, budget: float) -> None:
+    assert Tier(TierName.FAST, interval, ("meters",)).budget == pytest.approx(budget)
+
+
+def test_next_tick_keeps_the_rate_and_skips_missed_ticks() -> None:
+    assert next_tick(100.0, 5.0, 101.0) == 105.0
+    assert next_tick(100.0, 5.0, 105.0) == 105.0
+    assert next_tick(100.0, 5.0, 117.5) == 120.0  # ticks 105, 110, 115 were missed
+
+
+def test_grace_is_three_intervals_of_the_fastest_data_tier() -> None:
+    assert grace_period(plan_tiers(5, 60, 600, ["meters", "production"])) == 15
+    assert grace_period(plan_tiers(5, 60, 600, ["production"])) == 180
+
+
+def test_availability_starts_offline_and_follows_success() -> None:
+    av = Availability(grace=15)
+    assert not av.online
+    assert av.success(0.0) is True
+    assert av.online
+    assert av.success(1.0) is False
+
+
+def test_one_unreachable_poll_does_not_flap_two_do() -> None:
+    av = Availability(grace=15)
+    av.success(0.0)
+    assert av.failure(1.0, FailureKind.UNREACHABLE) is False
+    assert av.online
+    assert av.failure(2.0, FailureKind.UNREACHABLE) is True
+    assert not av.online
+    assert av.success(3.0) is True
+
+
+def test_auth_failure_is_offline_at_once() -> None:
+    av = Availability(grace=15)
+    av.success(0.0)
+    assert av.failure(1.0, FailureKind.AUTH) is True
+    assert not av.online
+
+
+def test_grace_expiry_goes_offline_without_any_failure_report() -> None:
+    av = Availability(grace=15)
+    av.success(0.0)
+    assert av.evaluate(10.0) is False
+    assert av.evaluate(15.5) is True
+    assert not av.online
