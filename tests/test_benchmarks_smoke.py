@@ -1,0 +1,94 @@
+"""Smoke tests: every benchmark script runs in a tiny configuration and prints its table.
+
+No timing is asserted anywhere: numbers vary by machine; the benchmarks are run, printed and
+compared by people (docs/performance.md), never pass/fail on speed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import _common
+from benchmarks.decode import FixtureResult, render
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(module: str, *args: str, timeout: float = 50.0) -> str:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{module} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def _table_row(output: str, first_cell: str) -> list[str]:
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no table row for {first_cell!r} in:\n{output}")
+
+
+def test_decode_runs_and_prints_a_measured_row() -> None:
+    out = _run(
+        "benchmarks.decode",
+        "--repeat=3",
+        "--warmup=1",
+        "--fixture=7.6.175_with_cts",
+        "--fixture=3.7.0",
+        "--no-pyenphase",
+    )
+    assert "| fixture" in out
+    row = _table_row(out, "7.6.175_with_cts")
+    assert float(row[1]) > 0  # envoy2mqtt µs measured
+    assert row[5].startswith("ok/")  # and its data model equals the golden
+    assert _table_row(out, "3.7.0")[0] == "3.7.0"  # an error fixture still gets its row
+
+
+def test_decode_rejects_an_unknown_fixture() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.decode", "--fixture=nope", "--no-pyenphase"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "unknown fixture(s): nope" in proc.stderr
+
+
+def test_decode_summary_computes_sum_and_geometric_mean_ratios() -> None:
+    results = [
+        FixtureResult("a", e2m_us=10.0, pe_us=100.0, e2m_note="ok", pe_note="ok"),
+        FixtureResult("b", e2m_us=40.0, pe_us=160.0, e2m_note="ok", pe_note="ok"),
+        FixtureResult("c", e2m_us=5.0, pe_us=None, e2m_note="ok", pe_note="EnvoyProbeFailed"),
+    ]
+    text = render(results)
+    # sum: 260 / 50 = 5.2; geomean of 10 and 4 = sqrt(40) = 6.32; "c" is not in either.
+    assert "sum ratio=5.20x" in text
+    assert f"geomean ratio={math.sqrt(40):.2f}x" in text
+    assert "(2 fixtures measured on both sides)" in text
+    assert _table_row(text, "c")[3] == "n/a"
+
+
+def test_common_percentile_and_geomean() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert _common.percentile(values, 50) == 50.0
+    assert _common.percentile(values, 99) == 99.0
+    assert _common.geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
+    assert math.isnan(_common.geometric_mean([]))
