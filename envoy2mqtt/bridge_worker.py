@@ -1,0 +1,290 @@
+"""One Envoy's life in the bridge: setup with retries, tiered poll loops, availability.
+
+The worker knows the Envoy client and nothing of MQTT: it reports to a
+:class:`WorkerListener` (the bridge) when the Envoy became ready (probe done: publish
+discovery), when data was read, and when availability changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from envoy2mqtt.bridge_health import EnvoyStats
+from envoy2mqtt.bridge_schedule import (
+    Availability,
+    FailureKind,
+    Tier,
+    TierName,
+    grace_period,
+    next_tick,
+    plan_tiers,
+)
+from envoy2mqtt.envoy.command_types import Command
+from envoy2mqtt.envoy.errors import (
+    EnvoyAuthenticationError,
+    EnvoyAuthenticationRequired,
+    EnvoyCommunicationError,
+    EnvoyError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class UpdateResultLike(Protocol):
+    """What ``EnvoyClient.update`` returns: groups read and groups that failed."""
+
+    @property
+    def ok(self) -> Any:
+        """Names of the groups read successfully."""
+
+    @property
+    def failed(self) -> Any:
+        """Mapping group name -> error for the groups that failed."""
+
+
+class ClientLike(Protocol):
+    """The part of ``EnvoyClient`` the worker uses."""
+
+    async def setup(self) -> None:
+        """Read /info, authenticate and probe."""
+
+    async def update(self, groups: Sequence[str] | None = None) -> Any:
+        """Read the given groups (all when None)."""
+
+    async def refresh_info(self) -> bool:
+        """Re-read /info; True when firmware or serial changed."""
+
+    async def execute(self, command: Command) -> set[str]:
+        """Send one write; returns the groups to re-read."""
+
+    async def close(self) -> None:
+        """Release HTTP resources."""
+
+
+class WorkerListener(Protocol):
+    """Callbacks from a worker to the bridge; they must not raise."""
+
+    async def envoy_ready(self, worker: EnvoyWorker) -> None:
+        """Setup or a re-probe finished: (re)publish discovery and all states."""
+
+    async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
+        """Some groups were read successfully: publish what changed."""
+
+    async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
+        """Availability of this Envoy changed."""
+
+
+def classify(error: BaseException) -> FailureKind | None:
+    """Map a whole-poll error to a failure kind (None: neither unreachable nor auth)."""
+    if isinstance(error, EnvoyAuthenticationError | EnvoyAuthenticationRequired):
+        return FailureKind.AUTH
+    if isinstance(error, EnvoyCommunicationError | TimeoutError | OSError):
+        return FailureKind.UNREACHABLE
+    return None
+
+
+def describe(error: BaseException) -> str:
+    """A short, secret-free text for logs and ``bridge/info`` (errors never carry secrets)."""
+    text = str(error) or type(error).__name__
+    if isinstance(error, TimeoutError) and not str(error):
+        text = "timed out"
+    return f"{type(error).__name__}: {text}"
+
+
+class EnvoyWorker:
+    """Polls one Envoy in three independent tiers and tracks its availability."""
+
+    def __init__(
+        self,
+        client: ClientLike,
+        listener: WorkerListener,
+        *,
+        host: str,
+        intervals: tuple[float, float, float],
+        configured_serial: str | None = None,
+        grace: float | None = None,
+        setup_delays: tuple[float, float] = (1.0, 60.0),
+    ) -> None:
+        """Create a worker (it does nothing until :meth:`run`).
+
+        Args:
+            client: the Envoy client.
+            listener: where results go.
+            host: the configured host (for logs and ``bridge/info``).
+            intervals: fast, normal and slow poll periods in seconds.
+            configured_serial: serial from the config, used before /info is known.
+            grace: seconds without a successful poll before ``offline`` (default: derived).
+            setup_delays: first and maximum delay between setup attempts.
+        """
+        self.client = client
+        self.host = host
+        self.configured_serial = configured_serial
+        self.stats = EnvoyStats(host=host, serial=configured_serial)
+        self._listener = listener
+        self._intervals = intervals
+        self._grace_override = grace
+        self._setup_delays = setup_delays
+        self._tiers: dict[TierName, Tier] = {}
+        self.availability = Availability(grace=grace or 3 * intervals[0])
+        self.stale: set[str] = set()
+        self.ready = asyncio.Event()
+        self._probe_lock = asyncio.Lock()
+
+    @property
+    def serial(self) -> str | None:
+        """The Envoy's serial: from /info once known, else the configured one."""
+        info = getattr(self.client, "info", None)
+        serial = getattr(info, "serial", None)
+        return str(serial) if serial else self.configured_serial
+
+    @property
+    def tiers(self) -> list[Tier]:
+        """The current tier plan (empty before setup)."""
+        return list(self._tiers.values())
+
+    async def run(self) -> None:
+        """Set up (retrying) and poll until cancelled."""
+        await self._setup_until_ready()
+        async with asyncio.TaskGroup() as group:
+            for name in list(self._tiers):
+                group.create_task(self._tier_loop(name), name=f"poll-{self.host}-{name}")
+            group.create_task(self._watchdog(), name=f"watchdog-{self.host}")
+
+    async def close(self) -> None:
+        """Close the client's HTTP resources."""
+        with contextlib.suppress(Exception):
+            await self.client.close()
+
+    async def execute(self, command: Command) -> set[str]:
+        """Send ``command``, then re-read and report the affected groups.
+
+        Raises:
+            EnvoyError: the Envoy refused the write or could not be reached.
+        """
+        groups = set(await self.client.execute(command))
+        self.stats.commands_ok += 1
+        if groups:
+            await self._poll_groups(sorted(groups))
+        return groups
+
+    async def _setup_until_ready(self) -> None:
+        delay, max_delay = self._setup_delays
+        first = True
+        while True:
+            try:
+                await self.client.setup()
+            except (EnvoyError, TimeoutError, OSError) as exc:
+                self.stats.error(describe(exc))
+                _LOGGER.warning(
+                    "envoy setup failed host=%s retry_in=%.0fs error=%s",
+                    self.host,
+                    delay,
+                    describe(exc),
+                )
+                self.availability.failure(asyncio.get_running_loop().time(), _kind(exc))
+                if first:
+                    # Availability starts offline; say so once so consumers see a state.
+                    await self._listener.envoy_availability(self, False)
+                first = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+                continue
+            await self._after_probe()
+            return
+
+    async def _after_probe(self) -> None:
+        probe = getattr(self.client, "probe_result", None)
+        groups = getattr(probe, "groups", None)
+        fast, normal, slow = self._intervals
+        tiers = plan_tiers(fast, normal, slow, None if groups is None else list(groups))
+        self._tiers = {t.name: t for t in tiers}
+        self.availability.grace = self._grace_override or grace_period(tiers)
+        self.stats.serial = self.serial
+        _LOGGER.info(
+            "envoy ready host=%s serial=%s tiers=%s",
+            self.host,
+            self.serial,
+            ",".join(f"{t.name}:{'+'.join(t.groups) or 'info'}" for t in tiers),
+        )
+        self.ready.set()
+        await self._listener.envoy_ready(self)
+
+    async def _tier_loop(self, name: TierName) -> None:
+        loop = asyncio.get_running_loop()
+        tick = loop.time()
+        while True:
+            tier = self._tiers[name]
+            await self._poll_tier(tier)
+            tick = next_tick(tick, tier.interval, loop.time())
+            await asyncio.sleep(max(0.0, tick - loop.time()))
+
+    async def _poll_tier(self, tier: Tier) -> None:
+        try:
+            async with asyncio.timeout(tier.budget):
+                if tier.check_info and await self.client.refresh_info():
+                    await self._reprobe()
+                    return
+                if tier.groups:
+                    await self._poll_groups(list(tier.groups))
+        except (EnvoyError, TimeoutError, OSError) as exc:
+            await self._poll_failed(exc, tier.groups)
+
+    async def _reprobe(self) -> None:
+        async with self._probe_lock:
+            _LOGGER.info("envoy changed, re-probing host=%s serial=%s", self.host, self.serial)
+            await self.client.setup()
+            await self._after_probe()
+
+    async def _poll_groups(self, groups: list[str]) -> None:
+        result = await self.client.update(groups=groups)
+        ok = set(getattr(result, "ok", groups) or ())
+        failed: dict[str, Any] = dict(getattr(result, "failed", {}) or {})
+        now = asyncio.get_running_loop().time()
+        if failed and not ok:
+            errors = list(failed.values())
+            raise errors[0] if isinstance(errors[0], BaseException) else EnvoyError(str(errors[0]))
+        self.stale -= ok
+        self.stale |= set(failed)
+        self.stats.stale = sorted(self.stale)
+        self.stats.poll_ok()
+        for group, error in failed.items():
+            _LOGGER.warning("group stale host=%s group=%s error=%s", self.host, group, error)
+        if self.availability.success(now):
+            self.stats.online = True
+            await self._listener.envoy_availability(self, True)
+        await self._listener.envoy_updated(self, ok)
+
+    async def _poll_failed(self, exc: BaseException, groups: Iterable[str]) -> None:
+        text = describe(exc)
+        self.stats.poll_failed(text)
+        _LOGGER.warning(
+            "poll failed host=%s groups=%s error=%s", self.host, ",".join(groups) or "info", text
+        )
+        now = asyncio.get_running_loop().time()
+        kind = classify(exc)
+        changed = (
+            self.availability.failure(now, kind)
+            if kind is not None
+            else self.availability.evaluate(now)
+        )
+        if changed:
+            self.stats.online = self.availability.online
+            await self._listener.envoy_availability(self, self.availability.online)
+
+    async def _watchdog(self) -> None:
+        # Catches the case where every poll hangs inside its budget without failing.
+        period = max(self.availability.grace / 3, 0.5)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(period)
+            if self.availability.evaluate(loop.time()):
+                self.stats.online = self.availability.online
+                await self._listener.envoy_availability(self, self.availability.online)
+
+
+def _kind(exc: BaseException) -> FailureKind:
+    return classify(exc) or FailureKind.UNREACHABLE
