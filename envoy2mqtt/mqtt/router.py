@@ -1,0 +1,221 @@
+"""Command routing: ``…/set`` messages to the bridge's handler, one result per command.
+
+Safety rules of the MQTT contract enforced here:
+
+* retained commands are never executed (a stale relay command replayed at reconnect would
+  be dangerous); they are logged and ignored;
+* oversized payloads are answered with an error without calling the handler;
+* commands for the same Envoy run one at a time, in arrival order;
+* a handler failure becomes an error result; it never stops the message loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import aiomqtt
+import msgspec
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from envoy2mqtt.mqtt.publisher import encode_payload
+from envoy2mqtt.mqtt.session import MqttSession
+from envoy2mqtt.mqtt.topics import SetTopic, Topics
+
+__all__ = ["BirthHook", "CommandHandler", "CommandResult", "CommandRouter"]
+
+_LOGGER = logging.getLogger(__name__)
+
+CommandHandler = Callable[[str, str, str | None, bool, bytes], Awaitable["CommandResult"]]
+BirthHook = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The answer to one command, published as JSON on its ``…/result`` topic."""
+
+    status: Literal["ok", "error"]
+    value: Any = None
+    error: str | None = None
+    transaction: Any = None
+
+    @classmethod
+    def ok(cls, value: Any = None, transaction: Any = None) -> CommandResult:
+        """A successful command that applied ``value``."""
+        return cls("ok", value=value, transaction=transaction)
+
+    @classmethod
+    def failure(cls, error: str, transaction: Any = None) -> CommandResult:
+        """A rejected or failed command; ``error`` is shown to the user."""
+        return cls("error", error=error, transaction=transaction)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON object of the contract; absent fields are omitted."""
+        payload: dict[str, Any] = {"status": self.status}
+        for key in ("value", "error", "transaction"):
+            value = getattr(self, key)
+            if value is not None:
+                payload[key] = value
+        return payload
+
+
+def _transaction(payload: bytes) -> Any:
+    """The ``transaction`` of a JSON object payload, echoed in the result."""
+    if not payload.startswith(b"{"):
+        return None
+    try:
+        decoded = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        return None
+    return decoded.get("transaction") if isinstance(decoded, dict) else None
+
+
+def _as_bytes(payload: object) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    return b"" if payload is None else str(payload).encode()
+
+
+class CommandRouter:
+    """Subscribes to the command topics and Home Assistant's status topic.
+
+    Args:
+        session: The MQTT session (subscriptions survive reconnects there).
+        handler: ``await handler(serial, control, ident, is_settings, payload)`` returning
+            a :class:`CommandResult`.
+        ha_status_topic: Home Assistant's birth/last-will topic, or ``None``.
+        on_ha_online: Called when Home Assistant announces ``online`` (it restarted).
+        max_payload: Larger command payloads are rejected without calling the handler.
+        command_timeout: A handler running longer than this gets an error result.
+    """
+
+    def __init__(
+        self,
+        session: MqttSession,
+        handler: CommandHandler,
+        *,
+        ha_status_topic: str | None = None,
+        on_ha_online: BirthHook | None = None,
+        max_payload: int = 4096,
+        command_timeout: float = 60.0,
+    ) -> None:
+        self._session = session
+        self._topics: Topics = session.topics
+        self._handler = handler
+        self._ha_status_topic = ha_status_topic
+        self._on_ha_online = on_ha_online
+        self._max_payload = max_payload
+        self._command_timeout = command_timeout
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def install(self) -> None:
+        """Register the subscriptions and the message handler on the session."""
+        for topic_filter in self._topics.command_filters():
+            await self._session.subscribe(topic_filter, qos=1)
+        if self._ha_status_topic is not None:
+            await self._session.subscribe(self._ha_status_topic, qos=1)
+        self._session.add_message_handler(self.handle_message)
+
+    async def close(self) -> None:
+        """Cancel commands still running (at shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def handle_message(self, message: aiomqtt.Message) -> None:
+        """Route one incoming message; long work is started as a task."""
+        topic = message.topic.value
+        if topic == self._ha_status_topic:
+            self._ha_status(message)
+            return
+        parsed = self._topics.parse_command(topic)
+        if parsed is None:
+            return
+        if message.retain:
+            _LOGGER.warning("mqtt command ignored reason=retained topic=%s", topic)
+            return
+        self._spawn(self._run_command(parsed, message))
+
+    def _ha_status(self, message: aiomqtt.Message) -> None:
+        # A retained status arrives right after our own (re)connect, where the on-connect
+        # hooks already re-publish everything; only a live "online" means HA restarted.
+        if message.retain or self._on_ha_online is None:
+            return
+        if _as_bytes(message.payload).strip().lower() == b"online":
+            _LOGGER.info("mqtt homeassistant online: re-publishing discovery and state")
+            self._spawn(self._birth(self._on_ha_online))
+
+    async def _birth(self, hook: BirthHook) -> None:
+        try:
+            await hook()
+        except Exception:
+            _LOGGER.exception("mqtt homeassistant birth hook failed")
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_command(self, parsed: SetTopic, message: aiomqtt.Message) -> None:
+        payload = _as_bytes(message.payload)
+        lock = self._locks.setdefault(parsed.serial, asyncio.Lock())
+        async with lock:
+            result = await self._execute(parsed, payload)
+        if result.transaction is None:
+            transaction = _transaction(payload)
+            if transaction is not None:
+                result = dataclasses.replace(result, transaction=transaction)
+        _LOGGER.info(
+            "mqtt command serial=%s control=%s ident=%s settings=%s status=%s error=%s",
+            parsed.serial,
+            parsed.control,
+            parsed.ident,
+            parsed.is_settings,
+            result.status,
+            result.error,
+        )
+        await self._answer(parsed, message, result)
+
+    async def _execute(self, parsed: SetTopic, payload: bytes) -> CommandResult:
+        if len(payload) > self._max_payload:
+            return CommandResult.failure(
+                f"payload too large ({len(payload)} bytes, max {self._max_payload})"
+            )
+        try:
+            return await asyncio.wait_for(
+                self._handler(
+                    parsed.serial, parsed.control, parsed.ident, parsed.is_settings, payload
+                ),
+                self._command_timeout,
+            )
+        except TimeoutError:
+            return CommandResult.failure(f"command timed out after {self._command_timeout:g}s")
+        except Exception as exc:
+            _LOGGER.exception(
+                "mqtt command handler failed serial=%s control=%s", parsed.serial, parsed.control
+            )
+            return CommandResult.failure(f"internal error ({type(exc).__name__})")
+
+    async def _answer(
+        self, parsed: SetTopic, message: aiomqtt.Message, result: CommandResult
+    ) -> None:
+        body = encode_payload(result.to_payload())
+        await self._session.publish(self._topics.result_for(parsed), body, qos=1)
+        response_topic = getattr(message.properties, "ResponseTopic", None)
+        if not self._session.is_v5 or not response_topic:
+            return
+        if any(c in response_topic for c in "+#"):
+            _LOGGER.warning("mqtt response topic ignored reason=wildcard topic=%s", response_topic)
+            return
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        correlation = getattr(message.properties, "CorrelationData", None)
+        if correlation is not None:
+            properties.CorrelationData = correlation
+        await self._session.publish(response_topic, body, qos=1, properties=properties)

@@ -1,0 +1,381 @@
+"""The broker connection: one aiomqtt client per connection, one reconnect loop.
+
+* Last Will ``<base>/bridge/state`` = ``offline`` (retained, QoS 1); ``online`` is published
+  on every connect and ``offline`` again on a clean :meth:`MqttSession.stop`.
+* At every (re)connect the registered subscriptions are renewed and the on-connect hooks
+  run (the bridge re-publishes its retained state there).
+* Each connection uses a fresh client with a clean session, so nothing is carried across a
+  reconnect: publishes attempted while offline are dropped (the hooks re-publish current
+  state) and commands that arrived for the old connection are never replayed.
+* A refused login, a rejected client id or a TLS failure on the *first* connect raises
+  :class:`MqttFatalError`; after the first success every failure is retried forever with
+  capped exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.properties import Properties
+
+from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.settings import MqttSettings
+
+__all__ = [
+    "Backoff",
+    "ConnectHook",
+    "MessageHandler",
+    "MqttAuthError",
+    "MqttFatalError",
+    "MqttSession",
+    "MqttTlsError",
+    "SessionStats",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+MessageHandler = Callable[[aiomqtt.Message], Awaitable[None]]
+ConnectHook = Callable[[], Awaitable[None]]
+
+ONLINE = b"online"
+OFFLINE = b"offline"
+
+# CONNACK codes that no retry can fix (MQTT 3.1.1 return codes and MQTT 5 reason codes).
+_AUTH_CODES = frozenset({4, 5, 134, 135, 138, 140})
+_CONFIG_CODES = frozenset({1, 2, 132, 133})
+
+
+class MqttFatalError(Exception):
+    """The broker rejects us in a way retrying cannot fix; the message says what to change."""
+
+
+class MqttAuthError(MqttFatalError):
+    """The broker refused the credentials (or the user is not authorised)."""
+
+
+class MqttTlsError(MqttFatalError):
+    """TLS setup or the TLS handshake with the broker failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff with proportional jitter."""
+
+    initial: float = 1.0
+    maximum: float = 60.0
+    factor: float = 2.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        base = min(self.maximum, self.initial * self.factor ** min(attempt, 32))
+        spread = random.uniform(-self.jitter, self.jitter)  # noqa: S311 - timing, not crypto
+        return min(self.maximum, max(0.0, base * (1 + spread)))
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters for bridge/health."""
+
+    connects: int = 0
+    published: int = 0
+    dropped: int = 0
+    received: int = 0
+
+
+def _connack_code(exc: aiomqtt.MqttError) -> int | None:
+    rc = getattr(exc, "rc", None)
+    if rc is None:
+        return None
+    value = getattr(rc, "value", rc)
+    return value if isinstance(value, int) else None
+
+
+class MqttSession:
+    """Owns the MQTT connection for the whole process.
+
+    Args:
+        settings: The ``mqtt`` section of the configuration.
+        backoff: Reconnect delays; by default taken from the settings.
+        timeout: Seconds to wait for CONNACK, SUBACK and PUBACK.
+    """
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        backoff: Backoff | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._settings = settings
+        self.topics = Topics(settings.base_topic)
+        self._backoff = backoff or Backoff(
+            initial=settings.reconnect_min_delay, maximum=settings.reconnect_max_delay
+        )
+        self._timeout = timeout
+        self._subscriptions: dict[str, int] = {}
+        self._handlers: list[MessageHandler] = []
+        self._hooks: list[ConnectHook] = []
+        self._client: aiomqtt.Client | None = None
+        self._closing = False
+        self._running = False
+        self._stop = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._connected = asyncio.Event()
+        self.stats = SessionStats()
+
+    @property
+    def is_v5(self) -> bool:
+        """Whether the session speaks MQTT 5 (properties such as response topics exist)."""
+        return self._settings.protocol == "5"
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is up right now."""
+        return self._client is not None and not self._closing
+
+    def add_message_handler(self, handler: MessageHandler) -> None:
+        """Call ``handler`` for every incoming message; it must return quickly."""
+        self._handlers.append(handler)
+
+    def add_on_connect(self, hook: ConnectHook) -> None:
+        """Run ``hook`` after every (re)connect, once ``online`` and subscriptions are in place."""
+        self._hooks.append(hook)
+
+    async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        """Subscribe now (if connected) and again after every reconnect."""
+        self._subscriptions[topic_filter] = qos
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):  # the reconnect will renew it
+                await client.subscribe(topic_filter, qos, timeout=self._timeout)
+
+    async def wait_connected(self) -> None:
+        """Wait until a connection is up (wrap in ``asyncio.wait_for`` to bound it)."""
+        await self._connected.wait()
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | str,
+        *,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> bool:
+        """Publish one message; returns ``False`` (and drops it) when not connected.
+
+        Nothing is queued for a later connection: state is re-published by the on-connect
+        hooks, and replaying stale messages would be wrong.
+        """
+        client = self._client
+        if client is None or self._closing:
+            self.stats.dropped += 1
+            _LOGGER.debug("mqtt publish dropped reason=offline topic=%s", topic)
+            return False
+        return await self._publish_on(
+            client, topic, payload, qos=qos, retain=retain, properties=properties
+        )
+
+    async def run(self) -> None:
+        """Connect and keep the connection up until :meth:`stop`.
+
+        Raises:
+            MqttFatalError: The first connection attempt failed for a reason retrying
+                cannot fix (credentials, authorisation, client id, protocol, TLS).
+        """
+        tls = self._tls_context()
+        self._running = True
+        attempt = 0
+        ever_connected = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    async with self._new_client(tls) as client:
+                        ever_connected, attempt = True, 0
+                        await self._serve(client)
+                except aiomqtt.MqttError as exc:
+                    fatal = self._fatal(exc)
+                    if fatal is not None and not ever_connected:
+                        raise fatal from None
+                    if not self._stop.is_set():
+                        self._log_failure(exc, fatal, attempt)
+                finally:
+                    self._detach()
+                if self._stop.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self._backoff.delay(attempt))
+                attempt += 1
+        finally:
+            self._running = False
+            self._stopped.set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Publish ``offline`` (retained), disconnect cleanly and wait for :meth:`run` to end."""
+        client = self._client
+        self._closing = True
+        if client is not None:
+            await self._publish_on(client, self.topics.bridge_state, OFFLINE, qos=1, retain=True)
+        self._stop.set()
+        if self._running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), grace)
+
+    async def _publish_on(
+        self,
+        client: aiomqtt.Client,
+        topic: str,
+        payload: bytes | str,
+        *,
+        qos: int,
+        retain: bool,
+        properties: Properties | None = None,
+    ) -> bool:
+        try:
+            await client.publish(
+                topic, payload, qos=qos, retain=retain, properties=properties, timeout=self._timeout
+            )
+        except aiomqtt.MqttError as exc:
+            self.stats.dropped += 1
+            _LOGGER.debug("mqtt publish dropped reason=%s topic=%s", exc, topic)
+            return False
+        self.stats.published += 1
+        return True
+
+    def _new_client(self, tls: ssl.SSLContext | None) -> aiomqtt.Client:
+        s = self._settings
+        options: dict[str, Any] = {}
+        # A clean session on every connect: the broker must not store commands for us
+        # while we are away (they would be replayed at reconnect).
+        if self.is_v5:
+            options["clean_start"] = True
+        else:
+            options["clean_session"] = True
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password is not None else None,
+            identifier=s.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5 if self.is_v5 else aiomqtt.ProtocolVersion.V311,
+            will=aiomqtt.Will(self.topics.bridge_state, OFFLINE, qos=1, retain=True),
+            keepalive=s.keepalive,
+            tls_context=tls,
+            timeout=self._timeout,
+            **options,
+        )
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        tls = self._settings.tls
+        if not tls.enabled:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+            if tls.cert_file is not None:
+                context.load_cert_chain(str(tls.cert_file), str(tls.key_file or tls.cert_file))
+        except (OSError, ssl.SSLError) as exc:
+            msg = f"cannot set up TLS for the MQTT broker: {exc}"
+            raise MqttTlsError(msg) from None
+        if tls.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        await client.publish(
+            self.topics.bridge_state, ONLINE, qos=1, retain=True, timeout=self._timeout
+        )
+        for topic_filter, qos in list(self._subscriptions.items()):
+            await client.subscribe(topic_filter, qos, timeout=self._timeout)
+        self.stats.connects += 1
+        self._connected.set()
+        s = self._settings
+        _LOGGER.info(
+            "mqtt connected host=%s port=%s protocol=%s client_id=%s subscriptions=%d",
+            s.host,
+            s.port,
+            s.protocol,
+            s.client_id,
+            len(self._subscriptions),
+        )
+        for hook in list(self._hooks):
+            try:
+                await hook()
+            except Exception:
+                _LOGGER.exception(
+                    "mqtt on-connect hook failed hook=%s", getattr(hook, "__name__", hook)
+                )
+        await self._read(client)
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        stop = asyncio.ensure_future(self._stop.wait())
+        messages = client.messages
+        try:
+            while True:
+                incoming = asyncio.ensure_future(anext(messages))
+                done, _ = await asyncio.wait({incoming, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if incoming not in done:
+                    incoming.cancel()
+                    return
+                await self._dispatch(incoming.result())
+        finally:
+            stop.cancel()
+
+    async def _dispatch(self, message: aiomqtt.Message) -> None:
+        self.stats.received += 1
+        for handler in list(self._handlers):
+            try:
+                await handler(message)
+            except Exception:
+                _LOGGER.exception("mqtt message handler failed topic=%s", message.topic.value)
+
+    def _detach(self) -> None:
+        self._client = None
+        self._connected.clear()
+
+    def _fatal(self, exc: aiomqtt.MqttError) -> MqttFatalError | None:
+        s = self._settings
+        where = f"MQTT broker {s.host}:{s.port}"
+        code = _connack_code(exc)
+        if code in _AUTH_CODES:
+            user = s.username or "anonymous"
+            return MqttAuthError(
+                f"{where} refused the login ({exc}) for user {user}: "
+                "check mqtt.username and mqtt.password"
+            )
+        if code in _CONFIG_CODES:
+            return MqttFatalError(
+                f"{where} refused the connection ({exc}): check mqtt.client_id and mqtt.protocol"
+            )
+        text = str(exc)
+        if "SSL" in text or "certificate" in text.lower():
+            return MqttTlsError(
+                f"TLS handshake with {where} failed ({text}): check mqtt.tls (ca_file, "
+                "cert_file, key_file) and that the broker port expects TLS"
+            )
+        return None
+
+    def _log_failure(
+        self, exc: aiomqtt.MqttError, fatal: MqttFatalError | None, attempt: int
+    ) -> None:
+        s = self._settings
+        if fatal is not None:
+            _LOGGER.error("mqtt connect refused error=%s attempt=%d", fatal, attempt + 1)
+            return
+        _LOGGER.warning(
+            "mqtt connection lost or failed host=%s port=%s error=%s attempt=%d",
+            s.host,
+            s.port,
+            exc,
+            attempt + 1,
+        )
