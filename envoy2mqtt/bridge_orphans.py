@@ -71,8 +71,9 @@ async def scan_retained(
 ) -> RetainedScan:
     """Collect the retained messages matching ``filters`` (see module docstring).
 
-    ``limit`` bounds the whole scan in seconds. Never raises for broker trouble: a failed or timed-out scan returns what it saw with
-    ``complete=False`` (the caller must then not clear anything).
+    ``limit`` bounds the whole scan in seconds. Never raises for broker trouble: a failed
+    or timed-out scan returns what it saw with ``complete=False`` (the caller must then
+    not clear anything).
     """
     scan = RetainedScan()
     marker = f"{settings.base_topic}/bridge/scan/{uuid.uuid4().hex}"
