@@ -1,0 +1,50 @@
+"""IQ Meter Collar and C6 Combiner Controller entities (HA §3.11, §3.12, §4)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Final
+
+from envoy2mqtt.catalog.spec import (
+    ON_OFF_EXPR,
+    TIMESTAMP_EXPR,
+    Category,
+    Component,
+    DeviceKind,
+    EntitySpec,
+    map_expr,
+    when,
+)
+
+ADMIN_STATES: Final = MappingProxyType(
+    {"ENCMN_MDE_ON_GRID": "on_grid", "ENCMN_MDE_OFF_GRID": "off_grid"}
+)
+
+_COLLAR = when("data.collar set", lambda s: s.data.collar is not None)
+_C6CC = when("data.c6cc set", lambda s: s.data.c6cc is not None)
+_BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.COLLAR,
+                   group="collar", value="", condition=_COLLAR)  # fmt: skip
+_LAST = replace(_BASE, key="last_reported", value="last_report_date", name="Last reported",
+                device_class="timestamp", expr=TIMESTAMP_EXPR)  # fmt: skip
+_COMM = replace(_BASE, key="communicating", component=Component.BINARY_SENSOR,
+                value="communicating", name="Communicating", device_class="connectivity",
+                category=Category.DIAGNOSTIC, expr=ON_OFF_EXPR)  # fmt: skip
+
+COLLAR = (
+    replace(_BASE, key="temperature", value="temperature", device_class="temperature",
+            state_class="measurement", unit="°C"),
+    _LAST,
+    replace(_BASE, key="grid_state", value="grid_state", name="Grid status"),
+    # Off-grid shows in the admin state, not in grid_state; unknown codes pass through.
+    replace(_BASE, key="admin_state_str", value="admin_state_str", name="Admin state",
+            expr=map_expr(ADMIN_STATES, passthrough=True)),
+    replace(_BASE, key="mid_state", value="mid_state", name="MID state"),
+    _COMM,
+)  # fmt: skip
+
+C6CC = tuple(
+    replace(row, device=DeviceKind.C6CC, group="c6cc", condition=_C6CC) for row in (_LAST, _COMM)
+)
+
+SPECS: tuple[EntitySpec, ...] = COLLAR + C6CC

@@ -1,0 +1,98 @@
+"""The writable controls: ``/set`` topics, payload schemas, config flags and requirements."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+from typing import Final
+
+from envoy2mqtt.catalog.spec import (
+    BoolSchema,
+    ControlFlag,
+    ControlSpec,
+    EnumSchema,
+    IntRangeSchema,
+    SettingsSchema,
+    when,
+    when_item,
+)
+from envoy2mqtt.envoy.features import SupportedFeatures
+
+# HA option name -> Envoy value (HA's own select options, entity-catalogue §5.2).
+RELAY_MODES: Final = MappingProxyType({"standard": "manual", "battery": "soc"})
+RELAY_ACTIONS: Final = MappingProxyType(
+    {"powered": "apply", "not_powered": "shed", "schedule": "schedule", "none": "none"}
+)
+STORAGE_MODES: Final = MappingProxyType(
+    {"backup": "backup", "self_consumption": "self-consumption", "savings": "economy"}
+)
+
+_HAS_ENPOWER = when(
+    "feature ENPOWER and data.enpower set",
+    lambda s: SupportedFeatures.ENPOWER in s.features and s.data.enpower is not None,
+)
+_HAS_STORAGE_SETTINGS = when(
+    "feature ENCHARGE and tariff.storage_settings present",
+    lambda s: (
+        SupportedFeatures.ENCHARGE in s.features
+        and s.data.tariff is not None
+        and s.data.tariff.storage_settings is not None
+    ),
+)
+
+GRID_RELAY = ControlSpec(
+    name="grid_relay", topic="grid_relay", flag=ControlFlag.GRID_RELAY, schema=BoolSchema(),
+    requirement=_HAS_ENPOWER, dangerous=True,
+)  # fmt: skip
+DRY_CONTACT = ControlSpec(
+    name="dry_contacts", topic="dry_contacts/{id}", flag=ControlFlag.DRY_CONTACTS,
+    schema=BoolSchema(), dangerous=True,
+    requirement=_HAS_ENPOWER
+    & when_item("id in data.dry_contact_status", lambda s, i: i in s.data.dry_contact_status),
+)  # fmt: skip
+DRY_CONTACT_SETTINGS = ControlSpec(
+    name="dry_contact_settings", topic="dry_contacts/{id}/settings",
+    flag=ControlFlag.DRY_CONTACTS, schema=SettingsSchema(), dangerous=True,
+    requirement=_HAS_ENPOWER
+    & when_item("id in data.dry_contact_settings", lambda s, i: i in s.data.dry_contact_settings),
+)  # fmt: skip
+STORAGE_MODE = ControlSpec(
+    name="storage_mode", topic="storage_mode", flag=ControlFlag.STORAGE,
+    schema=EnumSchema(STORAGE_MODES), requirement=_HAS_STORAGE_SETTINGS,
+)  # fmt: skip
+RESERVE_SOC = ControlSpec(
+    name="reserve_soc", topic="reserve_soc", flag=ControlFlag.STORAGE,
+    schema=IntRangeSchema(0, 100), requirement=_HAS_STORAGE_SETTINGS,
+)  # fmt: skip
+CHARGE_FROM_GRID = ControlSpec(
+    name="charge_from_grid", topic="charge_from_grid", flag=ControlFlag.STORAGE,
+    schema=BoolSchema(), requirement=_HAS_STORAGE_SETTINGS,
+)  # fmt: skip
+
+CONTROLS: Final = MappingProxyType(
+    {
+        c.name: c
+        for c in (
+            GRID_RELAY,
+            DRY_CONTACT,
+            DRY_CONTACT_SETTINGS,
+            STORAGE_MODE,
+            RESERVE_SOC,
+            CHARGE_FROM_GRID,
+        )
+    }
+)
+"""Every control by name (the ``control`` argument of ``parse_command``)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ControlFlags:
+    """Which controls the configuration enables (``controls.*``; dangerous ones opt-in)."""
+
+    grid_relay: bool = False
+    dry_contacts: bool = False
+    storage: bool = True
+
+    def enabled(self, flag: ControlFlag) -> bool:
+        """Return whether ``flag`` is on."""
+        return bool(getattr(self, flag.value))

@@ -1,0 +1,31 @@
+"""Gateway diagnostics and generator status: our extras (groups ``gateway``, ``generator``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from envoy2mqtt.catalog.spec import (
+    TIMESTAMP_EXPR,
+    Category,
+    Component,
+    DeviceKind,
+    EntitySpec,
+    when,
+)
+
+_DIAG = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY,
+                   group="gateway", value="", category=Category.DIAGNOSTIC, extra=True)  # fmt: skip
+_GEN = when("data.generator set", lambda s: s.data.generator is not None)
+
+SPECS: tuple[EntitySpec, ...] = (
+    replace(_DIAG, key="firmware", value="firmware", name="Firmware", icon="mdi:chip"),
+    replace(_DIAG, key="last_poll", value="last_poll", name="Last poll",
+            device_class="timestamp", expr=TIMESTAMP_EXPR),
+    replace(_DIAG, key="token_expires", value="token_expires_at", name="Token expiry",
+            device_class="timestamp", expr=TIMESTAMP_EXPR, enabled=False,
+            condition=when("token auth", lambda s: s.token_expires_at is not None)),
+    replace(_DIAG, key="generator_admin_state", group="generator", value="admin_state",
+            name="Generator admin state", category=None, icon="mdi:engine", condition=_GEN),
+    replace(_DIAG, key="generator_oper_state", group="generator", value="oper_state",
+            name="Generator state", category=None, icon="mdi:engine", condition=_GEN),
+)  # fmt: skip

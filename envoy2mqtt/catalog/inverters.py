@@ -1,0 +1,51 @@
+"""Micro-inverter sensors (HA §3.5), one Inverter device each, group ``inverters/<serial>``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from envoy2mqtt.catalog.spec import (
+    TIMESTAMP_EXPR,
+    Category,
+    Component,
+    DeviceKind,
+    EntitySpec,
+    when_item,
+)
+
+_INVERTER = when_item("serial in data.inverters", lambda s, i: i in s.data.inverters)
+_BASE = EntitySpec(
+    key="", component=Component.SENSOR, device=DeviceKind.INVERTER, group="inverters/{id}",
+    value="", state_class="measurement", precision=3, enabled=False, condition=_INVERTER,
+)  # fmt: skip
+_E = replace(_BASE, device_class="energy", state_class="total_increasing", unit="Wh",
+             precision=None)  # fmt: skip
+
+SPECS: tuple[EntitySpec, ...] = (
+    replace(_BASE, key="inverters", value="last_report_watts", device_name_only=True,
+            device_class="power", unit="W", precision=None, enabled=True),
+    replace(_BASE, key="dc_voltage", value="dc_voltage", name="DC voltage",
+            device_class="voltage", unit="V"),
+    replace(_BASE, key="dc_current", value="dc_current", name="DC current",
+            device_class="current", unit="A"),
+    replace(_BASE, key="ac_voltage", value="ac_voltage", name="AC voltage",
+            device_class="voltage", unit="V"),
+    replace(_BASE, key="ac_current", value="ac_current", name="AC current",
+            device_class="current", unit="A"),
+    replace(_BASE, key="ac_frequency", value="ac_frequency", device_class="frequency", unit="Hz"),
+    replace(_BASE, key="temperature", value="temperature", device_class="temperature",
+            unit="°C", category=Category.DIAGNOSTIC),
+    replace(_E, key="lifetime_energy", value="lifetime_energy",
+            name="Lifetime energy production", suggested_unit="kWh"),
+    replace(_E, key="energy_today", value="energy_today", name="Energy production today"),
+    replace(_BASE, key="last_report_duration", value="last_report_duration",
+            name="Last report duration", device_class="duration", unit="s", precision=None,
+            category=Category.DIAGNOSTIC),
+    replace(_BASE, key="energy_produced", value="energy_produced",
+            name="Energy production since previous report", device_class="energy",
+            state_class="total", unit="mWh"),
+    replace(_BASE, key="max_reported", value="max_report_watts", name="Lifetime maximum power",
+            device_class="power", unit="W", precision=None, category=Category.DIAGNOSTIC),
+    replace(_BASE, key="last_reported", value="last_report_date", name="Last reported",
+            device_class="timestamp", state_class=None, precision=None, expr=TIMESTAMP_EXPR),
+)  # fmt: skip

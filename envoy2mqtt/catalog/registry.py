@@ -1,0 +1,88 @@
+"""All catalogue rows, and the concrete entities they yield for one snapshot."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from envoy2mqtt.catalog import (
+    batteries,
+    collar,
+    enpower,
+    gateway,
+    inverters,
+    meters,
+    relays,
+    storage,
+    system,
+)
+from envoy2mqtt.catalog.controls import ControlFlags
+from envoy2mqtt.catalog.devices import device_items, device_slug, resolve
+from envoy2mqtt.catalog.naming import join_id, sanitize_topic_level
+from envoy2mqtt.catalog.snapshot import Snapshot
+from envoy2mqtt.catalog.spec import DeviceKind, EntitySpec
+
+DOMAINS: dict[str, tuple[EntitySpec, ...]] = {
+    "system": system.SPECS,
+    "meters": meters.SPECS,
+    "inverters": inverters.SPECS,
+    "batteries": batteries.SPECS,
+    "enpower": enpower.SPECS,
+    "collar": collar.SPECS,
+    "relays": relays.SPECS,
+    "storage": storage.SPECS,
+    "gateway": gateway.SPECS,
+}
+"""Catalogue tables by domain module (the order of ``docs/entities.md``)."""
+
+ALL_SPECS: tuple[EntitySpec, ...] = tuple(s for rows in DOMAINS.values() for s in rows)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Entity:
+    """One entity of one snapshot: a row bound to a concrete device.
+
+    Attributes:
+        spec: the catalogue row.
+        device: the device family after resolving the storage owner.
+        ident: the device id (serial, relay id) or ``None`` for singletons.
+        group: the state topic suffix (sanitised), e.g. ``inverters/1234``.
+        unique_id: ``<sn>_<device>_<key>``, stable across restarts.
+    """
+
+    spec: EntitySpec
+    device: DeviceKind
+    ident: str | None
+    group: str
+    unique_id: str
+
+    @property
+    def object_id(self) -> str:
+        """The entity's id within its device (``<key>``, sanitised)."""
+        return sanitize_topic_level(self.spec.key)
+
+
+def _wanted(spec: EntitySpec, controls: ControlFlags) -> bool:
+    if spec.fallback_for is not None and controls.enabled(spec.fallback_for):
+        return False
+    # A control whose flag is off gets no entity: HA would offer a button that always fails.
+    return spec.control is None or controls.enabled(spec.control.flag)
+
+
+def _bind(snapshot: Snapshot, spec: EntitySpec, ident: str | None) -> Entity:
+    kind, owner = resolve(snapshot, spec.device, ident)
+    group_id = sanitize_topic_level(ident) if ident is not None else ""
+    group = "/".join(sanitize_topic_level(p) for p in spec.group.format(id=group_id).split("/"))
+    unique_id = join_id(snapshot.serial, device_slug(kind, owner), spec.key)
+    return Entity(spec=spec, device=kind, ident=owner, group=group, unique_id=unique_id)
+
+
+def entities(snapshot: Snapshot, controls: ControlFlags | None = None) -> Iterator[Entity]:
+    """Yield every entity this snapshot has, honouring creation conditions and control flags."""
+    flags = controls or ControlFlags()
+    for spec in ALL_SPECS:
+        if not _wanted(spec, flags):
+            continue
+        for ident in device_items(snapshot, spec.device):
+            if spec.condition(snapshot, ident):
+                yield _bind(snapshot, spec, ident)

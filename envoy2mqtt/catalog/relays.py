@@ -1,0 +1,67 @@
+"""Dry-contact relays (HA §5.1-5.3): one device per relay id, group ``dry_contacts/<id>``.
+
+Every relay entity writes to the relay, so all of them exist only while
+``controls.dry_contacts`` is on; a read-only "Relay closed" binary sensor stands in otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from envoy2mqtt.catalog.controls import (
+    DRY_CONTACT,
+    DRY_CONTACT_SETTINGS,
+    RELAY_ACTIONS,
+    RELAY_MODES,
+)
+from envoy2mqtt.catalog.spec import (
+    Category,
+    Component,
+    ControlFlag,
+    DeviceKind,
+    EntitySpec,
+    map_expr,
+    when_item,
+)
+
+_HAS_STATUS = when_item(
+    "id in data.dry_contact_status and data.dry_contact_settings",
+    lambda s, i: i in s.data.dry_contact_status and i in s.data.dry_contact_settings,
+)
+_HAS_SETTINGS = when_item(
+    "id in data.dry_contact_settings", lambda s, i: i in s.data.dry_contact_settings
+)
+_BASE = EntitySpec(key="", component=Component.SELECT, device=DeviceKind.RELAY,
+                   group="dry_contacts/{id}", value="", condition=_HAS_SETTINGS,
+                   control=DRY_CONTACT_SETTINGS)  # fmt: skip
+_CLOSED = "('ON' if v == 'closed' else 'OFF')"
+
+
+def _action(key: str, field: str, name: str) -> EntitySpec:
+    inverse = {envoy: ha for ha, envoy in RELAY_ACTIONS.items()}
+    template = f'{{"{key}": "{{{{ value }}}}"}}'
+    return replace(_BASE, key=key, value=field, name=name, options=tuple(RELAY_ACTIONS),
+                   expr=map_expr(inverse), command_template=template)  # fmt: skip
+
+
+def _level(key: str, name: str) -> EntitySpec:
+    return replace(_BASE, key=key, component=Component.NUMBER, value=key, name=name,
+                   device_class="battery", category=Category.CONFIG,
+                   command_template=f'{{"{key}": {{{{ value }}}}}}')  # fmt: skip
+
+
+SPECS: tuple[EntitySpec, ...] = (
+    replace(_BASE, key="relay_status", component=Component.SWITCH, value="status",
+            device_name_only=True, expr=_CLOSED, condition=_HAS_STATUS, control=DRY_CONTACT),
+    replace(_BASE, key="mode", value="mode", name="Mode", options=tuple(RELAY_MODES),
+            expr=map_expr({envoy: ha for ha, envoy in RELAY_MODES.items()}),
+            command_template='{"mode": "{{ value }}"}'),
+    _action("grid_action", "grid_action", "Grid action"),
+    _action("microgrid_action", "micro_grid_action", "Microgrid action"),
+    _action("generator_action", "generator_action", "Generator action"),
+    _level("soc_low", "Cutoff battery level"),
+    _level("soc_high", "Restore battery level"),
+    replace(_BASE, key="relay_closed", component=Component.BINARY_SENSOR, value="status",
+            name="Relay closed", expr=_CLOSED, condition=_HAS_STATUS, control=None,
+            fallback_for=ControlFlag.DRY_CONTACTS, extra=True),
+)  # fmt: skip
