@@ -86,11 +86,19 @@ class FixtureStore:
             if p.is_file() and not p.name.endswith(skip) and p.name != "expected.json"
         )
 
-    def lookup(self, path_and_query: str) -> StoredResponse | None:
-        """Return the captured response for a GET of ``path_and_query``, or None (404)."""
+    def resolve(self, path_and_query: str) -> str:
+        """Return the capture file name that answers ``path_and_query`` in this mode."""
         slug = slug_for(path_and_query)
         if self.mode is FixtureMode.GOLDEN:
             slug = _GOLDEN_ALIASES.get(slug, slug)
+        return slug
+
+    def lookup(self, path_and_query: str) -> StoredResponse | None:
+        """Return the captured response for a GET of ``path_and_query``, or None (404)."""
+        return self.lookup_slug(self.resolve(path_and_query))
+
+    def lookup_slug(self, slug: str) -> StoredResponse | None:
+        """Return the captured response stored under file name ``slug``, or None."""
         if slug not in self._cache:
             self._cache[slug] = self._load(slug)
         return self._cache[slug]
