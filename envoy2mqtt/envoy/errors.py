@@ -63,3 +63,7 @@ class EnvoyFeatureNotAvailable(EnvoyError):
 
 class EnvoyCommandRejected(EnvoyError):
     """A command's value failed validation; no request was sent."""
+
+
+class EnvoyPoorDataQuality(EnvoyError):
+    """The Envoy answered, but the data is known to be bogus (e.g. FW 3.x all-zero at boot)."""

@@ -1,0 +1,62 @@
+"""Dry-contact relays of the IQ System Controller (Enpower): state and settings."""
+
+from __future__ import annotations
+
+from envoy2mqtt.envoy import endpoints
+from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.models.data import DryContactSettings, DryContactStatus, EnvoyData
+from envoy2mqtt.envoy.models.raw_dry_contacts import (
+    SETTINGS_DECODER,
+    STATUS_DECODER,
+    RelaySettings,
+)
+from envoy2mqtt.envoy.updaters.base import Reader, Updater
+
+
+def _flag(value: str | bool) -> bool:
+    # The Envoy sends booleans as the strings "true"/"false".
+    return value if isinstance(value, bool) else value == "true"
+
+
+def _settings(relay: RelaySettings) -> DryContactSettings:
+    manual = relay.manual_override
+    return DryContactSettings(
+        id=relay.id,
+        black_start=relay.black_s_start,
+        essential_end_time=relay.essential_end_time,
+        essential_start_time=relay.essential_start_time,
+        generator_action=relay.gen_action,
+        grid_action=relay.grid_action,
+        load_name=relay.load_name,
+        manual_override=_flag(manual) if manual else None,
+        micro_grid_action=relay.micro_grid_action,
+        mode=relay.mode,
+        override=_flag(relay.override),
+        priority=relay.priority,
+        pv_serial_nb=relay.pv_serial_nb,
+        soc_high=relay.soc_high,
+        soc_low=relay.soc_low,
+        type=relay.type,
+    )
+
+
+class DryContactsUpdater(Updater):
+    """Present with a System Controller; claims no feature of its own."""
+
+    group = "dry_contacts"
+
+    async def probe(self, reader: Reader, found: SupportedFeatures) -> SupportedFeatures | None:
+        """Active when the ensemble updater found an Enpower."""
+        if SupportedFeatures.ENPOWER not in found:
+            return None
+        return SupportedFeatures(0)
+
+    async def update(self, reader: Reader, out: EnvoyData) -> None:
+        """Fill ``dry_contact_status`` and ``dry_contact_settings`` keyed by relay id."""
+        status = await reader.decode(endpoints.DRY_CONTACTS, STATUS_DECODER)
+        settings = await reader.decode(endpoints.DRY_CONTACT_SETTINGS, SETTINGS_DECODER)
+        out.dry_contact_status = {
+            relay.id: DryContactStatus(id=relay.id, status=relay.status)
+            for relay in status.dry_contacts
+        }
+        out.dry_contact_settings = {relay.id: _settings(relay) for relay in settings.dry_contacts}
