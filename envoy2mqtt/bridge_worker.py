@@ -132,7 +132,6 @@ class EnvoyWorker:
         self.availability = Availability(grace=grace or 3 * intervals[0])
         self.stale: set[str] = set()
         self.ready = asyncio.Event()
-        self._probe_lock = asyncio.Lock()
 
     @property
     def serial(self) -> str | None:
@@ -160,15 +159,22 @@ class EnvoyWorker:
             await self.client.close()
 
     async def execute(self, command: Command) -> set[str]:
-        """Send ``command``, then re-read and report the affected groups.
+        """Send ``command``; the client re-reads the affected groups, which are then reported.
 
         Raises:
-            EnvoyError: the Envoy refused the write or could not be reached.
+            EnvoyError: the command was rejected (nothing sent), refused or not delivered.
         """
-        groups = set(await self.client.execute(command))
+        try:
+            groups = set(await self.client.execute(command))
+        except EnvoyError as exc:
+            self.stats.commands_failed += 1
+            self.stats.error(describe(exc))
+            raise
         self.stats.commands_ok += 1
         if groups:
-            await self._poll_groups(sorted(groups))
+            self.stale -= groups
+            self.stats.stale = sorted(self.stale)
+            await self._listener.envoy_updated(self, groups)
         return groups
 
     async def _setup_until_ready(self) -> None:
@@ -199,6 +205,8 @@ class EnvoyWorker:
     async def _after_probe(self) -> None:
         probe = getattr(self.client, "probe_result", None)
         groups = getattr(probe, "groups", None)
+        if groups is None:
+            groups = getattr(probe, "active_groups", None)
         fast, normal, slow = self._intervals
         tiers = plan_tiers(fast, normal, slow, None if groups is None else list(groups))
         self._tiers = {t.name: t for t in tiers}
@@ -234,10 +242,10 @@ class EnvoyWorker:
             await self._poll_failed(exc, tier.groups)
 
     async def _reprobe(self) -> None:
-        async with self._probe_lock:
-            _LOGGER.info("envoy changed, re-probing host=%s serial=%s", self.host, self.serial)
-            await self.client.setup()
-            await self._after_probe()
+        # refresh_info() has already re-authenticated and re-probed; re-plan and re-announce.
+        _LOGGER.info("envoy changed, re-planning host=%s serial=%s", self.host, self.serial)
+        self.stale.clear()
+        await self._after_probe()
 
     async def _poll_groups(self, groups: list[str]) -> None:
         result = await self.client.update(groups=groups)

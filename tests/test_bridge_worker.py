@@ -66,10 +66,15 @@ class FakeClient:
 
     async def refresh_info(self) -> bool:
         changed, self.info_changed = self.info_changed, False
+        if changed:
+            self.probe_result = Probe(groups=["production"])
         return changed
 
     async def execute(self, command: object) -> set[str]:
         self.calls.append(("execute",))
+        if self.down:
+            raise EnvoyHTTPStatusError(500, "/admin/lib/tariff")
+        await self.update(["tariff"])  # the real client re-reads the groups itself
         return {"tariff"}
 
     async def close(self) -> None:
@@ -225,11 +230,13 @@ async def test_firmware_change_triggers_reprobe_and_ready_again(
     running: Callable[[EnvoyWorker], None],
 ) -> None:
     client, rec = FakeClient(), Recorder()
-    running(make(client, rec))
+    worker = make(client, rec)
+    running(worker)
     await rec.wait_for(lambda ev: count(ev, ("ready", "SN1")) == 1)
     client.info_changed = True
     await rec.wait_for(lambda ev: count(ev, ("ready", "SN1")) == 2)
-    assert client.setups == 2
+    assert client.setups == 1  # refresh_info re-probes by itself
+    assert [t.groups for t in worker.tiers] == [("production",), ()]
 
 
 async def test_execute_rereads_the_returned_groups() -> None:
@@ -241,3 +248,14 @@ async def test_execute_rereads_the_returned_groups() -> None:
     assert client.calls == [("execute",), ("tariff",)]
     assert ("updated", frozenset({"tariff"})) in rec.events
     assert worker.stats.commands_ok == 1
+
+
+async def test_failed_execute_is_counted_and_raised() -> None:
+    client, rec = FakeClient(), Recorder()
+    worker = make(client, rec)
+    await client.setup()
+    client.down = True
+    with pytest.raises(EnvoyHTTPStatusError):
+        await worker.execute(SetReserveSoc(value=20))
+    assert worker.stats.commands_failed == 1
+    assert not [e for e in rec.events if e[0] == "updated"]
