@@ -117,9 +117,11 @@ INVALID: list[tuple[Any, str]] = [
     (_settings(soc_low=70), "soc_low (70) must be below soc_high (70)"),
     (_settings(soc_high=25), "soc_low (25) must be below soc_high (25)"),
     (_settings(soc_low=80, soc_high=20), "soc_low (80) must be below soc_high (20)"),
-    (_settings(load_name="x" * 65), "load_name must be a string of at most 64"),
-    (_settings(load_name=123), "load_name must be a string"),
-    (_settings(load_name=None), "load_name must be a string"),
+    (_settings(load_name="x" * 65), "load_name must be printable text of at most 64"),
+    (_settings(load_name="a\nb"), "load_name must be printable text"),
+    (_settings(load_name="\x7f"), "load_name must be printable text"),
+    (_settings(load_name=123), "load_name must be printable text"),
+    (_settings(load_name=None), "load_name must be printable text"),
     (SetStorageMode(mode="savings-mode"), "storage mode must be one of"),
     (SetStorageMode(mode="savings"), "storage mode must be one of"),
     (SetStorageMode(mode="Backup"), "storage mode must be one of"),
@@ -212,5 +214,6 @@ def test_valid_commands_pass_validation() -> None:
         SetReserveSoc(value=100),
         _settings(soc_low=0, soc_high=100),
         _settings(load_name="x" * 64, override=True, manual_override=False),
+        _settings(load_name="Pompe à chaleur ☀"),
     ]:
         commands.validate(command, probe, data)

@@ -53,9 +53,11 @@ def _check_value(relay_id: str, key: str, value: Any) -> Any:
         if not ok or not 0 <= value <= 100:
             raise _reject(relay_id, f"{key} must be a number 0-100, got {value!r}")
         return float(value)
-    # load_name is the only key left (callers check membership first).
-    if not isinstance(value, str) or len(value) > MAX_LOAD_NAME:
-        raise _reject(relay_id, f"load_name must be a string of at most {MAX_LOAD_NAME} chars")
+    # load_name is the only key left (callers check membership first). Control characters
+    # have no place in a name shown by the Enphase app.
+    if not isinstance(value, str) or len(value) > MAX_LOAD_NAME or not value.isprintable():
+        msg = f"load_name must be printable text of at most {MAX_LOAD_NAME} chars"
+        raise _reject(relay_id, msg)
     return value
 
 
