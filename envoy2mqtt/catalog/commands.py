@@ -1,0 +1,217 @@
+"""``/set`` payload parsing: bytes from MQTT -> a typed, checked Envoy command.
+
+Nothing here talks to the Envoy; a payload either becomes a :class:`ParsedCommand` or
+raises :class:`CommandError` with a message fit for the ``…/result`` topic. The Envoy
+client validates the command once more before it sends anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Final
+
+from envoy2mqtt.catalog.controls import CONTROLS, ControlFlags
+from envoy2mqtt.catalog.naming import sanitize_topic_level
+from envoy2mqtt.catalog.relay_settings import parse_settings
+from envoy2mqtt.catalog.scalars import CommandError, parse_bool, parse_enum, parse_int
+from envoy2mqtt.catalog.snapshot import Snapshot
+from envoy2mqtt.catalog.spec import (
+    BoolSchema,
+    ControlSpec,
+    EnumSchema,
+    IntRangeSchema,
+    SettingsSchema,
+)
+from envoy2mqtt.envoy.command_types import (
+    Command,
+    SetChargeFromGrid,
+    SetDryContact,
+    SetGridRelay,
+    SetReserveSoc,
+    SetStorageMode,
+    UpdateDryContactSettings,
+)
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "CommandError",
+    "ParsedCommand",
+    "control_for_path",
+    "parse_command",
+]
+
+MAX_PAYLOAD_BYTES: Final = 4096
+_ENVELOPE_KEYS: Final = frozenset({"value", "transaction"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """A valid command plus what the result message echoes.
+
+    Attributes:
+        command: the typed Envoy command.
+        value: the requested value in MQTT terms (``ON``, ``self_consumption``, 20, {...}).
+        transaction: the payload's ``transaction``, if it was a JSON object with one.
+    """
+
+    command: Command
+    value: Any
+    transaction: Any = None
+
+
+def control_for_path(path: str) -> tuple[str, str | None]:
+    """Split a topic path between ``<sn>/`` and ``/set`` into (control, id).
+
+    ``dry_contacts/nc1/settings`` -> ``("dry_contact_settings", "nc1")``,
+    ``dry_contacts/nc1`` -> ``("dry_contacts", "nc1")``,
+    ``reserve_soc`` -> ``("reserve_soc", None)``.
+    """
+    levels = path.strip("/").split("/")
+    if len(levels) == 3 and levels[0] == "dry_contacts" and levels[2] == "settings":
+        return "dry_contact_settings", levels[1]
+    if len(levels) == 2:
+        return levels[0], levels[1]
+    return path.strip("/"), None
+
+
+def _decode(payload: bytes) -> Any:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        msg = f"payload too large ({len(payload)} bytes, at most {MAX_PAYLOAD_BYTES})"
+        raise CommandError(msg)
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CommandError("payload is not valid UTF-8") from None
+    if not text:
+        raise CommandError("empty payload")
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except CommandError:
+        raise
+    except (ValueError, RecursionError):
+        if text[0] in "{[":
+            raise CommandError("malformed JSON payload") from None
+        return text  # a plain value such as ON or self_consumption
+
+
+def _reject_constant(name: str) -> Any:
+    raise CommandError(f"{name} is not an acceptable number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise CommandError(f"{text} is not a finite number")
+    return value
+
+
+def _unwrap(raw: Any, schema: object) -> tuple[Any, Any]:
+    """Split a JSON envelope ``{"value": …, "transaction": …}`` into (value, transaction)."""
+    if not isinstance(raw, dict):
+        return raw, None
+    transaction = raw.get("transaction")
+    if isinstance(schema, SettingsSchema) and "value" not in raw:
+        return {k: v for k, v in raw.items() if k != "transaction"}, transaction
+    unknown = sorted(str(k) for k in raw if k not in _ENVELOPE_KEYS)
+    if unknown:
+        msg = f"unknown keys {', '.join(unknown)} (expected value, transaction)"
+        raise CommandError(msg, transaction)
+    if "value" not in raw:
+        raise CommandError("JSON payload has no 'value'", transaction)
+    return raw["value"], transaction
+
+
+def _relay_id(snapshot: Snapshot, ident: str | None) -> str:
+    data = snapshot.data
+    known = sorted(set(data.dry_contact_status) | set(data.dry_contact_settings))
+    if ident is None:
+        raise CommandError("a dry contact id is required (…/dry_contacts/<id>/set)")
+    wanted = sanitize_topic_level(ident)
+    for relay_id in known:
+        if sanitize_topic_level(relay_id) == wanted:
+            return relay_id
+    names = ", ".join(sanitize_topic_level(k) for k in known) or "none"
+    raise CommandError(f"unknown dry contact id {ident!r} (known: {names})")
+
+
+def _control(control: str, controls: ControlFlags) -> ControlSpec:
+    spec = CONTROLS.get(control)
+    if spec is None:
+        raise CommandError(f"unknown control {control!r} (known: {', '.join(sorted(CONTROLS))})")
+    if not controls.enabled(spec.flag):
+        msg = f"control {spec.name} is disabled by configuration (controls.{spec.flag.value})"
+        raise CommandError(msg)
+    return spec
+
+
+def _target(snapshot: Snapshot, spec: ControlSpec, ident: str | None) -> str | None:
+    """Resolve the device id and check the Envoy has what the control needs."""
+    target = None
+    if "{id}" in spec.topic:
+        target = _relay_id(snapshot, ident)
+    elif ident is not None:
+        raise CommandError(f"control {spec.name} takes no id (got {ident!r})")
+    if not spec.requirement(snapshot, target):
+        raise CommandError(f"{spec.name} is not available on this Envoy ({spec.requirement.doc})")
+    return target
+
+
+def _build(
+    snapshot: Snapshot, spec: ControlSpec, target: str | None, value: Any
+) -> tuple[Command, Any]:
+    schema = spec.schema
+    if isinstance(schema, BoolSchema):
+        on = parse_bool(value)
+        echo = "ON" if on else "OFF"
+        if spec.name == "grid_relay":
+            return SetGridRelay(on_grid=on), echo
+        if spec.name == "charge_from_grid":
+            return SetChargeFromGrid(enabled=on), echo
+        return SetDryContact(id=str(target), closed=on), echo
+    if isinstance(schema, EnumSchema):
+        ha_name, envoy_name = parse_enum(value, schema.mapping, spec.name)
+        return SetStorageMode(mode=envoy_name), ha_name  # type: ignore[arg-type]
+    if isinstance(schema, IntRangeSchema):
+        number = parse_int(value, schema.minimum, schema.maximum, spec.name)
+        return SetReserveSoc(value=number), number
+    current = snapshot.data.dry_contact_settings[str(target)]
+    changes = parse_settings(value, current)
+    return UpdateDryContactSettings(id=str(target), changes=changes), changes
+
+
+def parse_command(
+    snapshot: Snapshot,
+    control: str,
+    ident: str | None,
+    payload: bytes,
+    controls: ControlFlags,
+) -> ParsedCommand:
+    """Turn one ``/set`` message into a checked command; nothing is sent anywhere.
+
+    Args:
+        snapshot: the Envoy's current state (ids, features, current relay settings).
+        control: control name (see :data:`~envoy2mqtt.catalog.controls.CONTROLS`);
+            ``dry_contacts`` with an id ending in ``/settings`` also works.
+        ident: the id level of the topic (dry contacts), else ``None``.
+        payload: the raw MQTT payload (plain value or JSON, at most 4 KiB).
+        controls: which controls the configuration enables.
+
+    Returns:
+        The command, the value to echo and the transaction to echo.
+
+    Raises:
+        CommandError: for any invalid input; the message says what is wrong.
+    """
+    if control == "dry_contacts" and ident is not None and ident.endswith("/settings"):
+        control, ident = "dry_contact_settings", ident.removesuffix("/settings")
+    spec = _control(control, controls)
+    raw = _decode(payload)
+    value, transaction = _unwrap(raw, spec.schema)
+    try:
+        target = _target(snapshot, spec, ident)
+        command, echo = _build(snapshot, spec, target, value)
+    except CommandError as err:
+        raise CommandError(err.message, transaction) from None
+    return ParsedCommand(command=command, value=echo, transaction=transaction)

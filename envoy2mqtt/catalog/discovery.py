@@ -1,0 +1,210 @@
+"""Home Assistant MQTT discovery payloads built from the catalogue.
+
+Device mode (default) publishes one ``<prefix>/device/<device_id>/config`` per physical
+device with ``dev``, ``o`` and ``cmps``; component mode publishes one
+``<prefix>/<component>/<device_id>/<key>/config`` per entity. Both carry the same entity
+configs: state from the group topic through a value template, availability from the
+bridge and Envoy topics (mode ``all``), and for controls a ``…/set`` command topic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from typing import Any, Final, Literal
+
+from envoy2mqtt import __version__
+from envoy2mqtt.catalog.controls import ControlFlags
+from envoy2mqtt.catalog.devices import device_id, device_info
+from envoy2mqtt.catalog.naming import sanitize_topic_level
+from envoy2mqtt.catalog.registry import Entity, entities
+from envoy2mqtt.catalog.snapshot import Snapshot
+from envoy2mqtt.catalog.spec import Component, EntitySpec, IntRangeSchema
+
+SUPPORT_URL: Final = "https://github.com/envoy2mqtt/envoy2mqtt"
+
+# MQTT sensors cannot suggest a display unit, so HA's suggested precision (given in the
+# suggested unit) is converted to the native unit: 3 decimals of kW are 0 decimals of W.
+_UNIT_EXPONENT: Final = {"W": 0, "kW": 3, "Wh": 0, "kWh": 3, "MWh": 6, "V": 0, "A": 0}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class DiscoveryOptions:
+    """How discovery is published.
+
+    Attributes:
+        base_topic: the bridge's base topic (``envoy2mqtt``).
+        discovery_prefix: HA discovery prefix (``homeassistant``).
+        mode: ``device`` (one config per device) or ``component`` (one per entity).
+        controls: which controls are enabled (disabled ones get no entity).
+        bridge_version: reported as the origin's ``sw_version``.
+        support_url: reported as the origin's ``support_url``.
+    """
+
+    base_topic: str = "envoy2mqtt"
+    discovery_prefix: str = "homeassistant"
+    mode: Literal["device", "component"] = "device"
+    controls: ControlFlags = dataclasses.field(default_factory=ControlFlags)
+    bridge_version: str = __version__
+    support_url: str = SUPPORT_URL
+
+
+def value_template(spec: EntitySpec) -> str:
+    """The Jinja template that extracts ``spec``'s state from its group payload.
+
+    Missing keys render ``spec.when_missing`` (``None`` = unknown in HA) instead of failing.
+    """
+    source = "value_json"
+    if spec.phase is not None:
+        source = f"value_json.get('phases', {{}}).get('{spec.phase}', {{}})"
+    lookup = f"{source}.get('{spec.value}')"
+    return f"{{% set v = {lookup} %}}{{{{ {spec.when_missing} if v is none else ({spec.expr}) }}}}"
+
+
+def display_precision(spec: EntitySpec) -> int | None:
+    """HA's suggested precision expressed in the native unit (see ``_UNIT_EXPONENT``)."""
+    if spec.precision is None:
+        return None
+    if spec.suggested_unit is None or spec.unit is None or spec.suggested_unit == spec.unit:
+        return spec.precision
+    shift = _UNIT_EXPONENT[spec.suggested_unit] - _UNIT_EXPONENT[spec.unit]
+    return max(0, spec.precision - shift)
+
+
+def _topic(options: DiscoveryOptions, snapshot: Snapshot, suffix: str) -> str:
+    return f"{options.base_topic}/{sanitize_topic_level(snapshot.serial)}/{suffix}"
+
+
+def _availability(options: DiscoveryOptions, snapshot: Snapshot) -> list[dict[str, str]]:
+    return [
+        {"topic": f"{options.base_topic}/bridge/state"},
+        {"topic": _topic(options, snapshot, "availability")},
+    ]
+
+
+def _presentation(spec: EntitySpec) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "device_class": spec.device_class,
+        "state_class": spec.state_class,
+        "unit_of_measurement": spec.unit,
+        "suggested_display_precision": display_precision(spec),
+        "entity_category": spec.category.value if spec.category else None,
+        "icon": spec.icon,
+        "options": list(spec.options) or None,
+    }
+    if not spec.enabled:
+        fields["enabled_by_default"] = False
+    if spec.device_name_only:
+        fields["name"] = None  # HA then shows the device name alone
+    elif spec.name is not None:
+        fields["name"] = spec.name
+    return {k: v for k, v in fields.items() if v is not None or k == "name"}
+
+
+def _command(entity: Entity, options: DiscoveryOptions, snapshot: Snapshot) -> dict[str, Any]:
+    spec, control = entity.spec, entity.spec.control
+    if control is None:
+        return {}
+    ident = sanitize_topic_level(entity.ident) if entity.ident is not None else ""
+    topic = control.topic.format(id=ident)
+    fields: dict[str, Any] = {
+        "command_topic": _topic(options, snapshot, f"{topic}/set"),
+        "optimistic": False,
+    }
+    if spec.command_template is not None:
+        fields["command_template"] = spec.command_template
+    if spec.component is Component.SWITCH:
+        fields |= {"payload_on": "ON", "payload_off": "OFF", "state_on": "ON", "state_off": "OFF"}
+    if spec.component is Component.NUMBER:
+        bounds = control.schema if isinstance(control.schema, IntRangeSchema) else None
+        fields |= {"min": bounds.minimum if bounds else 0, "max": bounds.maximum if bounds else 100}
+        fields["step"] = 1
+    return fields
+
+
+def entity_config(entity: Entity, snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, Any]:
+    """The HA discovery config of one entity (without device and origin)."""
+    config: dict[str, Any] = {
+        "platform": entity.spec.component.value,
+        "unique_id": entity.unique_id,
+        "state_topic": _topic(options, snapshot, entity.group),
+        "value_template": value_template(entity.spec),
+        "availability": _availability(options, snapshot),
+        "availability_mode": "all",
+    }
+    return config | _presentation(entity.spec) | _command(entity, options, snapshot)
+
+
+def origin(options: DiscoveryOptions) -> dict[str, str]:
+    """The ``o`` (origin) object: who publishes this discovery."""
+    return {
+        "name": "envoy2mqtt",
+        "sw_version": options.bridge_version,
+        "support_url": options.support_url,
+    }
+
+
+def _device_mode(snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, dict[str, Any]]:
+    by_device: dict[str, list[Entity]] = defaultdict(list)
+    for entity in entities(snapshot, options.controls):
+        by_device[device_id(snapshot, entity.device, entity.ident)].append(entity)
+    result = {}
+    for dev_id, members in by_device.items():
+        first = members[0]
+        result[f"{options.discovery_prefix}/device/{dev_id}/config"] = {
+            "dev": device_info(snapshot, first.device, first.ident),
+            "o": origin(options),
+            "cmps": {e.object_id: entity_config(e, snapshot, options) for e in members},
+        }
+    return result
+
+
+def _component_mode(snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, dict[str, Any]]:
+    result = {}
+    for entity in entities(snapshot, options.controls):
+        config = entity_config(entity, snapshot, options)
+        node = device_id(snapshot, entity.device, entity.ident)
+        topic = f"{options.discovery_prefix}/{config.pop('platform')}/{node}/{entity.object_id}"
+        config["device"] = device_info(snapshot, entity.device, entity.ident)
+        config["origin"] = origin(options)
+        result[f"{topic}/config"] = config
+    return result
+
+
+def discovery_payloads(
+    snapshot: Snapshot, options: DiscoveryOptions | None = None
+) -> dict[str, dict[str, Any]]:
+    """Return discovery topic -> retained config for every entity of ``snapshot``."""
+    opts = options or DiscoveryOptions()
+    if opts.mode == "component":
+        return _component_mode(snapshot, opts)
+    return _device_mode(snapshot, opts)
+
+
+def stale_discovery_topics(
+    previous: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Topics published before but not now: clear each with an empty retained payload."""
+    return sorted(set(previous) - set(current))
+
+
+def with_removed_components(
+    previous: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Device-mode configs that also tell HA which components went away.
+
+    HA removes a component of a device config when it is sent once with only its
+    ``platform``; configs whose device vanished entirely are left to
+    :func:`stale_discovery_topics`.
+    """
+    result = dict(current)
+    for topic, config in current.items():
+        old = previous.get(topic, {}).get("cmps")
+        if not isinstance(old, dict) or "cmps" not in config:
+            continue
+        gone = {
+            k: {"platform": v.get("platform")} for k, v in old.items() if k not in config["cmps"]
+        }
+        if gone:
+            result[topic] = config | {"cmps": config["cmps"] | gone}
+    return result
