@@ -209,7 +209,7 @@ class EnvoySimulator:
             raise
         self._port = sock.getsockname()[1]
         context = self.certificate.context if self.tls else None
-        site = web.SockSite(self._runner, sock, ssl_context=context, shutdown_timeout=1.0)
+        site = web.SockSite(self._runner, sock, ssl_context=context)
         await site.start()
         self._site = site
 

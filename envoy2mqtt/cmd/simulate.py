@@ -1,0 +1,88 @@
+"""``envoy2mqtt simulate``: serve a captured fixture as a fake Envoy until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from envoy2mqtt.simulator.fixture_store import FixtureMode
+from envoy2mqtt.simulator.server import EnvoySimulator
+from envoy2mqtt.simulator.tokens import DEFAULT_ACCOUNTS
+
+NAME = "simulate"
+HELP = "serve a fixture directory as a simulated Envoy (with a fake Enlighten) until stopped"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``simulate`` options."""
+    parser.add_argument("--fixture", type=Path, required=True, help="fixture directory")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve HTTPS (default: by firmware, HTTPS for >= 7)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=[m.value for m in FixtureMode],
+        default=FixtureMode.DEVICE.value,
+        help="device: each URL from its own capture; golden: pyenphase's URL rules",
+    )
+    parser.add_argument("--live-seed", type=int, default=None, help="move values (seeded)")
+    parser.add_argument(
+        "--token-lifetime", type=float, default=None, help="seconds new tokens stay valid"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulator; returns 0 after a clean stop, 2 on bad arguments."""
+    if not (args.fixture / "info").is_file():
+        print(f"error: {args.fixture} is not a fixture directory (no info file)", file=sys.stderr)
+        return 2
+    if not 0 <= args.port <= 65535:
+        print("error: --port must be 0..65535", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(args))
+    except OSError as err:
+        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    sim = EnvoySimulator(
+        args.fixture,
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        mode=args.mode,
+        live_seed=args.live_seed,
+        token_lifetime=args.token_lifetime,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await sim.start()
+    try:
+        _announce(sim)
+        await stop.wait()
+    finally:
+        await sim.stop()
+    print("simulator stopped", flush=True)
+
+
+def _announce(sim: EnvoySimulator) -> None:
+    owner = DEFAULT_ACCOUNTS[0]
+    auth = "token" if sim.state.uses_tokens else "digest"
+    print(f"simulated Envoy serial={sim.serial} firmware={sim.firmware} auth={auth}")
+    print(f"url={sim.url}")
+    print(f"enlighten login_url={sim.url}/login/login.json token_url={sim.url}/tokens")
+    print(f"enlighten account email={owner.email} password={owner.password}")
+    print(f"control api={sim.url}/__sim__/status  (Ctrl-C to stop)", flush=True)
