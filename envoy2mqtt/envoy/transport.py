@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import aiohttp
@@ -20,7 +21,7 @@ from aiohttp.client_middlewares import ClientMiddlewareType
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
@@ -222,7 +223,7 @@ class HttpTransport:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(plan.attempts, 1)) | stop_after_delay(plan.seconds),
             wait=wait_random_exponential(multiplier=plan.multiplier, max=plan.max_wait),
-            retry=retry_if_exception_type(EnvoyCommunicationError),
+            retry=retry_if_exception(partial(_retryable, method)),
             before_sleep=_log_retry(method, path),
             reraise=True,
         )
@@ -296,6 +297,18 @@ class HttpTransport:
         cookies = {name: morsel.value for name, morsel in resp.cookies.items()}
         if cookies:
             self.auth.remember_cookies(cookies)
+
+
+def _retryable(method: str, error: BaseException) -> bool:
+    """Transport failures are retried; a POST only if it never reached the Envoy.
+
+    A POST that timed out may have been applied already, and writes must happen once.
+    """
+    if not isinstance(error, EnvoyCommunicationError):
+        return False
+    if method.upper() != "POST":
+        return True
+    return isinstance(error.__cause__, aiohttp.ClientConnectorError)
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, path: str) -> bytes:

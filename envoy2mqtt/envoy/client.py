@@ -1,0 +1,423 @@
+"""``EnvoyClient``: one Envoy behind one object (identify, authenticate, probe, read, write).
+
+The client wires the transport, the authentication scheme chosen from ``/info`` and the data
+collector together, and owns the recovery rules: ``/info`` over HTTPS with HTTP fallback,
+re-authentication after a 401 with the interrupted read retried, and re-probing after a
+firmware change. It knows nothing of MQTT.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+from awesomeversion import AwesomeVersion
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from envoy2mqtt.envoy import commands
+from envoy2mqtt.envoy.auth.cache import TokenCache
+from envoy2mqtt.envoy.auth.enlighten import LOGIN_URL, TOKEN_URL, EnlightenClient
+from envoy2mqtt.envoy.auth.errors import DigestCredentialsRejected
+from envoy2mqtt.envoy.auth.legacy import DigestAuth
+from envoy2mqtt.envoy.auth.token import DEFAULT_REFRESH_MARGIN, TokenAuth
+from envoy2mqtt.envoy.command_types import Command
+from envoy2mqtt.envoy.errors import (
+    EnvoyAuthenticationRequired,
+    EnvoyCommunicationError,
+    EnvoyError,
+    EnvoyFirmwareError,
+    EnvoyProbeFailed,
+)
+from envoy2mqtt.envoy.fetch import Fetcher, Response
+from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
+from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.probe import DataCollector
+from envoy2mqtt.envoy.transport import (
+    DATA_BUDGET,
+    DEFAULT_TIMEOUT,
+    INFO_BUDGET,
+    NO_RETRY,
+    FullResponse,
+    HttpTransport,
+    RetryBudget,
+)
+from envoy2mqtt.redact import register_secret
+
+_LOGGER = logging.getLogger(__name__)
+
+TOKEN_FIRMWARE = AwesomeVersion("7.0.0")
+
+
+class EnvoySerialMismatch(EnvoyFirmwareError):
+    """The host answered with another serial than the configured one (e.g. a DHCP swap)."""
+
+
+class Collector(Protocol):
+    """What the client needs from the data side (``envoy.probe.DataCollector``)."""
+
+    async def probe(self, fetcher: Fetcher) -> Any:
+        """Discover the Envoy's data sources; returns the probe result."""
+        ...
+
+    async def update(
+        self, fetcher: Fetcher, data: EnvoyData, groups: Collection[str] | None = None
+    ) -> Mapping[str, EnvoyError]:
+        """Read ``groups`` (all when None) into ``data``; returns per-group errors."""
+        ...
+
+
+CollectorFactory = Callable[[EnvoyInfo], Collector]
+
+
+@dataclass(slots=True)
+class UpdateResult:
+    """Outcome of one :meth:`EnvoyClient.update`.
+
+    Attributes:
+        data: the client's data after the read (failed groups keep their previous values).
+        ok: groups read successfully.
+        failed: group -> error for the groups that could not be read.
+    """
+
+    data: EnvoyData
+    ok: set[str] = field(default_factory=set)
+    failed: dict[str, EnvoyError] = field(default_factory=dict)
+
+
+class _AuthWatch:
+    """Fetcher wrapper that counts 401/403 answers (probing swallows them per endpoint)."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self._fetcher = fetcher
+        self.refused = 0
+        self.answered = 0
+
+    async def request(self, method: str, path: str, *, body: bytes | None = None) -> Response:
+        try:
+            response = await self._fetcher.request(method, path, body=body)
+        except EnvoyAuthenticationRequired:
+            self.refused += 1
+            raise
+        self.answered += 1
+        return response
+
+
+def _default_collector(info: EnvoyInfo) -> Collector:
+    return DataCollector(info)
+
+
+class EnvoyClient:
+    """Async client for one Envoy; see the module docstring for the recovery rules."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        serial: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        token_cache_dir: str | Path | None = None,
+        login_url: str = LOGIN_URL,
+        token_url: str = TOKEN_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        budget: RetryBudget = DATA_BUDGET,
+        info_budget: RetryBudget = INFO_BUDGET,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        enlighten: EnlightenClient | None = None,
+        collector_factory: CollectorFactory | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Configure the client; no I/O happens until :meth:`setup`.
+
+        Args:
+            host: name or IP, optional ``:port``, optional ``http://``/``https://`` scheme.
+            username: Enlighten e-mail (FW >= 7) or local user (FW < 7).
+            password: the matching password.
+            token: a pre-obtained Envoy token (FW >= 7).
+            serial: expected gateway serial; setup fails if ``/info`` reports another one.
+            session: aiohttp session to share (not closed by :meth:`close`).
+            token_cache_dir: directory for cached tokens (None: no cache).
+            login_url: Enlighten login endpoint.
+            token_url: Enlighten token endpoint.
+            timeout: total seconds per local request attempt.
+            budget: retry budget for data requests.
+            info_budget: retry budget for reading ``/info``.
+            refresh_margin: renew tokens this many seconds before expiry.
+            enlighten: a shared Enlighten client (overrides ``login_url``/``token_url``).
+            collector_factory: builds the data collector (default ``probe.DataCollector``).
+            clock: epoch-seconds clock (tests).
+
+        Raises:
+            ValueError: ``host`` is not a valid host.
+        """
+        self.transport = HttpTransport(host, session=session, timeout=timeout, budget=budget)
+        self.host = host
+        self._username = username
+        self._password = password
+        self._token = token
+        self._serial = serial
+        self._cache = TokenCache(token_cache_dir) if token_cache_dir else None
+        self._owns_enlighten = enlighten is None
+        self._enlighten = enlighten or EnlightenClient(login_url, token_url, session=session)
+        self._info_budget = info_budget
+        self._margin = refresh_margin
+        self._collector_factory = collector_factory or _default_collector
+        self._clock = clock
+        self._collector: Collector | None = None
+        self._auth: DigestAuth | TokenAuth | None = None
+        self.info: EnvoyInfo | None = None
+        self.probe_result: Any = None
+        self.data = EnvoyData()
+        register_secret(password)
+        register_secret(token)
+
+    @property
+    def auth_mode(self) -> str | None:
+        """``digest`` or ``token`` once set up, else None."""
+        return self._auth.mode if self._auth else None
+
+    @property
+    def token_expires_at(self) -> float | None:
+        """Expiry of the token in use (epoch seconds); None for digest or before setup."""
+        return self._auth.expires_at if self._auth else None
+
+    @property
+    def token_type(self) -> str | None:
+        """``owner``/``installer`` for token auth, else None."""
+        return self._auth.token_type if isinstance(self._auth, TokenAuth) else None
+
+    async def setup(self) -> None:
+        """Identify the Envoy, authenticate and probe its data sources.
+
+        Raises:
+            EnvoyFirmwareError: ``/info`` unreadable; :class:`EnvoySerialMismatch` on a swap.
+            EnvoyCommunicationError: the Envoy cannot be reached.
+            EnvoyAuthenticationError: authentication cannot succeed (subclass names the cause).
+            EnvoyProbeFailed: no production data source was found.
+        """
+        info = await self.read_info()
+        self._check_serial(info)
+        self.info = info
+        await self._authenticate(info)
+        await self._probe(info)
+
+    async def read_info(self) -> EnvoyInfo:
+        """Read ``/info`` (HTTPS first, HTTP on transport failure, retried with backoff)."""
+        full = await self._fetch_info()
+        if full.response.status != 200:
+            msg = f"/info answered HTTP {full.response.status}"
+            raise EnvoyFirmwareError(msg)
+        info = parse_info(full.response.body)
+        _LOGGER.info(
+            "envoy identified host=%s serial=%s firmware=%s scheme=%s",
+            self.host,
+            info.serial,
+            info.firmware,
+            self.transport.scheme,
+        )
+        return info
+
+    async def refresh_info(self) -> bool:
+        """Re-read ``/info``; on a firmware or serial change re-authenticate and re-probe.
+
+        Returns:
+            True when firmware or serial changed (the probe result was replaced).
+        """
+        info = await self.read_info()
+        self._check_serial(info)
+        previous, self.info = self.info, info
+        if previous is not None and (previous.firmware, previous.serial) == (
+            info.firmware,
+            info.serial,
+        ):
+            return False
+        _LOGGER.warning(
+            "envoy changed host=%s firmware=%s->%s serial=%s->%s",
+            self.host,
+            previous.firmware if previous else None,
+            info.firmware,
+            previous.serial if previous else None,
+            info.serial,
+        )
+        await self._authenticate(info)
+        await self._probe(info)
+        return True
+
+    async def update(self, groups: Collection[str] | None = None) -> UpdateResult:
+        """Read ``groups`` (all probed groups when None) into :attr:`data`.
+
+        A 401 is answered by re-authentication and the affected groups are read again in
+        the same call, so no poll is lost.
+
+        Raises:
+            EnvoyAuthenticationError: re-authentication failed (the poll could not be made).
+        """
+        auth, collector = self._ready()
+        await auth.refresh_if_due(self.transport)
+        failed = await self._collect(collector, groups)
+        refused = {g for g, e in failed.items() if isinstance(e, EnvoyAuthenticationRequired)}
+        if refused and self._worth_recovering(refused, groups):
+            await auth.recover(self.transport)
+            retried = await self._collect(collector, refused)
+            failed = {g: e for g, e in failed.items() if g not in refused} | dict(retried)
+        requested = set(groups) if groups is not None else _probed_groups(self.probe_result)
+        ok = (requested | set(failed)) - set(failed)
+        return UpdateResult(data=self.data, ok=ok, failed=dict(failed))
+
+    async def execute(self, command: Command) -> set[str]:
+        """Validate and send ``command``, then re-read the groups it affects.
+
+        Raises:
+            EnvoyCommandRejected: invalid value (nothing sent).
+            EnvoyFeatureNotAvailable: the Envoy lacks the feature (nothing sent).
+            EnvoyHTTPStatusError: the Envoy refused the write.
+        """
+        auth, _ = self._ready()
+        commands.validate(command, self.probe_result, self.data)
+        try:
+            groups = await commands.execute(self.transport, command, self.probe_result, self.data)
+        except EnvoyAuthenticationRequired:
+            # a refused write was not applied, so sending it again after re-auth is safe
+            await auth.recover(self.transport)
+            groups = await commands.execute(self.transport, command, self.probe_result, self.data)
+        result = {str(g) for g in groups}
+        if result:
+            await self.update(groups=sorted(result))
+        return result
+
+    async def close(self) -> None:
+        """Release HTTP sessions this client created."""
+        await self.transport.close()
+        if self._owns_enlighten:
+            await self._enlighten.close()
+
+    async def _fetch_info(self) -> FullResponse:
+        forced = self.transport.forced_scheme
+        schemes = [forced] if forced else ["https", "http"]
+        plan = self._info_budget
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(plan.attempts, 1)) | stop_after_delay(plan.seconds),
+            wait=wait_random_exponential(multiplier=plan.multiplier, max=plan.max_wait),
+            retry=retry_if_exception_type(EnvoyCommunicationError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._info_once(schemes)
+        raise AssertionError("tenacity returned without result")  # pragma: no cover
+
+    async def _info_once(self, schemes: list[str]) -> FullResponse:
+        for index, scheme in enumerate(schemes):
+            try:
+                full = await self.transport.request_full(
+                    "GET", "/info", scheme=scheme, budget=NO_RETRY, raise_on_auth=False
+                )
+            except EnvoyCommunicationError as exc:
+                if index == len(schemes) - 1:
+                    raise
+                _LOGGER.debug("info fallback host=%s from=%s error=%s", self.host, scheme, exc)
+                continue
+            # legacy firmware has no HTTPS: data goes to whichever scheme answered
+            self.transport.scheme = scheme
+            return full
+        raise AssertionError("no scheme to try")  # pragma: no cover
+
+    def _check_serial(self, info: EnvoyInfo) -> None:
+        if self._serial and info.serial != self._serial:
+            msg = (
+                f"host {self.host} is Envoy {info.serial or '?'}, "
+                f"but serial {self._serial} is configured"
+            )
+            raise EnvoySerialMismatch(msg)
+
+    async def _authenticate(self, info: EnvoyInfo) -> None:
+        auth: DigestAuth | TokenAuth
+        if info.version >= TOKEN_FIRMWARE or info.web_tokens:
+            auth = TokenAuth(
+                info.serial,
+                token=self._token,
+                username=self._username,
+                password=self._password,
+                cache=self._cache,
+                enlighten=self._enlighten,
+                refresh_margin=self._margin,
+                clock=self._clock,
+            )
+        else:
+            auth = DigestAuth(info.serial, self._username, self._password)
+        self.transport.auth = auth
+        self._auth = auth
+        await auth.authenticate(self.transport)
+
+    async def _probe(self, info: EnvoyInfo) -> None:
+        collector = self._collector_factory(info)
+        watch = _AuthWatch(self.transport)
+        try:
+            probe_result = await collector.probe(watch)
+        except EnvoyAuthenticationRequired:
+            # token: the session may have been dropped since authenticate(); digest: raises
+            assert self._auth is not None
+            await self._auth.recover(self.transport)
+            probe_result = await collector.probe(self.transport)
+        except EnvoyProbeFailed:
+            if isinstance(self._auth, DigestAuth) and watch.refused and not watch.answered:
+                await self._auth.recover(self.transport)  # raises DigestCredentialsRejected
+            raise
+        self._collector = collector
+        self.probe_result = probe_result
+        self.data = EnvoyData()
+        _LOGGER.info("envoy probed host=%s serial=%s", self.host, info.serial)
+
+    async def _collect(
+        self, collector: Collector, groups: Collection[str] | None
+    ) -> Mapping[str, EnvoyError]:
+        try:
+            return await collector.update(self.transport, self.data, groups)
+        except EnvoyAuthenticationRequired as exc:
+            # a collector that lets the 401 escape loses the per-group detail; charge all
+            names = set(groups) if groups is not None else _probed_groups(self.probe_result)
+            return dict.fromkeys(names or {"*"}, exc)
+
+    def _worth_recovering(self, refused: set[str], groups: Collection[str] | None) -> bool:
+        if isinstance(self._auth, TokenAuth):
+            return True
+        # Legacy firmware answers 401 on single endpoints it does not serve to this user;
+        # only a refusal of everything means the digest credentials are wrong.
+        requested = set(groups) if groups is not None else _probed_groups(self.probe_result)
+        return not requested or refused >= requested
+
+    def _ready(self) -> tuple[DigestAuth | TokenAuth, Collector]:
+        if self._auth is None or self._collector is None:
+            msg = "EnvoyClient.setup() must succeed before this call"
+            raise RuntimeError(msg)
+        return self._auth, self._collector
+
+
+def _probed_groups(probe_result: Any) -> set[str]:
+    """Names of the data groups the probe activated (empty if the result does not say)."""
+    for attribute in ("groups", "active_groups"):
+        value = getattr(probe_result, attribute, None)
+        if value is not None:
+            return {str(g) for g in value}
+    return set()
+
+
+__all__ = [
+    "DigestCredentialsRejected",
+    "EnvoyClient",
+    "EnvoySerialMismatch",
+    "UpdateResult",
+]
