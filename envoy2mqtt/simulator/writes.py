@@ -120,10 +120,17 @@ def _tariff(state: DeviceState, body: Any) -> Any:
     return updated
 
 
+def _require_generator(state: DeviceState) -> None:
+    # Envoys without a generator answer gen_config with {} or an error document.
+    config = state.doc("ivp_ss_gen_config")
+    if not isinstance(config, dict) or not config or {"error", "err"} & config.keys():
+        raise NoSuchEndpoint("no generator")
+
+
 def _gen_mode(state: DeviceState, body: Any) -> Any:
     command = body.get("gen_cmd") if isinstance(body, dict) else None
     _require(command in ("on", "off", "auto"), "gen_cmd must be on, off or auto")
-    _doc(state, "ivp_ss_gen_config")
+    _require_generator(state)
     doc = state.doc("ivp_ss_gen_mode") or {}
     doc["gen_cmd"] = command
     state.set_doc("ivp_ss_gen_mode", doc)
@@ -138,6 +145,7 @@ def _gen_schedule(state: DeviceState, body: Any) -> Any:
     _require(exercise.get("day") in _WEEKDAYS, "exercise day must be Mon..Sun")
     duration = exercise.get("duration")
     _require(_number(duration) and 10 <= duration <= 60, "duration must be 10..60")
+    _require_generator(state)
     _doc(state, "ivp_ss_gen_schedule")
     state.set_doc("ivp_ss_gen_schedule", body)
     return body
@@ -147,7 +155,7 @@ def _gen_config(state: DeviceState, body: Any) -> Any:
     _require(isinstance(body, dict), "body must be a JSON object")
     flag = body.get("charge_from_generator", True)
     _require(isinstance(flag, bool), "charge_from_generator must be a boolean")
-    _doc(state, "ivp_ss_gen_config")
+    _require_generator(state)
     state.set_doc("ivp_ss_gen_config", body)
     return body
 
