@@ -10,7 +10,7 @@ the device is the source of truth and the caller re-reads the returned groups.
 from __future__ import annotations
 
 import logging
-from typing import Any, Final, Protocol
+from typing import Final
 
 import msgspec
 
@@ -22,6 +22,13 @@ from envoy2mqtt.envoy.command_types import (
     SetReserveSoc,
     SetStorageMode,
     UpdateDryContactSettings,
+)
+from envoy2mqtt.envoy.commands_base import (
+    ProbeLike,
+    WriteRequest,
+    require_bool,
+    require_features,
+    require_known,
 )
 from envoy2mqtt.envoy.commands_dry_contacts import encode_settings, merge_settings
 from envoy2mqtt.envoy.commands_tariff import tariff_body
@@ -58,58 +65,17 @@ STORAGE_MODES: Final = frozenset({"backup", "self-consumption", "economy"})
 _ERROR_DETAIL_CHARS: Final = 120
 
 
-class ProbeLike(Protocol):
-    """Anything that knows which features the Envoy offers (e.g. the probe result)."""
-
-    @property
-    def features(self) -> SupportedFeatures:
-        """Feature flags found by probing."""
-        ...
-
-
-class WriteRequest(msgspec.Struct, frozen=True):
-    """The exact request a command turns into, and the data groups to re-read after it."""
-
-    method: str
-    path: str
-    body: dict[str, Any]
-    groups: frozenset[str]
-
-
-def _require(probe: ProbeLike, needed: SupportedFeatures, action: str) -> None:
-    missing = [flag for flag in needed if not probe.features & flag]
-    if missing:
-        names = ", ".join(flag.name or str(int(flag)) for flag in missing)
-        msg = f"{action} is not available on this Envoy (needs {names})"
-        raise EnvoyFeatureNotAvailable(msg)
-
-
-def _require_bool(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        msg = f"{what} must be a boolean, got {value!r}"
-        raise EnvoyCommandRejected(msg)
-    return value
-
-
 def _grid_relay(command: SetGridRelay, probe: ProbeLike) -> WriteRequest:
-    _require(probe, SupportedFeatures.ENPOWER, "grid relay control")
-    on_grid = _require_bool(command.on_grid, "grid relay on_grid")
+    require_features(probe, SupportedFeatures.ENPOWER, "grid relay control")
+    on_grid = require_bool(command.on_grid, "grid relay on_grid")
     body = {"mains_admin_state": "closed" if on_grid else "open"}
     return WriteRequest("POST", PATH_GRID_RELAY, body, frozenset({"ensemble"}))
 
 
-def _known_relay(relay_id: object, known: dict[str, Any]) -> str:
-    if not isinstance(relay_id, str) or relay_id not in known:
-        ids = ", ".join(sorted(known)) or "none"
-        msg = f"unknown dry contact id {relay_id!r} (known: {ids})"
-        raise EnvoyCommandRejected(msg)
-    return relay_id
-
-
 def _dry_contact(command: SetDryContact, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
-    _require(probe, SupportedFeatures.ENPOWER, "dry contact control")
-    relay_id = _known_relay(command.id, data.dry_contact_status)
-    closed = _require_bool(command.closed, f"dry contact {relay_id} closed")
+    require_features(probe, SupportedFeatures.ENPOWER, "dry contact control")
+    relay_id = require_known(command.id, data.dry_contact_status, "dry contact id")
+    closed = require_bool(command.closed, f"dry contact {relay_id} closed")
     body = {"dry_contacts": {"id": relay_id, "status": "closed" if closed else "open"}}
     return WriteRequest("POST", PATH_DRY_CONTACTS, body, frozenset({"dry_contacts"}))
 
@@ -117,15 +83,15 @@ def _dry_contact(command: SetDryContact, probe: ProbeLike, data: EnvoyData) -> W
 def _dry_contact_settings(
     command: UpdateDryContactSettings, probe: ProbeLike, data: EnvoyData
 ) -> WriteRequest:
-    _require(probe, SupportedFeatures.ENPOWER, "dry contact settings")
-    relay_id = _known_relay(command.id, data.dry_contact_settings)
+    require_features(probe, SupportedFeatures.ENPOWER, "dry contact settings")
+    relay_id = require_known(command.id, data.dry_contact_settings, "dry contact id")
     merged = merge_settings(data.dry_contact_settings[relay_id], command.changes)
     body = {"dry_contacts": encode_settings(merged)}
     return WriteRequest("POST", PATH_DRY_CONTACT_SETTINGS, body, frozenset({"dry_contacts"}))
 
 
 def _storage(probe: ProbeLike, data: EnvoyData, action: str) -> tuple[Tariff, StorageSettings]:
-    _require(probe, SupportedFeatures.ENCHARGE | SupportedFeatures.TARIFF, action)
+    require_features(probe, SupportedFeatures.ENCHARGE | SupportedFeatures.TARIFF, action)
     tariff = data.tariff
     if tariff is None or tariff.storage_settings is None:
         msg = f"{action} is not available: no battery storage settings read from the tariff"
@@ -164,7 +130,7 @@ def _charge_from_grid(
     command: SetChargeFromGrid, probe: ProbeLike, data: EnvoyData
 ) -> WriteRequest:
     tariff, storage = _storage(probe, data, "charge from grid")
-    enabled = _require_bool(command.enabled, "charge from grid enabled")
+    enabled = require_bool(command.enabled, "charge from grid enabled")
     changed = msgspec.structs.replace(storage, charge_from_grid=enabled)
     return _tariff_request(tariff, changed)
 
