@@ -8,17 +8,7 @@ import jwt
 from envoy2mqtt.simulator.passwords import installer_password
 from envoy2mqtt.simulator.server import EnvoySimulator
 from envoy2mqtt.simulator.tokens import EnlightenAccount
-from tests.plugins.simulator import StartSimulator, sim_session
-
-
-class FakeClock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.plugins.simulator import FakeClock, StartSimulator, sim_session
 
 
 def test_installer_password_matches_documented_vector() -> None:

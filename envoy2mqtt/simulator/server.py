@@ -272,6 +272,11 @@ class EnvoySimulator:
         """Return the current JSON document served for ``path`` (None if there is none)."""
         return self.state.doc(self.state.store.resolve(path))
 
+    async def wait_scheduled(self) -> None:
+        """Wait until scheduled actions (resuming after ``refused``/reboot downtime) ran."""
+        while self._timers:
+            await asyncio.gather(*self._timers, return_exceptions=True)
+
     # -- internals ------------------------------------------------------------------------
 
     async def pause(self, seconds: float | None) -> None:

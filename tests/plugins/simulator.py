@@ -32,6 +32,18 @@ LEGACY_FIXTURE = "4.10.35"
 StartSimulator = Callable[..., Awaitable[EnvoySimulator]]
 
 
+class FakeClock:
+    """A wall clock the test moves by hand (pass as ``clock=`` to the simulator)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        """Start at ``now`` (epoch seconds)."""
+        self.now = now
+
+    def __call__(self) -> float:
+        """Return the current fake time."""
+        return self.now
+
+
 def fixture_dirs() -> list[str]:
     """Names of every fixture directory."""
     return sorted(p.name for p in FIXTURES_DIR.iterdir() if (p / "info").is_file())
