@@ -132,6 +132,7 @@ class EnvoyWorker:
         self.availability = Availability(grace=grace or 3 * intervals[0])
         self.stale: set[str] = set()
         self.ready = asyncio.Event()
+        self.polled: set[TierName] = set()
 
     @property
     def serial(self) -> str | None:
@@ -139,6 +140,11 @@ class EnvoyWorker:
         info = getattr(self.client, "info", None)
         serial = getattr(info, "serial", None)
         return str(serial) if serial else self.configured_serial
+
+    @property
+    def first_round_done(self) -> bool:
+        """Whether every tier has completed (or failed) one poll since the last probe."""
+        return bool(self._tiers) and set(self._tiers) <= self.polled
 
     @property
     def tiers(self) -> list[Tier]:
@@ -237,17 +243,21 @@ class EnvoyWorker:
                     await self._reprobe()
                     return
                 if tier.groups:
-                    await self._poll_groups(list(tier.groups))
+                    await self._poll_groups(list(tier.groups), tier.name)
+                else:
+                    self.polled.add(tier.name)
         except (EnvoyError, TimeoutError, OSError) as exc:
+            self.polled.add(tier.name)
             await self._poll_failed(exc, tier.groups)
 
     async def _reprobe(self) -> None:
         # refresh_info() has already re-authenticated and re-probed; re-plan and re-announce.
         _LOGGER.info("envoy changed, re-planning host=%s serial=%s", self.host, self.serial)
         self.stale.clear()
+        self.polled.clear()
         await self._after_probe()
 
-    async def _poll_groups(self, groups: list[str]) -> None:
+    async def _poll_groups(self, groups: list[str], tier: TierName | None = None) -> None:
         result = await self.client.update(groups=groups)
         ok = set(getattr(result, "ok", groups) or ())
         failed: dict[str, Any] = dict(getattr(result, "failed", {}) or {})
@@ -259,6 +269,8 @@ class EnvoyWorker:
         self.stale |= set(failed)
         self.stats.stale = sorted(self.stale)
         self.stats.poll_ok()
+        if tier is not None:
+            self.polled.add(tier)
         for group, error in failed.items():
             _LOGGER.warning("group stale host=%s group=%s error=%s", self.host, group, error)
         if self.availability.success(now):

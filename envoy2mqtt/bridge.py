@@ -1,0 +1,353 @@
+"""The bridge: one MQTT session, one worker per Envoy, publishing and command routing.
+
+Lifecycle of :meth:`Bridge.run`:
+
+1. connect to the broker (a refused login or TLS failure at the first connect raises
+   :class:`~envoy2mqtt.mqtt.session.MqttFatalError`; later losses are retried forever);
+2. scan the retained topics a previous run left (see :mod:`envoy2mqtt.bridge_orphans`);
+3. start one :class:`~envoy2mqtt.bridge_worker.EnvoyWorker` per Envoy, the periodic
+   re-publisher and the health reporter;
+4. on :meth:`stop` (SIGTERM/SIGINT) or cancellation: every Envoy's availability and
+   ``bridge/state`` go ``offline``, HTTP sessions are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from envoy2mqtt import __version__
+from envoy2mqtt.bridge_commands import CommandExecutor
+from envoy2mqtt.bridge_guard import LIFETIME_KEYS, LifetimeGuard
+from envoy2mqtt.bridge_health import BridgeStats, health_payload
+from envoy2mqtt.bridge_http import HealthView, start_health_server
+from envoy2mqtt.bridge_orphans import scan_retained
+from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
+from envoy2mqtt.bridge_worker import ClientLike, EnvoyWorker
+from envoy2mqtt.catalog.controls import ControlFlags
+from envoy2mqtt.catalog.discovery import DiscoveryOptions
+from envoy2mqtt.catalog.registry import ALL_SPECS
+from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
+from envoy2mqtt.envoy.client import EnvoyClient
+from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
+from envoy2mqtt.mqtt.router import CommandRouter
+from envoy2mqtt.mqtt.session import MqttSession
+from envoy2mqtt.settings import EnvoySettings, Settings
+
+__all__ = ["Bridge", "ClientContext", "ClientFactory", "default_client", "lifetime_keys"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """Resources the Envoy clients of one bridge share."""
+
+    http: aiohttp.ClientSession
+    enlighten: EnlightenClient
+    token_cache_dir: Path
+
+
+ClientFactory = Callable[[EnvoySettings, ClientContext], ClientLike]
+"""Builds the Envoy client of one configured Envoy (tests and the demo inject their own)."""
+
+
+def lifetime_keys() -> frozenset[str]:
+    """Payload keys of lifetime counters: ``total_increasing`` rows that never reset daily."""
+    rows = {s.value for s in ALL_SPECS if s.state_class == "total_increasing"}
+    return frozenset({k for k in rows if "today" not in k} | LIFETIME_KEYS)
+
+
+def default_client(envoy: EnvoySettings, context: ClientContext) -> EnvoyClient:
+    """The real client for one configured Envoy, sharing the bridge's HTTP session."""
+
+    def secret(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return EnvoyClient(
+        envoy.host,
+        username=envoy.username,
+        password=secret(envoy.password),
+        token=secret(envoy.token),
+        serial=envoy.serial,
+        session=context.http,
+        enlighten=context.enlighten,
+        token_cache_dir=context.token_cache_dir,
+    )
+
+
+class Bridge:
+    """Runs the whole bridge for one configuration."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client_factory: ClientFactory | None = None,
+        setup_delays: tuple[float, float] = (2.0, 120.0),
+    ) -> None:
+        """Build every part; nothing connects until :meth:`run`."""
+        self.settings = settings
+        self.session = MqttSession(settings.mqtt)
+        self.topics = self.session.topics
+        self.publisher = StatePublisher(
+            self.session, republish_interval=settings.publish.republish_interval
+        )
+        self.stats = BridgeStats()
+        self._factory = client_factory or default_client
+        self._setup_delays = setup_delays
+        self._stop = asyncio.Event()
+        self._http: aiohttp.ClientSession | None = None
+        self._enlighten: EnlightenClient | None = None
+        self.workers: list[EnvoyWorker] = []
+        self._views: dict[int, EnvoyView] = {}
+        ha = settings.homeassistant
+        self.controls = ControlFlags(
+            grid_relay=settings.controls.grid_relay,
+            dry_contacts=settings.controls.dry_contacts,
+            storage=settings.controls.storage,
+        )
+        options = DiscoveryOptions(
+            base_topic=settings.mqtt.base_topic,
+            discovery_prefix=ha.discovery_prefix,
+            mode=ha.discovery_mode,
+            controls=self.controls,
+        )
+        self.output = EnvoyPublisher(
+            self.publisher,
+            self.topics,
+            LifetimeGuard(lifetime_keys().__contains__),
+            options if ha.enabled else None,
+        )
+        self.commands = CommandExecutor(self)
+        self.router = CommandRouter(
+            self.session,
+            self.commands.handle,
+            ha_status_topic=ha.status_topic if ha.enabled else None,
+            on_ha_online=self._republish_everything,
+            max_payload=settings.mqtt.max_command_bytes,
+        )
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down gracefully (safe from a signal handler)."""
+        self._stop.set()
+
+    def view(self, worker: EnvoyWorker) -> EnvoyView:
+        """The publishing state of ``worker``."""
+        return self._views[id(worker)]
+
+    async def run(self) -> None:
+        """Run until :meth:`stop` or cancellation.
+
+        Raises:
+            MqttFatalError: the broker refused the first connection (credentials, TLS).
+        """
+        await self.router.install()
+        self.session.add_on_connect(self._on_connect)
+        session_task = asyncio.create_task(self.session.run(), name="mqtt-session")
+        try:
+            await self._first_connect(session_task)
+            await self._serve()
+        finally:
+            await self._shutdown(session_task)
+
+    async def _first_connect(self, session_task: asyncio.Task[None]) -> None:
+        connected = asyncio.create_task(self.session.wait_connected())
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait(
+                {session_task, connected, stopping}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            connected.cancel()
+            stopping.cancel()
+        if session_task.done():
+            session_task.result()  # raises MqttFatalError
+
+    async def _serve(self) -> None:
+        if self._stop.is_set():
+            return
+        self._http = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+        self._enlighten = EnlightenClient(
+            self.settings.enlighten.login_url, self.settings.enlighten.token_url
+        )
+        self._make_workers()
+        await self._publish_info()
+        tasks = [
+            asyncio.create_task(self._scan(), name="retained-scan"),
+            asyncio.create_task(self.publisher.run(), name="republish"),
+            asyncio.create_task(self._health_loop(), name="health"),
+            *(
+                asyncio.create_task(self._supervise(w), name=f"envoy-{w.host}")
+                for w in self.workers
+            ),
+        ]
+        runner = await self._start_health_http()
+        try:
+            await self._stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if runner is not None:
+                await runner.cleanup()
+
+    def _make_workers(self) -> None:
+        assert self._http is not None
+        assert self._enlighten is not None
+        context = ClientContext(self._http, self._enlighten, self.settings.token_cache_dir)
+        for envoy in self.settings.envoys:
+            worker = EnvoyWorker(
+                self._factory(envoy, context),
+                self,
+                host=envoy.host,
+                intervals=(envoy.intervals.fast, envoy.intervals.normal, envoy.intervals.slow),
+                configured_serial=envoy.serial,
+                grace=envoy.availability_grace,
+                setup_delays=self._setup_delays,
+            )
+            self.workers.append(worker)
+            self._views[id(worker)] = EnvoyView(name=envoy.name)
+
+    async def _supervise(self, worker: EnvoyWorker) -> None:
+        # A bug in one Envoy's handling must not stop the others: log, wait, start again.
+        while True:
+            try:
+                await worker.run()
+            except Exception as exc:
+                _LOGGER.exception("envoy worker crashed host=%s", worker.host)
+                worker.stats.error(f"internal error: {type(exc).__name__}")
+                await asyncio.sleep(self._setup_delays[1])
+
+    async def _scan(self) -> None:
+        filters = [f"{self.topics.base}/+/#"]
+        if self.settings.homeassistant.enabled:
+            filters.append(f"{self.settings.homeassistant.discovery_prefix}/#")
+        try:
+            scan = await scan_retained(self.settings.mqtt, filters)
+            serials = [w.serial for w in self.workers if w.serial]
+            self.output.seed_guard(scan, serials)
+            self.output.scan = scan
+        finally:
+            self.output.scan_done.set()
+
+    async def _on_connect(self) -> None:
+        # Runs inside the session's connect sequence: never wait for incoming messages here.
+        await self.publisher.republish_all()
+
+    async def _republish_everything(self) -> None:
+        await self.publisher.republish_all()
+
+    async def _health_loop(self) -> None:
+        interval = self.settings.publish.health_interval
+        if interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            self.stats.messages_published = self.session.stats.published
+            payload = health_payload(self.stats, [w.stats for w in self.workers])
+            await self.session.publish(self.topics.bridge_health, encode_payload(payload), qos=0)
+
+    async def _start_health_http(self) -> Any:
+        port = self.settings.health.port
+        if port is None:
+            return None
+        view = HealthView(
+            stats=self.stats,
+            envoys=lambda: [w.stats for w in self.workers],
+            mqtt_connected=lambda: self.session.connected,
+        )
+        return await start_health_server(view, self.settings.health.bind, port)
+
+    def info_payload(self) -> dict[str, Any]:
+        """The ``bridge/info`` JSON (settings in force without secrets, Envoys)."""
+        s = self.settings
+        return {
+            "version": __version__,
+            "mqtt": {
+                "host": s.mqtt.host,
+                "port": s.mqtt.port,
+                "protocol": s.mqtt.protocol,
+                "client_id": s.mqtt.client_id,
+                "base_topic": s.mqtt.base_topic,
+                "tls": s.mqtt.tls.enabled,
+                "authenticated": s.mqtt.username is not None,
+            },
+            "homeassistant": s.homeassistant.model_dump(mode="json"),
+            "controls": s.controls.model_dump(mode="json"),
+            "envoys": [_envoy_info(w) for w in self.workers],
+        }
+
+    async def _publish_info(self) -> None:
+        await self.publisher.publish(self.topics.bridge_info, self.info_payload())
+
+    # -- WorkerListener -------------------------------------------------------------------
+
+    async def envoy_ready(self, worker: EnvoyWorker) -> None:
+        """Publish discovery and states after a (re-)probe."""
+        await self._guarded(self.output.announce(worker, self.view(worker)))
+        await self._guarded(self._publish_info())
+
+    async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
+        """Publish what a poll or a command re-read changed."""
+        await self._guarded(self.output.update(worker, self.view(worker), groups))
+
+    async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
+        """Publish an availability change and refresh ``bridge/info``."""
+        _LOGGER.info(
+            "envoy availability host=%s serial=%s online=%s", worker.host, worker.serial, online
+        )
+        await self._guarded(self.output.availability(worker, self.view(worker), online=online))
+        await self._guarded(self._publish_info())
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        # Publishing problems must not kill a poll loop; the session reconnects by itself.
+        try:
+            await work
+        except Exception as exc:
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            _LOGGER.exception("publishing failed")
+
+    async def _shutdown(self, session_task: asyncio.Task[None]) -> None:
+        await self.router.close()
+        for worker in self.workers:
+            if worker.serial is not None and self.session.connected:
+                with contextlib.suppress(Exception):
+                    await self.session.publish(
+                        self.topics.availability(worker.serial), b"offline", qos=1, retain=True
+                    )
+        if not session_task.done():
+            await self.session.stop()
+        session_task.cancel()
+        with contextlib.suppress(BaseException):
+            await session_task
+        for worker in self.workers:
+            await worker.close()
+        if self._enlighten is not None:
+            await self._enlighten.close()
+        if self._http is not None:
+            await self._http.close()
+        _LOGGER.info("bridge stopped")
+
+
+def _envoy_info(worker: EnvoyWorker) -> dict[str, Any]:
+    client: Any = worker.client
+    info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
+    out: dict[str, Any] = {"host": worker.host, "serial": worker.serial}
+    if info is not None:
+        out |= {"firmware": info.firmware, "part_number": info.part_number}
+    if probe is not None:
+        out |= {"model": probe.envoy_model, "features": probe.features.names()}
+    out["online"] = worker.availability.online
+    if worker.stale:
+        out["stale"] = sorted(worker.stale)
+    if worker.stats.last_error is not None:
+        out["last_error"] = worker.stats.last_error
+    return out

@@ -1,0 +1,63 @@
+"""``/set`` commands: find the Envoy, validate with the catalogue, execute, answer.
+
+Validation happens before any HTTP request: an unknown Envoy, a disabled control or a bad
+payload is answered with an error result and the Envoy never sees a request. After a
+successful write the client re-reads the affected groups, and the bridge publishes what
+the Envoy then reports (the device is the source of truth).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from envoy2mqtt.bridge_publish import snapshot_of
+from envoy2mqtt.bridge_worker import EnvoyWorker, describe
+from envoy2mqtt.catalog.commands import CommandError, parse_command
+from envoy2mqtt.envoy.errors import EnvoyError
+from envoy2mqtt.mqtt.router import CommandResult
+from envoy2mqtt.mqtt.topics import sanitize_level
+
+if TYPE_CHECKING:
+    from envoy2mqtt.bridge import Bridge
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CommandExecutor:
+    """The router's command handler for one bridge."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        """Serve commands for the Envoys of ``bridge``."""
+        self._bridge = bridge
+
+    def worker_for(self, serial_level: str) -> EnvoyWorker | None:
+        """The worker whose (sanitised) serial is the topic level ``serial_level``."""
+        for worker in self._bridge.workers:
+            if worker.serial is not None and sanitize_level(worker.serial) == serial_level:
+                return worker
+        return None
+
+    async def handle(
+        self, serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
+    ) -> CommandResult:
+        """Validate and execute one command; always returns exactly one result."""
+        worker = self.worker_for(serial)
+        if worker is None:
+            return CommandResult.failure(f"unknown Envoy serial {serial!r}")
+        snapshot = snapshot_of(worker, self._bridge.view(worker).name)
+        if snapshot is None or not worker.availability.online:
+            return CommandResult.failure(f"Envoy {serial} is not available")
+        name = "dry_contact_settings" if is_settings and control == "dry_contacts" else control
+        try:
+            parsed = parse_command(snapshot, name, ident, payload, self._bridge.controls)
+        except CommandError as exc:
+            return CommandResult.failure(exc.message, exc.transaction)
+        try:
+            await worker.execute(parsed.command)
+        except EnvoyError as exc:
+            _LOGGER.warning(
+                "command failed serial=%s control=%s error=%s", serial, name, describe(exc)
+            )
+            return CommandResult.failure(str(exc) or type(exc).__name__, parsed.transaction)
+        return CommandResult.ok(parsed.value, parsed.transaction)

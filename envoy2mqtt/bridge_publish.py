@@ -1,0 +1,207 @@
+"""Per-Envoy publishing: state topics, discovery configs, availability and clean-up.
+
+Every pass for one Envoy runs under that Envoy's lock and computes the complete topic set
+from the client's current data, so that "clear what is no longer there" never races with
+a concurrent pass of another poll tier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from envoy2mqtt.bridge_guard import LifetimeGuard
+from envoy2mqtt.bridge_orphans import RetainedScan
+from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.catalog.discovery import (
+    DiscoveryOptions,
+    discovery_payloads,
+    with_removed_components,
+)
+from envoy2mqtt.catalog.snapshot import Snapshot
+from envoy2mqtt.catalog.state import state_payloads
+from envoy2mqtt.mqtt.publisher import StatePublisher
+from envoy2mqtt.mqtt.topics import Topics, sanitize_level
+
+_LOGGER = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+def snapshot_of(worker: EnvoyWorker, name: str | None) -> Snapshot | None:
+    """The catalogue's view of ``worker``'s Envoy, or None before the first probe."""
+    client: Any = worker.client
+    info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
+    if info is None or probe is None:
+        return None
+    expires = getattr(client, "token_expires_at", None)
+    return Snapshot(
+        serial=info.serial,
+        name=name or f"Envoy {info.serial}",
+        firmware=info.firmware,
+        part_number=info.part_number,
+        model=probe.envoy_model,
+        features=probe.features,
+        phase_count=probe.phase_count,
+        phase_mode=probe.phase_mode,
+        active_phase_count=probe.active_phase_count,
+        ct_meter_count=probe.ct_meter_count,
+        production_meter_type=probe.production_meter_type,
+        consumption_meter_type=probe.consumption_meter_type,
+        storage_meter_type=probe.storage_meter_type,
+        data=client.data,
+        token_expires_at=int(expires) if expires else None,
+        last_poll=round(worker.stats.last_poll_at) if worker.stats.last_poll_at else None,
+        host=worker.host,
+    )
+
+
+@dataclass
+class EnvoyView:
+    """What the bridge has published for one Envoy."""
+
+    name: str | None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    serial: str | None = None
+    discovery: dict[str, dict[str, Any]] = field(default_factory=dict)
+    announced: bool = False
+    orphans_checked: bool = False
+
+
+class EnvoyPublisher:
+    """Turns a worker's data into retained MQTT state and discovery."""
+
+    def __init__(
+        self,
+        publisher: StatePublisher,
+        topics: Topics,
+        guard: LifetimeGuard,
+        discovery: DiscoveryOptions | None,
+    ) -> None:
+        """Publish through ``publisher``; ``discovery`` None disables HA discovery."""
+        self._publisher = publisher
+        self._topics = topics
+        self._guard = guard
+        self._discovery = discovery
+        self.scan: RetainedScan | None = None
+        self.scan_done = asyncio.Event()
+
+    async def availability(self, worker: EnvoyWorker, view: EnvoyView, *, online: bool) -> None:
+        """Publish ``<base>/<sn>/availability``; an Envoy without any known serial is skipped."""
+        serial = worker.serial
+        if serial is None:
+            _LOGGER.warning(
+                "availability not published host=%s reason=serial unknown online=%s",
+                worker.host,
+                online,
+            )
+            return
+        await self._publisher.publish(
+            self._topics.availability(serial), ONLINE if online else OFFLINE
+        )
+
+    async def announce(self, worker: EnvoyWorker, view: EnvoyView) -> None:
+        """After a (re-)probe: discovery, all states, and clean-up of orphans."""
+        async with view.lock:
+            snapshot = snapshot_of(worker, view.name)
+            if snapshot is None:
+                return
+            await self._moved(view, snapshot.serial)
+            await self._publish_discovery(snapshot, view)
+            await self._publish_states(worker, snapshot)
+            view.announced = True
+
+    async def update(self, worker: EnvoyWorker, view: EnvoyView, groups: set[str]) -> None:
+        """After a poll: publish changed states (and discovery when devices may change)."""
+        async with view.lock:
+            snapshot = snapshot_of(worker, view.name)
+            if snapshot is None:
+                return
+            if not view.announced:
+                return
+            if groups - {"meters", "livedata"}:
+                await self._publish_discovery(snapshot, view)
+            await self._publish_states(worker, snapshot)
+        if not view.orphans_checked and worker.first_round_done:
+            # Only now is everything this run publishes known (each tier has polled once).
+            view.orphans_checked = True
+            await self._clear_orphans(view)
+
+    async def _publish_states(self, worker: EnvoyWorker, snapshot: Snapshot) -> None:
+        payloads = state_payloads(snapshot)
+        if worker.stale and "gateway" in payloads:
+            payloads["gateway"] = {**payloads["gateway"], "stale": sorted(worker.stale)}
+        serial = snapshot.serial
+        keep = {self._topics.availability(serial)}
+        for suffix, payload in payloads.items():
+            topic = self._topics.state(serial, suffix)
+            keep.add(topic)
+            await self._publisher.publish(topic, self._guard.filter(topic, payload))
+        removed = await self._publisher.clear_missing(self._topics.device_prefix(serial), keep)
+        if removed:
+            self._guard.forget(removed)
+            _LOGGER.info("states cleared serial=%s topics=%s", serial, ",".join(removed))
+
+    async def _publish_discovery(self, snapshot: Snapshot, view: EnvoyView) -> None:
+        if self._discovery is None:
+            return
+        current = discovery_payloads(snapshot, self._discovery)
+        configs = with_removed_components(view.discovery, current)
+        for topic, config in configs.items():
+            await self._publisher.publish(topic, config)
+        for topic in sorted(set(view.discovery) - set(current)):
+            await self._publisher.clear(topic)
+            _LOGGER.info("discovery cleared serial=%s topic=%s", snapshot.serial, topic)
+        view.discovery = current
+
+    async def _moved(self, view: EnvoyView, serial: str) -> None:
+        # The host now answers with another serial (replaced gateway): retire the old one.
+        old, view.serial = view.serial, serial
+        if old is None or old == serial:
+            return
+        _LOGGER.warning("envoy serial changed old=%s new=%s", old, serial)
+        await self._publisher.publish(self._topics.availability(old), OFFLINE)
+        await self._publisher.clear_missing(self._topics.device_prefix(old), ())
+        for topic in view.discovery:
+            await self._publisher.clear(topic)
+        view.discovery = {}
+
+    async def _clear_orphans(self, view: EnvoyView) -> None:
+        """Clear retained topics of a previous run that this run no longer publishes."""
+        await self.scan_done.wait()
+        scan = self.scan
+        if scan is None or not scan.complete or view.serial is None:
+            return
+        root = self._topics.device_prefix(view.serial)
+        ours = self._publisher.topics(root) | set(view.discovery)
+        found = set(scan.under(root))
+        if self._discovery is not None:
+            found |= scan.discovery_for(self._discovery.discovery_prefix, root)
+        orphans = sorted(found - ours - {self._topics.availability(view.serial)})
+        for topic in orphans:
+            await self._publisher.clear(topic)
+            scan.messages.pop(topic, None)
+        if orphans:
+            _LOGGER.info("orphans cleared serial=%s count=%d", view.serial, len(orphans))
+
+    def seed_guard(self, scan: RetainedScan, serials: list[str]) -> None:
+        """Take lifetime counters from the retained states of the previous run."""
+        for serial in serials:
+            root = self._topics.device_prefix(sanitize_level(serial))
+            for topic, payload in scan.under(root).items():
+                decoded = _json_object(payload)
+                if decoded is not None:
+                    self._guard.seed(topic, decoded)
+
+
+def _json_object(payload: bytes) -> dict[str, Any] | None:
+    try:
+        value = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        return None
+    return value if isinstance(value, dict) else None
