@@ -40,6 +40,7 @@ from unittest import mock
 
 import msgspec
 
+from benchmarks import _decode_floor
 from benchmarks._common import (
     fixture_dirs,
     format_table,
@@ -105,10 +106,9 @@ class Envoy2MqttSide:
 
     async def setup(self) -> None:
         """Parse ``/info`` and probe; raises whatever envoy2mqtt raises for this Envoy."""
-        from envoy2mqtt.envoy.probe import DataCollector  # noqa: PLC0415
-
         from envoy2mqtt.envoy.firmware import parse_info  # noqa: PLC0415 - lands late
         from envoy2mqtt.envoy.models.data import EnvoyData  # noqa: PLC0415
+        from envoy2mqtt.envoy.probe import DataCollector  # noqa: PLC0415
 
         info_resp = await self.fetcher.request("GET", "/info")
         self._collector = DataCollector(parse_info(info_resp.body))
@@ -121,8 +121,11 @@ class Envoy2MqttSide:
 
     def golden(self) -> str:
         """Compare the data model with ``expected.json`` (``ok``/``DIFF``)."""
+        expected = _expected(self.fixture)
+        if "error" in expected:
+            return "decoded (golden: error)"
         got = json.loads(msgspec.json.encode(self._data))
-        return "ok" if got == _expected(self.fixture).get("data") else "DIFF"
+        return "ok" if got == expected.get("data") else "DIFF"
 
 
 # --------------------------------------------------------------------------- pyenphase side
@@ -178,6 +181,7 @@ class PyenphaseSide:
         self._envoy: Any = None
         self._data: Any = None
         self.calls = 0
+        self.recorded: list[bytes] | None = None
 
     def _build(self, path: str) -> _PeResponse:
         stored: StoredResponse | None = self._store.lookup(path)
@@ -193,6 +197,8 @@ class PyenphaseSide:
             resp = self._cache[endpoint]
         except KeyError:
             resp = self._cache[endpoint] = self._build(endpoint)
+        if self.recorded is not None:
+            self.recorded.append(resp.body)
         if resp.status in _AUTH_STATUSES:
             raise self._pe.exceptions.EnvoyAuthenticationRequired(f"status {resp.status}")
         return resp
@@ -243,6 +249,8 @@ class FixtureResult:
     pe_note: str = ""
     e2m_requests: int = 0
     pe_requests: int = 0
+    e2m_decode_us: float | None = None
+    pe_parse_us: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -270,7 +278,9 @@ async def _prepare(side: Any, note_prefix: str = "") -> tuple[bool, str, int]:
     return True, side.golden(), after - before
 
 
-async def bench_fixture(fixture: Path, pe: Any, repeat: int, warmup: int) -> FixtureResult:
+async def bench_fixture(
+    fixture: Path, pe: Any, repeat: int, warmup: int, *, breakdown: bool = False
+) -> FixtureResult:
     """Measure one fixture on both sides (pyenphase only when ``pe`` is not None)."""
     result = FixtureResult(fixture.name)
     e2m = Envoy2MqttSide(fixture)
@@ -299,9 +309,27 @@ async def bench_fixture(fixture: Path, pe: Any, repeat: int, warmup: int) -> Fix
         result.e2m_us = median(samples["e2m"]) / 1000.0
     if pe_ok:
         result.pe_us = median(samples["pe"]) / 1000.0
+    if breakdown:
+        await _breakdown(result, e2m if e2m_ok else None, pe_side if pe_ok else None, repeat)
     if pe_side is not None:
         await pe_side.close()
     return result
+
+
+async def _breakdown(
+    result: FixtureResult, e2m: Envoy2MqttSide | None, pe_side: PyenphaseSide | None, repeat: int
+) -> None:
+    """Fill the parse-floor columns: envoy2mqtt's typed decodes, orjson on pyenphase's bodies."""
+    if e2m is not None:
+        pairs: list[tuple[bytes, Any]] = []
+        with _decode_floor.recorded_decodes(pairs):
+            await e2m.update()
+        result.e2m_decode_us = _decode_floor.msgspec_us(pairs, repeat)
+    if pe_side is not None:
+        pe_side.recorded = []
+        await pe_side.update()
+        bodies, pe_side.recorded = pe_side.recorded, None
+        result.pe_parse_us = _decode_floor.orjson_us(bodies, repeat)
 
 
 def _fmt(value: float | None, spec: str = ".1f") -> str:
@@ -343,6 +371,39 @@ def render(results: list[FixtureResult]) -> str:
             f"sum={sum(e2m_only):.1f} µs; no pyenphase comparison"
         )
     return "\n".join(lines)
+
+
+def render_breakdown(results: list[FixtureResult]) -> str:
+    """Parse floors next to the totals: how much of each update is JSON parsing."""
+    rows = []
+    for r in results:
+        rest = None
+        if r.e2m_us is not None and r.e2m_decode_us is not None:
+            rest = r.e2m_us - r.e2m_decode_us
+        best = None
+        if r.pe_us is not None and r.e2m_decode_us:
+            best = r.pe_us / r.e2m_decode_us
+        rows.append(
+            [
+                r.fixture,
+                _fmt(r.e2m_us),
+                _fmt(r.e2m_decode_us),
+                _fmt(rest),
+                _fmt(r.pe_us),
+                _fmt(r.pe_parse_us),
+                _fmt(best, ".2f"),
+            ]
+        )
+    headers = [
+        "fixture",
+        "e2m µs",
+        "e2m msgspec decode µs",
+        "e2m rest µs",
+        "pe µs",
+        "pe orjson parse µs",
+        "ratio if e2m rest were 0",
+    ]
+    return format_table(headers, rows)
 
 
 async def _profile_e2m(fixtures: list[Path], repeat: int) -> str:
@@ -389,8 +450,13 @@ async def main_async(args: argparse.Namespace) -> int:
     results = []
     for fixture in fixtures:
         gc.collect()
-        results.append(await bench_fixture(fixture, pe, args.repeat, args.warmup))
+        results.append(
+            await bench_fixture(fixture, pe, args.repeat, args.warmup, breakdown=args.breakdown)
+        )
     print(render(results))
+    if args.breakdown:
+        print()
+        print(render_breakdown(results))
     if args.profile:
         print(await _profile_e2m(fixtures, args.repeat))
     return 0
@@ -407,6 +473,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--require-pyenphase", action="store_true", help="fail when pyenphase is missing"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the envoy2mqtt side")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the JSON parse floors (msgspec decoders alone, orjson on pyenphase bytes)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.warmup < 0:
         parser.error("--repeat must be >= 1 and --warmup >= 0")

@@ -1,0 +1,67 @@
+"""Where the time of one envoy2mqtt update goes: JSON parsing vs everything else.
+
+Used by ``decode.py --breakdown``. A recording pass notes which (body, msgspec decoder) pairs
+one update uses; the decoders are then timed alone, without any hook in place. orjson's
+untyped parse of the same JSON bodies is timed too: it is what pyenphase must at least spend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def recorded_decodes(pairs: list[tuple[bytes, Any]]) -> Iterator[None]:
+    """While active, every ``Reader.decode`` appends (body, decoder) to ``pairs``."""
+    from envoy2mqtt.envoy.updaters import base  # noqa: PLC0415 - internal, diagnostics only
+
+    original = base.Reader.decode
+
+    async def recording(self: Any, path: str, decoder: Any) -> Any:
+        pairs.append((await self.body(path), decoder))
+        return await original(self, path, decoder)
+
+    base.Reader.decode = recording  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        base.Reader.decode = original  # type: ignore[method-assign]
+
+
+def _median_us(fn: Callable[[], object], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.process_time_ns()
+        fn()
+        samples.append(time.process_time_ns() - start)
+    return statistics.median(samples) / 1000.0
+
+
+def msgspec_us(pairs: list[tuple[bytes, Any]], repeat: int) -> float:
+    """Median CPU µs of running every recorded typed decode once."""
+
+    def run() -> None:
+        for body, decoder in pairs:
+            decoder.decode(body)
+
+    return _median_us(run, repeat)
+
+
+def orjson_us(bodies: list[bytes], repeat: int) -> float | None:
+    """Median CPU µs of ``orjson.loads`` over the JSON bodies (None without orjson)."""
+    if importlib.util.find_spec("orjson") is None:
+        return None
+    orjson: Any = importlib.import_module("orjson")
+    json_bodies = [b for b in bodies if b.lstrip()[:1] in (b"{", b"[")]
+
+    def run() -> None:
+        for body in json_bodies:
+            orjson.loads(body)
+
+    return _median_us(run, repeat)
