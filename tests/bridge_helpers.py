@@ -12,7 +12,8 @@ from typing import Any
 import aiomqtt
 
 from envoy2mqtt.bridge import Bridge
-from envoy2mqtt.settings import Settings
+from envoy2mqtt.bridge_orphans import scan_retained
+from envoy2mqtt.settings import MqttSettings, Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -23,7 +24,7 @@ class Watcher:
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.retained: dict[str, bytes] = {}
+        self.latest: dict[str, bytes] = {}
         self.log: list[tuple[str, bytes, bool]] = []
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -59,9 +60,9 @@ class Watcher:
         async with self._changed:
             self.log.append((topic, payload, message.retain))
             if payload:
-                self.retained[topic] = payload
+                self.latest[topic] = payload
             else:
-                self.retained.pop(topic, None)
+                self.latest.pop(topic, None)
             self._changed.notify_all()
 
     async def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
@@ -73,7 +74,13 @@ class Watcher:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
 
     def json(self, topic: str) -> Any:
-        return json.loads(self.retained[topic])
+        return json.loads(self.latest[topic])
+
+    async def retained_now(self, *filters: str) -> dict[str, bytes]:
+        """What a fresh subscriber gets as retained messages right now."""
+        scan = await scan_retained(MqttSettings(host=self.host, port=self.port), filters or ["#"])
+        assert scan.complete
+        return {t: p for t, p in scan.messages.items() if "/bridge/scan/" not in t}
 
     def since(self, index: int) -> list[tuple[str, bytes, bool]]:
         return self.log[index:]
