@@ -208,11 +208,20 @@ class EnvoyClient:
             EnvoyAuthenticationError: authentication cannot succeed (subclass names the cause).
             EnvoyProbeFailed: no production data source was found.
         """
+        info = await self.connect()
+        await self._probe(info)
+
+    async def connect(self) -> EnvoyInfo:
+        """Identify and authenticate without probing (raw access, e.g. for dumps).
+
+        Raises:
+            As :meth:`setup`, except :class:`EnvoyProbeFailed`.
+        """
         info = await self.read_info()
         self._check_serial(info)
         self.info = info
         await self._authenticate(info)
-        await self._probe(info)
+        return info
 
     async def read_info(self) -> EnvoyInfo:
         """Read ``/info`` (HTTPS first, HTTP on transport failure, retried with backoff)."""
