@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import ClientMiddlewareType
 
 from envoy2mqtt.envoy import commands
 from envoy2mqtt.envoy.command_types import (
@@ -22,28 +21,12 @@ from envoy2mqtt.envoy.command_types import (
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected, EnvoyFeatureNotAvailable
 from envoy2mqtt.envoy.transport import HttpTransport
 from envoy2mqtt.simulator.server import EnvoySimulator
-from tests.test_envoy_commands_support import load_data, load_probe
+from tests.test_envoy_commands_support import BearerAuth, load_data, load_probe
 
 FIXTURE = "7.3.517"
 OPT_FIXTURE = "8.3.5169_with_generator"  # FW 8.3: tariff has opt_schedules
 
 Reader = Callable[[str], Awaitable[Any]]
-
-
-class BearerAuth:
-    """Token auth as a client configured with a token would send it."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def headers(self) -> Mapping[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def middlewares(self) -> tuple[ClientMiddlewareType, ...]:
-        return ()
-
-    def remember_cookies(self, cookies: Mapping[str, str]) -> None:
-        return None
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ receives (method, path with query, raw body) and answers with a configurable sta
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from aiohttp import web
+from aiohttp import ClientMiddlewareType, web
 
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.fetch import Response
@@ -146,3 +146,19 @@ def fixtures_with(slug: str, predicate: Any = None) -> list[str]:
         if predicate is None or predicate(body):
             found.append(directory.name)
     return found
+
+
+class BearerAuth:
+    """Token auth as a client configured with a token would send it."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def middlewares(self) -> tuple[ClientMiddlewareType, ...]:
+        return ()
+
+    def remember_cookies(self, cookies: Mapping[str, str]) -> None:
+        return None

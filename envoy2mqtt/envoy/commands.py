@@ -10,7 +10,8 @@ the device is the source of truth and the caller re-reads the returned groups.
 from __future__ import annotations
 
 import logging
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 import msgspec
 
@@ -31,6 +32,15 @@ from envoy2mqtt.envoy.commands_base import (
     require_known,
 )
 from envoy2mqtt.envoy.commands_dry_contacts import encode_settings, merge_settings
+from envoy2mqtt.envoy.commands_extra import (
+    ExtraCommand,
+    SetAcbSleep,
+    SetGeneratorMode,
+    WakeAcb,
+    acb_sleep,
+    acb_wake,
+    generator_mode,
+)
 from envoy2mqtt.envoy.commands_tariff import tariff_body
 from envoy2mqtt.envoy.errors import (
     EnvoyCommandRejected,
@@ -47,6 +57,7 @@ __all__ = [
     "PATH_GRID_RELAY",
     "PATH_TARIFF",
     "STORAGE_MODES",
+    "AnyCommand",
     "ProbeLike",
     "WriteRequest",
     "build_request",
@@ -64,8 +75,11 @@ PATH_TARIFF: Final = "/admin/lib/tariff"
 STORAGE_MODES: Final = frozenset({"backup", "self-consumption", "economy"})
 _ERROR_DETAIL_CHARS: Final = 120
 
+AnyCommand = Command | ExtraCommand
+"""The MQTT-contract commands plus the optional ACB / generator writes."""
 
-def _grid_relay(command: SetGridRelay, probe: ProbeLike) -> WriteRequest:
+
+def _grid_relay(command: SetGridRelay, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
     require_features(probe, SupportedFeatures.ENPOWER, "grid relay control")
     on_grid = require_bool(command.on_grid, "grid relay on_grid")
     body = {"mains_admin_state": "closed" if on_grid else "open"}
@@ -135,33 +149,39 @@ def _charge_from_grid(
     return _tariff_request(tariff, changed)
 
 
-def build_request(command: Command, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
+# Every builder takes (command, probe, data) even if it needs less, so dispatch is a lookup
+# keyed by exact type (every command is a final msgspec Struct).
+_Builder = Callable[[Any, ProbeLike, EnvoyData], WriteRequest]
+
+_BUILDERS: Final[dict[type, _Builder]] = {
+    SetGridRelay: _grid_relay,
+    SetDryContact: _dry_contact,
+    UpdateDryContactSettings: _dry_contact_settings,
+    SetStorageMode: _storage_mode,
+    SetReserveSoc: _reserve_soc,
+    SetChargeFromGrid: _charge_from_grid,
+    SetAcbSleep: acb_sleep,
+    WakeAcb: acb_wake,
+    SetGeneratorMode: generator_mode,
+}
+
+
+def build_request(command: AnyCommand, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
     """Validate ``command`` and return the exact request it means; performs no I/O.
 
     Raises:
         EnvoyFeatureNotAvailable: the Envoy lacks a feature (or the data) the command needs.
         EnvoyCommandRejected: a value is invalid, or the command type is unknown.
     """
-    match command:
-        case SetGridRelay():
-            return _grid_relay(command, probe)
-        case SetDryContact():
-            return _dry_contact(command, probe, data)
-        case UpdateDryContactSettings():
-            return _dry_contact_settings(command, probe, data)
-        case SetStorageMode():
-            return _storage_mode(command, probe, data)
-        case SetReserveSoc():
-            return _reserve_soc(command, probe, data)
-        case SetChargeFromGrid():
-            return _charge_from_grid(command, probe, data)
-        case _:
-            # Callers outside the type checker (MQTT payload decoding) may pass anything.
-            msg = f"unsupported command {type(command).__name__}"  # type: ignore[unreachable]
-            raise EnvoyCommandRejected(msg)
+    builder = _BUILDERS.get(type(command))
+    if builder is None:
+        # Callers outside the type checker (MQTT payload decoding) may pass anything.
+        msg = f"unsupported command {type(command).__name__}"
+        raise EnvoyCommandRejected(msg)
+    return builder(command, probe, data)
 
 
-def validate(command: Command, probe: ProbeLike, data: EnvoyData) -> None:
+def validate(command: AnyCommand, probe: ProbeLike, data: EnvoyData) -> None:
     """Check that ``command`` can be sent to this Envoy; sends nothing, changes nothing.
 
     Raises:
@@ -186,7 +206,7 @@ def _error_detail(body: bytes) -> str:
 
 
 async def execute(
-    fetcher: Fetcher, command: Command, probe: ProbeLike, data: EnvoyData
+    fetcher: Fetcher, command: AnyCommand, probe: ProbeLike, data: EnvoyData
 ) -> set[str]:
     """Validate ``command``, send its request once and return the data groups to re-read.
 
