@@ -161,6 +161,8 @@ class DataCollector:
     def __init__(self, info: EnvoyInfo) -> None:
         """Create a collector for the Envoy described by ``info``."""
         self.info = info
+        # FW 3.x answers with all zeros right after boot (newer firmware answers 503).
+        self._check_zero_production = info.version.major == "3"
         self._by_group: dict[str, list[Updater]] = {}
         self.result: ProbeResult | None = None
 
@@ -182,6 +184,7 @@ class DataCollector:
             if claimed is None:
                 continue
             features |= claimed
+            updater.freeze()
             by_group.setdefault(updater.group, []).append(updater)
         if SupportedFeatures.PRODUCTION not in features:
             raise EnvoyProbeFailed("Unable to determine production endpoint")
@@ -232,9 +235,8 @@ class DataCollector:
         return errors
 
     def _check_quality(self, group: str, scratch: EnvoyData) -> None:
-        # FW 3.x answers with all zeros right after boot (newer firmware answers 503).
         production = scratch.system_production
-        if group != "production" or production is None or self.info.version.major != "3":
+        if group != "production" or production is None or not self._check_zero_production:
             return
         total = (
             production.watts_now

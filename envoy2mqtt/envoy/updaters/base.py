@@ -10,6 +10,7 @@ from typing import Any, ClassVar, TypeVar
 import msgspec
 from awesomeversion import AwesomeVersion
 
+from envoy2mqtt.envoy import endpoints
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationRequired,
     EnvoyHTTPStatusError,
@@ -41,6 +42,13 @@ class ProbeState:
     active_phase_count: int = 0
     production_endpoints: list[str] = dataclasses.field(default_factory=list)
     acb_count: int = 0
+    # Firmware gates used on every update, evaluated once (version comparisons are slow).
+    total_is_net_fw: bool = dataclasses.field(init=False)
+    storage_zero_fw: bool = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.total_is_net_fw = self.version >= endpoints.TOTAL_IS_NET_CONSUMPTION
+        self.storage_zero_fw = self.version >= endpoints.STORAGE_CT_ONE_CHANNEL_ZERO
 
 
 class Reader:
@@ -130,6 +138,7 @@ class Updater(abc.ABC):
     Attributes:
         group: the data group this updater belongs to.
         features: the features this updater claimed at probe time.
+        mask: ``features`` as a plain int, for cheap tests on every update.
     """
 
     group: ClassVar[str]
@@ -138,6 +147,11 @@ class Updater(abc.ABC):
         """Create an updater sharing ``state`` with the others of the same probe."""
         self.state = state
         self.features = SupportedFeatures(0)
+        self.mask = 0
+
+    def freeze(self) -> None:
+        """Called once probing is over: snapshot ``features`` into ``mask``."""
+        self.mask = int(self.features)
 
     @abc.abstractmethod
     async def probe(self, reader: Reader, found: SupportedFeatures) -> SupportedFeatures | None:

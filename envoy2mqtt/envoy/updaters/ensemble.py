@@ -43,6 +43,10 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 M = TypeVar("M")
 
+_ENCHARGE = int(SupportedFeatures.ENCHARGE)
+_ENPOWER = int(SupportedFeatures.ENPOWER)
+_COLLAR = int(SupportedFeatures.COLLAR)
+_C6CC = int(SupportedFeatures.C6CC)
 _TYPE_FEATURES = {
     "ENPOWER": SupportedFeatures.ENPOWER,
     "ENCHARGE": SupportedFeatures.ENCHARGE,
@@ -219,14 +223,14 @@ class EnsembleUpdater(Updater):
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill battery, system controller, collar and combiner data, as claimed."""
         groups = await reader.decode(endpoints.ENSEMBLE_INVENTORY, INVENTORY_DECODER)
-        features = self.features
+        mask = self.mask
         secctrl: SecCtrl | None = None
-        if SupportedFeatures.ENCHARGE in features or self.state.acb_count:
+        if mask & _ENCHARGE or self.state.acb_count:
             secctrl = await reader.decode(endpoints.ENSEMBLE_SECCTRL, SECCTRL_DECODER)
-        if SupportedFeatures.ENCHARGE in features:
+        if mask & _ENCHARGE:
             assert secctrl is not None
             await self._update_encharge(reader, groups, secctrl, out)
-        if SupportedFeatures.ENPOWER in features:
+        if mask & _ENPOWER:
             group = _last_group(groups, "ENPOWER")
             if group is not None and group.devices:
                 out.enpower = _enpower(_decode_device(group.devices[0], ENPOWER_DECODER, "enpower"))
@@ -234,9 +238,9 @@ class EnsembleUpdater(Updater):
         if self.state.acb_count:
             assert secctrl is not None
             out.battery_aggregate = _battery_aggregate(secctrl)
-        if SupportedFeatures.COLLAR in features:
+        if mask & _COLLAR:
             out.collar = _single(groups, "COLLAR", COLLAR_DECODER, _collar)
-        if SupportedFeatures.C6CC in features:
+        if mask & _C6CC:
             out.c6cc = _single(groups, "C6 COMBINER CONTROLLER", C6_DECODER, _c6cc)
 
     @staticmethod

@@ -119,11 +119,7 @@ class MetersUpdater(Updater):
         # FW 8.3.6xxx: on split phase one storage channel may read all zeros and the aggregate
         # then equals the other channel; report those two as unknown instead of wrong.
         state = self.state
-        if not (
-            state.version >= endpoints.STORAGE_CT_ONE_CHANNEL_ZERO
-            and state.phase_mode == "split"
-            and state.phase_count == 2
-        ):
+        if not (state.storage_zero_fw and state.phase_mode == "split" and state.phase_count == 2):
             return
         zero = _storage_zero_phase(out.ctmeters.get(CtType.STORAGE), phases)
         if zero is not None:

@@ -18,7 +18,10 @@ _CONSUMPTION_FEATURES = {
     "total-consumption": SupportedFeatures.TOTAL_CONSUMPTION,
     "net-consumption": SupportedFeatures.NET_CONSUMPTION,
 }
-_CONSUMPTION = SupportedFeatures.NET_CONSUMPTION | SupportedFeatures.TOTAL_CONSUMPTION
+_PRODUCTION = int(SupportedFeatures.PRODUCTION)
+_METERING = int(SupportedFeatures.METERING)
+_ACB = int(SupportedFeatures.ACB)
+_CONSUMPTION = int(SupportedFeatures.NET_CONSUMPTION | SupportedFeatures.TOTAL_CONSUMPTION)
 _ALL_PRODUCTION = (
     SupportedFeatures.PRODUCTION
     | SupportedFeatures.TOTAL_CONSUMPTION
@@ -107,16 +110,14 @@ class ProductionUpdater(Updater):
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill production, consumption (+ phases) and ACB power, as claimed at probe."""
         doc = await reader.decode(self.path, PRODUCTION_DECODER)
-        if SupportedFeatures.PRODUCTION in self.features:
+        mask = self.mask
+        if mask & _PRODUCTION:
             self._update_production(doc, out)
-        if self.features & _CONSUMPTION:
+        if mask & _CONSUMPTION:
             self._update_consumption(doc, out)
-        if SupportedFeatures.ACB in self.features:
+        if mask & _ACB:
             out.acb_power = pm.acb_power(doc, self.path)
-        if (
-            self.state.version >= endpoints.TOTAL_IS_NET_CONSUMPTION
-            and SupportedFeatures.METERING in self.features
-        ):
+        if self.state.total_is_net_fw and mask & _METERING:
             self._repair_total_consumption(out)
 
     def _update_production(self, doc: ProductionDoc, out: EnvoyData) -> None:
