@@ -59,7 +59,7 @@ class Entity:
     @property
     def object_id(self) -> str:
         """The entity's id within its device (``<key>``, sanitised)."""
-        return sanitize_topic_level(self.spec.key)
+        return sanitize_topic_level(self.spec.object_key or self.spec.key)
 
 
 def _wanted(spec: EntitySpec, controls: ControlFlags) -> bool:
@@ -73,7 +73,7 @@ def _bind(snapshot: Snapshot, spec: EntitySpec, ident: str | None) -> Entity:
     kind, owner = resolve(snapshot, spec.device, ident)
     group_id = sanitize_topic_level(ident) if ident is not None else ""
     group = "/".join(sanitize_topic_level(p) for p in spec.group.format(id=group_id).split("/"))
-    unique_id = join_id(snapshot.serial, device_slug(kind, owner), spec.key)
+    unique_id = join_id(snapshot.serial, device_slug(kind, owner), spec.object_key or spec.key)
     return Entity(spec=spec, device=kind, ident=owner, group=group, unique_id=unique_id)
 
 

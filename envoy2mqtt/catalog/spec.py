@@ -182,6 +182,8 @@ class EntitySpec:
             for a dangerous control).
         extra: not part of HA's own integration (our addition).
         base_key: for phase variants, the key of the base row.
+        object_key: the key used in unique and object ids when ``key`` would clash with
+            another entity on the same device (HA tells platforms apart; MQTT cmps cannot).
     """
 
     key: str
@@ -209,6 +211,7 @@ class EntitySpec:
     fallback_for: ControlFlag | None = None
     extra: bool = False
     base_key: str | None = None
+    object_key: str | None = None
 
 
 def phase_variants(

@@ -1,6 +1,8 @@
 """Battery storage settings from the tariff (HA §5.1-5.3): group ``storage``.
 
-The controls sit on the Enpower when there is one, else on the gateway, as in HA.
+The controls sit on the Enpower when there is one, else on the gateway, as in HA. There
+the reserve number would share its key with the Encharge-aggregate ``reserve_soc``
+sensor, so its ids use ``reserve_soc_number``.
 """
 
 from __future__ import annotations
@@ -28,5 +30,5 @@ SPECS: tuple[EntitySpec, ...] = (
             control=STORAGE_MODE),
     replace(_BASE, key="reserve_soc", component=Component.NUMBER, value="reserved_soc",
             name="Reserve battery level", device_class="battery", unit="%",
-            control=RESERVE_SOC),
+            control=RESERVE_SOC, object_key="reserve_soc_number"),
 )  # fmt: skip
