@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -60,6 +61,9 @@ async def handle(sim: EnvoySimulator, request: web.BaseRequest) -> web.StreamRes
     )
     try:
         reply = await _answer(sim, request, raw)
+    except asyncio.CancelledError:
+        entry.status = 0  # the client gave up (or we are shutting down)
+        raise
     except _Dropped:
         entry.status = 0
         if request.transport is not None:

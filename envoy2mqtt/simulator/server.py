@@ -155,7 +155,8 @@ class EnvoySimulator:
 
     async def start(self) -> None:
         """Start serving; returns once the port accepts connections."""
-        server = web.Server(self._handle, access_log=None)
+        # Cancelling handlers whose client went away ends hung requests when the client gives up.
+        server = web.Server(self._handle, access_log=None, handler_cancellation=True)
         self._runner = web.ServerRunner(server, shutdown_timeout=1.0)
         await self._runner.setup()
         await self.resume_listening()
