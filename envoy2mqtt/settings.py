@@ -265,7 +265,7 @@ class EnvoySettings(_Section):
         """Seconds without a successful poll before availability goes ``offline``."""
         if self.availability_grace is not None:
             return self.availability_grace
-        return max(3 * self.intervals.normal, 3 * self.intervals.fast)
+        return 3 * self.intervals.normal
 
     def _host_parts(self) -> dict[str, str | None]:
         match = _HOST_RE.match(self.host)

@@ -130,6 +130,8 @@ class MqttSession:
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._connected = asyncio.Event()
+        self._disconnected = asyncio.Event()
+        self._disconnected.set()
         self.stats = SessionStats()
 
     @property
@@ -161,6 +163,10 @@ class MqttSession:
     async def wait_connected(self) -> None:
         """Wait until a connection is up (wrap in ``asyncio.wait_for`` to bound it)."""
         await self._connected.wait()
+
+    async def wait_disconnected(self) -> None:
+        """Wait until no connection is up (returns at once when offline)."""
+        await self._disconnected.wait()
 
     async def publish(
         self,
@@ -298,6 +304,7 @@ class MqttSession:
         for topic_filter, qos in list(self._subscriptions.items()):
             await client.subscribe(topic_filter, qos, timeout=self._timeout)
         self.stats.connects += 1
+        self._disconnected.clear()
         self._connected.set()
         s = self._settings
         _LOGGER.info(
@@ -342,6 +349,7 @@ class MqttSession:
     def _detach(self) -> None:
         self._client = None
         self._connected.clear()
+        self._disconnected.set()
 
     def _fatal(self, exc: aiomqtt.MqttError) -> MqttFatalError | None:
         s = self._settings
