@@ -92,3 +92,23 @@ def test_common_percentile_and_geomean() -> None:
     assert _common.percentile(values, 99) == 99.0
     assert _common.geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
     assert math.isnan(_common.geometric_mean([]))
+
+
+def test_messages_runs_and_change_only_sends_fewer() -> None:
+    out = _run(
+        "benchmarks.messages",
+        "--hours=0.25",
+        "--fixture=7.6.185_with_cts_and_battery_3t",
+    )
+    change = _table_row(out, "7.6.185_with_cts_and_battery_3t")
+    assert change[1] == "change-only"
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in out.splitlines()
+        if line.startswith("| 7.6.185")
+    ]
+    totals = {row[1]: int(row[4]) for row in rows}
+    assert set(totals) == {"change-only", "every-poll"}
+    # Same polls, same payloads: change detection can only remove messages, never add.
+    assert 0 < totals["change-only"] < totals["every-poll"]
+    assert "hour by hour" in out
