@@ -1,0 +1,146 @@
+"""Topic builders, the level sanitiser and the /set parser (pure functions)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envoy2mqtt.mqtt.topics import SetTopic, Topics, is_valid_level, sanitize_level
+
+LEVEL = re.compile(r"^[a-z0-9_-]+$")
+T = Topics("envoy2mqtt")
+
+
+def test_bridge_topics() -> None:
+    assert T.bridge_state == "envoy2mqtt/bridge/state"
+    assert T.bridge_info == "envoy2mqtt/bridge/info"
+    assert T.bridge_health == "envoy2mqtt/bridge/health"
+
+
+def test_device_topics() -> None:
+    assert T.availability("122107032918") == "envoy2mqtt/122107032918/availability"
+    assert T.state("122107032918", "production") == "envoy2mqtt/122107032918/production"
+    assert T.state("1221", "meters/net-consumption") == "envoy2mqtt/1221/meters/net-consumption"
+    assert T.state("1221", "inverters", "482243031579") == "envoy2mqtt/1221/inverters/482243031579"
+    assert T.state("1221", "dry_contacts", "NC 1") == "envoy2mqtt/1221/dry_contacts/nc_1"
+    assert T.device_prefix("1221") == "envoy2mqtt/1221"
+
+
+def test_command_and_result_topics() -> None:
+    assert T.command("1221", "grid_relay") == "envoy2mqtt/1221/grid_relay/set"
+    assert T.result("1221", "grid_relay") == "envoy2mqtt/1221/grid_relay/result"
+    assert T.command("1221", "dry_contacts", "NC1") == "envoy2mqtt/1221/dry_contacts/nc1/set"
+    assert (
+        T.command("1221", "dry_contacts", "nc1", settings=True)
+        == "envoy2mqtt/1221/dry_contacts/nc1/settings/set"
+    )
+    assert (
+        T.result("1221", "dry_contacts", "nc1", settings=True)
+        == "envoy2mqtt/1221/dry_contacts/nc1/settings/result"
+    )
+
+
+def test_base_topic_with_levels() -> None:
+    topics = Topics("home/solar")
+    assert topics.bridge_state == "home/solar/bridge/state"
+    assert topics.parse_command("home/solar/1221/reserve_soc/set") == SetTopic(
+        "1221", "reserve_soc", None, is_settings=False
+    )
+    assert topics.command_filters() == (
+        "home/solar/+/+/set",
+        "home/solar/+/+/+/set",
+        "home/solar/+/+/+/settings/set",
+    )
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("envoy2mqtt/1221/grid_relay/set", SetTopic("1221", "grid_relay", None, False)),
+        ("envoy2mqtt/1221/storage_mode/set", SetTopic("1221", "storage_mode", None, False)),
+        ("envoy2mqtt/1221/dry_contacts/nc1/set", SetTopic("1221", "dry_contacts", "nc1", False)),
+        (
+            "envoy2mqtt/1221/dry_contacts/nc1/settings/set",
+            SetTopic("1221", "dry_contacts", "nc1", True),
+        ),
+        ("envoy2mqtt/1221/grid_relay/result", None),
+        ("envoy2mqtt/1221/production", None),
+        ("envoy2mqtt/1221/set", None),
+        ("envoy2mqtt/bridge/state/set", None),
+        ("other/1221/grid_relay/set", None),
+        ("envoy2mqtt/1221/Grid_Relay/set", None),
+        ("envoy2mqtt/1221//set", None),
+        ("envoy2mqtt/1221/dry_contacts/nc1/extra/set", None),
+        ("envoy2mqtt/1221/a/b/c/d/set", None),
+        ("envoy2mqttx/1221/grid_relay/set", None),
+    ],
+)
+def test_parse_command(topic: str, expected: SetTopic | None) -> None:
+    assert T.parse_command(topic) == expected
+
+
+def test_result_for_mirrors_the_command_path() -> None:
+    for command in (
+        "envoy2mqtt/1221/reserve_soc/set",
+        "envoy2mqtt/1221/dry_contacts/nc2/set",
+        "envoy2mqtt/1221/dry_contacts/nc2/settings/set",
+    ):
+        parsed = T.parse_command(command)
+        assert parsed is not None
+        assert T.result_for(parsed) == command.removesuffix("/set") + "/result"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("122107032918", "122107032918"),
+        ("NC1", "nc1"),
+        ("Load 1/Pump", "load_1_pump"),
+        ("a+b#c", "a_b_c"),
+        ("Température", "temperature"),
+        ("  spaced  ", "spaced"),
+        ("net-consumption", "net-consumption"),
+    ],
+)
+def test_sanitize_examples(raw: str, clean: str) -> None:
+    assert sanitize_level(raw) == clean
+
+
+def test_sanitize_never_empty_and_keeps_distinct_inputs_apart() -> None:
+    empty, slash, plus = sanitize_level(""), sanitize_level("/"), sanitize_level("+")
+    assert all(LEVEL.match(v) for v in (empty, slash, plus))
+    assert len({empty, slash, plus}) == 3
+
+
+@given(st.text())
+def test_sanitize_property(raw: str) -> None:
+    clean = sanitize_level(raw)
+    assert LEVEL.match(clean)
+    assert not any(c in clean for c in "+#/ ")
+    assert sanitize_level(clean) == clean  # idempotent
+    assert is_valid_level(clean)
+
+
+@given(st.from_regex(LEVEL, fullmatch=True))
+def test_valid_levels_are_unchanged(level: str) -> None:
+    assert sanitize_level(level) == level
+
+
+@given(serial=st.text(), control=st.text(), ident=st.none() | st.text(), settings=st.booleans())
+def test_built_command_topics_parse_back(
+    serial: str, control: str, ident: str | None, settings: bool
+) -> None:
+    topic = T.command(serial, control, ident, settings=settings and ident is not None)
+    parsed = T.parse_command(topic)
+    if sanitize_level(serial) == "bridge":
+        assert parsed is None
+        return
+    assert parsed == SetTopic(
+        sanitize_level(serial),
+        sanitize_level(control),
+        None if ident is None else sanitize_level(ident),
+        settings and ident is not None,
+    )
