@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from envoy2mqtt.envoy.auth.enlighten import LOGIN_URL, TOKEN_URL
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.export import export_state
+from envoy2mqtt.envoy.transport import DATA_BUDGET, INFO_BUDGET
 from envoy2mqtt.logs import setup_logging
 
 NAME = "probe"
@@ -39,6 +41,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serial", help="expected serial; fail if the host reports another")
     parser.add_argument("--token-cache-dir", help="reuse/store tokens in this directory")
     parser.add_argument("--timeout", type=float, default=45.0, help="seconds per request")
+    parser.add_argument(
+        "--attempts", type=int, default=4, help="tries per request on transport errors"
+    )
     parser.add_argument("--login-url", default=LOGIN_URL, help=argparse.SUPPRESS)
     parser.add_argument("--token-url", default=TOKEN_URL, help=argparse.SUPPRESS)
 
@@ -51,6 +56,8 @@ def client_from_args(args: argparse.Namespace) -> EnvoyClient:
     """
     if args.timeout <= 0:
         raise ValueError("--timeout must be > 0")
+    if args.attempts < 1:
+        raise ValueError("--attempts must be >= 1")
     if args.password and not args.username:
         raise ValueError("--password needs --username")
     return EnvoyClient(
@@ -63,6 +70,8 @@ def client_from_args(args: argparse.Namespace) -> EnvoyClient:
         login_url=args.login_url,
         token_url=args.token_url,
         timeout=args.timeout,
+        budget=replace(DATA_BUDGET, attempts=args.attempts),
+        info_budget=replace(INFO_BUDGET, attempts=args.attempts),
     )
 
 
