@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,18 @@ async def test_storage_ct_zero_channel_anomaly_on_new_firmware() -> None:
     assert data.ctmeters_phases["storage"]["L1"] is None
     assert data.ctmeters_phases["storage"]["L2"] is not None
     assert copy.copy(data.ctmeter_storage_phases) == data.ctmeters_phases["storage"]
+
+
+async def test_a_persistent_failure_warns_once_and_recovery_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fetcher, collector, _ = await _probed(GENERATOR)
+    fetcher.override(endpoints.TARIFF, b"{")
+    caplog.set_level(logging.DEBUG, logger="envoy2mqtt.envoy.probe")
+    for _ in range(3):
+        await collector.update(fetcher, EnvoyData(), groups=["tariff"])
+    failures = [r for r in caplog.records if "group=tariff error=" in r.getMessage()]
+    assert [r.levelno for r in failures] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    del fetcher.overrides[endpoints.TARIFF]
+    await collector.update(fetcher, EnvoyData(), groups=["tariff"])
+    assert any("group=tariff recovered=true" in r.getMessage() for r in caplog.records)

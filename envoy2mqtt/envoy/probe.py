@@ -164,6 +164,7 @@ class DataCollector:
         # FW 3.x answers with all zeros right after boot (newer firmware answers 503).
         self._check_zero_production = info.version.major == "3"
         self._by_group: dict[str, list[Updater]] = {}
+        self._failing: set[str] = set()
         self.result: ProbeResult | None = None
 
     async def probe(self, fetcher: Fetcher) -> ProbeResult:
@@ -210,29 +211,37 @@ class DataCollector:
             ValueError: ``groups`` names an unknown group.
             RuntimeError: ``probe`` has not succeeded yet.
         """
-        if self.result is None:
+        result, by_group = self.result, self._by_group  # a concurrent re-probe swaps both
+        if result is None:
             raise RuntimeError("probe() must succeed before update()")
         if groups is not None and (unknown := set(groups) - set(ALL_GROUPS)):
             raise ValueError(f"unknown data groups: {', '.join(sorted(unknown))}")
         reader = Reader(fetcher)
         errors: dict[str, EnvoyError] = {}
-        for group in self.result.groups:
+        for group in result.groups:
             if groups is not None and group not in groups:
                 continue
             scratch = EnvoyData()
             try:
-                for updater in self._by_group[group]:
+                for updater in by_group[group]:
                     await updater.update(reader, scratch)
                 self._check_quality(group, scratch)
             except EnvoyError as err:
-                _LOGGER.warning(
-                    "update group=%s error=%s detail=%s", group, type(err).__name__, err
-                )
+                self._note_failure(group, err)
                 errors[group] = err
                 continue
+            if group in self._failing:
+                self._failing.discard(group)
+                _LOGGER.info("update group=%s recovered=true", group)
             for name in GROUP_FIELDS[group]:
                 setattr(data, name, getattr(scratch, name))
         return errors
+
+    def _note_failure(self, group: str, err: EnvoyError) -> None:
+        # Warn once when a group starts failing; repeats of a persistent failure stay at debug.
+        level = logging.DEBUG if group in self._failing else logging.WARNING
+        self._failing.add(group)
+        _LOGGER.log(level, "update group=%s error=%s detail=%s", group, type(err).__name__, err)
 
     def _check_quality(self, group: str, scratch: EnvoyData) -> None:
         production = scratch.system_production
