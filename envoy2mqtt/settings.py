@@ -93,7 +93,7 @@ def _topic_path(value: str) -> str:
     if not value or _TOPIC_FORBIDDEN.search(value) or "" in value.split("/"):
         raise PydanticCustomError(
             "topic",
-            "must be a topic without + # spaces or empty levels (got {got!r})",
+            "must be a topic without + # spaces or empty levels (got '{got}')",
             {"got": value},
         )
     return value
@@ -228,7 +228,7 @@ class EnvoySettings(_Section):
         if match is None or (match["port"] and not 1 <= int(match["port"]) <= 65535):
             raise PydanticCustomError(
                 "host",
-                "must be a host name or IP with optional scheme and port (got {got!r})",
+                "must be a host name or IP with optional scheme and port (got '{got}')",
                 {"got": value},
             )
         return value
@@ -238,7 +238,7 @@ class EnvoySettings(_Section):
     def _valid_serial(cls, value: str | None) -> str | None:
         if value is not None and not _SERIAL_RE.match(value):
             raise PydanticCustomError(
-                "serial", "must be letters and digits only (got {got!r})", {"got": value}
+                "serial", "must be letters and digits only (got '{got}')", {"got": value}
             )
         return value
 
@@ -299,7 +299,7 @@ class EnlightenSettings(_Section):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise PydanticCustomError(
-                "url", "must be an http:// or https:// URL (got {got!r})", {"got": value}
+                "url", "must be an http:// or https:// URL (got '{got}')", {"got": value}
             )
         return value
 
@@ -392,7 +392,7 @@ class Settings(BaseSettings):
                 if key.lower() in seen:
                     raise PydanticCustomError(
                         "duplicate",
-                        "envoys[{index}].{attr} duplicates envoys[{first}].{attr} ({key!r})",
+                        "envoys[{index}].{attr} duplicates envoys[{first}].{attr} ('{key}')",
                         {"index": index, "attr": attr, "first": seen[key.lower()], "key": key},
                     )
                 seen[key.lower()] = index
@@ -443,7 +443,7 @@ def _format_problem(error: Mapping[str, Any]) -> str:
         reason = str(error["msg"])
         reason = reason[0].lower() + reason[1:] if reason else reason
         if kind not in _CUSTOM_KINDS and not secret and not isinstance(got, dict | list):
-            reason += f" (got {got!r})"
+            reason += f" (got '{got}')"
     return f"{_format_loc(loc)}: {reason}"
 
 
