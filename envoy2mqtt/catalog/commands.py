@@ -24,15 +24,7 @@ from envoy2mqtt.catalog.spec import (
     IntRangeSchema,
     SettingsSchema,
 )
-from envoy2mqtt.envoy.command_types import (
-    Command,
-    SetChargeFromGrid,
-    SetDryContact,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import Command
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -158,27 +150,20 @@ def _target(snapshot: Snapshot, spec: ControlSpec, ident: str | None) -> str | N
     return target
 
 
-def _build(
-    snapshot: Snapshot, spec: ControlSpec, target: str | None, value: Any
-) -> tuple[Command, Any]:
+def _value(snapshot: Snapshot, spec: ControlSpec, target: str | None, raw: Any) -> tuple[Any, Any]:
+    """Parse ``raw`` by the control's schema into (Envoy-side value, value to echo)."""
     schema = spec.schema
     if isinstance(schema, BoolSchema):
-        on = parse_bool(value)
-        echo = "ON" if on else "OFF"
-        if spec.name == "grid_relay":
-            return SetGridRelay(on_grid=on), echo
-        if spec.name == "charge_from_grid":
-            return SetChargeFromGrid(enabled=on), echo
-        return SetDryContact(id=str(target), closed=on), echo
+        on = parse_bool(raw)
+        return on, "ON" if on else "OFF"
     if isinstance(schema, EnumSchema):
-        ha_name, envoy_name = parse_enum(value, schema.mapping, spec.name)
-        return SetStorageMode(mode=envoy_name), ha_name  # type: ignore[arg-type]
+        ha_name, envoy_name = parse_enum(raw, schema.mapping, spec.name)
+        return envoy_name, ha_name
     if isinstance(schema, IntRangeSchema):
-        number = parse_int(value, schema.minimum, schema.maximum, spec.name)
-        return SetReserveSoc(value=number), number
-    current = snapshot.data.dry_contact_settings[str(target)]
-    changes = parse_settings(value, current)
-    return UpdateDryContactSettings(id=str(target), changes=changes), changes
+        number = parse_int(raw, schema.minimum, schema.maximum, spec.name)
+        return number, number
+    changes = parse_settings(raw, snapshot.data.dry_contact_settings[str(target)])
+    return changes, changes
 
 
 def parse_command(
@@ -211,7 +196,9 @@ def parse_command(
     value, transaction = _unwrap(raw, spec.schema)
     try:
         target = _target(snapshot, spec, ident)
-        command, echo = _build(snapshot, spec, target, value)
+        envoy_value, echo = _value(snapshot, spec, target, value)
     except CommandError as err:
         raise CommandError(err.message, transaction) from None
-    return ParsedCommand(command=command, value=echo, transaction=transaction)
+    return ParsedCommand(
+        command=spec.build(target, envoy_value), value=echo, transaction=transaction
+    )

@@ -16,6 +16,14 @@ from envoy2mqtt.catalog.spec import (
     when,
     when_item,
 )
+from envoy2mqtt.envoy.command_types import (
+    SetChargeFromGrid,
+    SetDryContact,
+    SetGridRelay,
+    SetReserveSoc,
+    SetStorageMode,
+    UpdateDryContactSettings,
+)
 from envoy2mqtt.envoy.features import SupportedFeatures
 
 # HA option name -> Envoy value (HA's own select options, entity-catalogue §5.2).
@@ -42,31 +50,36 @@ _HAS_STORAGE_SETTINGS = when(
 
 GRID_RELAY = ControlSpec(
     name="grid_relay", topic="grid_relay", flag=ControlFlag.GRID_RELAY, schema=BoolSchema(),
-    requirement=_HAS_ENPOWER, dangerous=True,
+    requirement=_HAS_ENPOWER, dangerous=True, build=lambda _i, on: SetGridRelay(on_grid=on),
 )  # fmt: skip
 DRY_CONTACT = ControlSpec(
     name="dry_contacts", topic="dry_contacts/{id}", flag=ControlFlag.DRY_CONTACTS,
     schema=BoolSchema(), dangerous=True,
+    build=lambda i, on: SetDryContact(id=str(i), closed=on),
     requirement=_HAS_ENPOWER
     & when_item("id in data.dry_contact_status", lambda s, i: i in s.data.dry_contact_status),
 )  # fmt: skip
 DRY_CONTACT_SETTINGS = ControlSpec(
     name="dry_contact_settings", topic="dry_contacts/{id}/settings",
     flag=ControlFlag.DRY_CONTACTS, schema=SettingsSchema(), dangerous=True,
+    build=lambda i, changes: UpdateDryContactSettings(id=str(i), changes=changes),
     requirement=_HAS_ENPOWER
     & when_item("id in data.dry_contact_settings", lambda s, i: i in s.data.dry_contact_settings),
 )  # fmt: skip
 STORAGE_MODE = ControlSpec(
     name="storage_mode", topic="storage_mode", flag=ControlFlag.STORAGE,
     schema=EnumSchema(STORAGE_MODES), requirement=_HAS_STORAGE_SETTINGS,
+    build=lambda _i, mode: SetStorageMode(mode=mode),
 )  # fmt: skip
 RESERVE_SOC = ControlSpec(
     name="reserve_soc", topic="reserve_soc", flag=ControlFlag.STORAGE,
     schema=IntRangeSchema(0, 100), requirement=_HAS_STORAGE_SETTINGS,
+    build=lambda _i, value: SetReserveSoc(value=value),
 )  # fmt: skip
 CHARGE_FROM_GRID = ControlSpec(
     name="charge_from_grid", topic="charge_from_grid", flag=ControlFlag.STORAGE,
     schema=BoolSchema(), requirement=_HAS_STORAGE_SETTINGS,
+    build=lambda _i, on: SetChargeFromGrid(enabled=on),
 )  # fmt: skip
 
 CONTROLS: Final = MappingProxyType(

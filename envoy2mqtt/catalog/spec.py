@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envoy2mqtt.catalog.naming import phase_level
 
 if TYPE_CHECKING:
     from envoy2mqtt.catalog.snapshot import Snapshot
+    from envoy2mqtt.envoy.command_types import Command
 
 
 class Component(enum.StrEnum):
@@ -139,6 +140,7 @@ class ControlSpec:
         flag: the ``controls.*`` config switch that must be on.
         schema: how the payload is parsed and checked.
         requirement: the Envoy must satisfy this for the control to work.
+        build: makes the command from (device id, parsed Envoy-side value).
         dangerous: no HA entity at all while disabled (grid relay, dry contacts).
     """
 
@@ -147,6 +149,7 @@ class ControlSpec:
     flag: ControlFlag
     schema: PayloadSchema
     requirement: Condition
+    build: Callable[[str | None, Any], Command]
     dangerous: bool = False
 
 
