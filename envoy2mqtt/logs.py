@@ -24,7 +24,7 @@ LogFormat = Literal["text", "json"]
 # without stacking handlers.
 _HANDLER_NAME = "envoy2mqtt"
 # Chatty libraries whose debug output would drown ours (and could contain payloads).
-_QUIET_LOGGERS = ("aiomqtt", "paho", "asyncio")
+_QUIET_LOGGERS = ("mqtt", "asyncio")  # "mqtt" is the logger aiomqtt hands to paho
 
 
 def _one_line(text: str) -> str:

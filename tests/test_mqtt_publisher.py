@@ -143,3 +143,17 @@ async def test_clear_forgets_the_topic_so_the_next_publish_is_sent() -> None:
     await publisher.clear("t/a")
     assert await publisher.publish("t/a", b"x")
     assert [s[1] for s in target.sent] == [b"x", b"", b"x"]
+
+
+async def test_non_periodic_entries_are_not_refreshed_on_a_timer() -> None:
+    target, clock = RecordingTarget(), FakeClock()
+    publisher = StatePublisher(target, republish_interval=100, clock=clock)
+    await publisher.publish("homeassistant/device/x/config", {"cmps": {}}, periodic=False)
+    await publisher.publish("t/state", {"v": 1})
+    clock.now += 1000
+    assert await publisher.republish_due() == 1
+    assert not await publisher.publish(
+        "homeassistant/device/x/config", {"cmps": {}}, periodic=False
+    )
+    assert [s[0] for s in target.sent] == ["homeassistant/device/x/config", "t/state", "t/state"]
+    assert await publisher.republish_all() == 2  # reconnect / HA birth still re-send it

@@ -46,6 +46,7 @@ def encode_payload(payload: object) -> bytes:
 @dataclass(slots=True)
 class _Entry:
     payload: bytes
+    periodic: bool = True  # re-sent every interval even when unchanged
     sent_at: float | None = None  # None: not delivered to the broker yet
 
 
@@ -76,8 +77,15 @@ class StatePublisher:
         self._refresh_after = republish_interval - self._tick
         self._entries: dict[str, _Entry] = {}
 
-    async def publish(self, topic: str, payload: object) -> bool:
+    async def publish(self, topic: str, payload: object, *, periodic: bool = True) -> bool:
         """Publish ``payload`` retained on ``topic`` unless it is unchanged and fresh.
+
+        Args:
+            topic: The retained topic.
+            payload: Bytes, text, or anything msgspec encodes as JSON.
+            periodic: ``False`` for messages that must not be refreshed on a timer
+                (discovery configs: re-sending them makes Home Assistant reload entities);
+                they are still re-sent by :meth:`republish_all` and when undelivered.
 
         Returns:
             Whether a message was handed to the broker.
@@ -86,7 +94,7 @@ class StatePublisher:
         entry = self._entries.get(topic)
         if entry is not None and entry.payload == data and not self._due(entry):
             return False
-        entry = _Entry(data)
+        entry = _Entry(data, periodic)
         self._entries[topic] = entry
         return await self._send(topic, entry)
 
@@ -142,7 +150,9 @@ class StatePublisher:
                 _LOGGER.debug("mqtt republished unchanged state count=%d", count)
 
     def _due(self, entry: _Entry) -> bool:
-        return entry.sent_at is None or self._clock() - entry.sent_at >= self._refresh_after
+        if entry.sent_at is None:
+            return True
+        return entry.periodic and self._clock() - entry.sent_at >= self._refresh_after
 
     async def _send(self, topic: str, entry: _Entry) -> bool:
         sent = await self._target.publish(topic, entry.payload, qos=self._qos, retain=True)
