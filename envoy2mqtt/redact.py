@@ -40,7 +40,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)(\b(?:password|passwd|token|session_?id|sessionid|manager_token)"
-            r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+            r"\]?[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
         ),
         rf"\1{MASK}",
     ),
@@ -95,14 +95,22 @@ def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> di
 
 
 def _scrub_record(record: logging.LogRecord) -> None:
+    """Redact ``record`` in place, touching it only when something had to be masked.
+
+    Records without secrets keep their ``msg``/``args`` so handlers and tests that inspect
+    them still see the originals.
+    """
     try:
         message = record.getMessage()
     except (TypeError, ValueError):  # a broken format string must not break logging
         message = str(record.msg)
-    record.msg = redact(message)
-    record.args = None
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
     if record.exc_info and not record.exc_text:
-        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        text = logging.Formatter().formatException(record.exc_info)
+        if redact(text) != text:
+            record.exc_text = redact(text)
     elif record.exc_text:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:

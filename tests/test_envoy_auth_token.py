@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.auth.errors import (
     EnlightenCredentialsRejected,
     EnlightenMFARequired,
@@ -213,16 +214,31 @@ async def test_mfa_account(fake_envoy) -> None:
 
 async def test_enlighten_unreachable(fake_envoy) -> None:
     fake = await _started(fake_envoy)
+    cloud = f"http://127.0.0.1:{free_port()}"
+    enlighten = EnlightenClient(f"{cloud}/login/login.json", f"{cloud}/tokens", budget=FAST)
     client = _client(
-        fake,
-        None,
-        username="owner@example.com",
-        password="owner-pw",
-        cloud=f"http://127.0.0.1:{free_port()}",
+        fake, None, username="owner@example.com", password="owner-pw", enlighten=enlighten
     )
     with pytest.raises(EnlightenUnreachableError, match="cannot reach Enlighten"):
         await client.setup()
     await client.close()
+    await enlighten.close()
+
+
+async def test_enlighten_tls_is_verified(fake_envoy) -> None:
+    fake = await _started(fake_envoy)
+    cloud = await fake_envoy(tls=True)  # self-signed: fine for an Envoy, not for the cloud
+    enlighten = EnlightenClient(
+        f"https://{cloud.base}/login/login.json", f"https://{cloud.base}/tokens", budget=FAST
+    )
+    client = _client(
+        fake, None, username="owner@example.com", password="owner-pw", enlighten=enlighten
+    )
+    with pytest.raises(EnlightenUnreachableError, match="Certificate"):
+        await client.setup()
+    await client.close()
+    await enlighten.close()
+    assert cloud.login_calls == 0
 
 
 async def test_token_for_another_serial(fake_envoy) -> None:

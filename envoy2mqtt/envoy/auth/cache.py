@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -63,7 +64,8 @@ class TokenCache:
                 os.close(fd)
             os.replace(tmp, path)
         except (OSError, UnicodeEncodeError) as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
             _LOGGER.warning(
                 "token cache write failed path=%s error=%s", path, exc.__class__.__name__
             )
