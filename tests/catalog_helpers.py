@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from functools import cache
@@ -28,11 +29,7 @@ def snapshot(name: str) -> Snapshot:
     """The snapshot of one fixture, with token expiry and last poll filled in."""
     expected = json.loads((FIXTURES / name / "expected.json").read_text())
     snap = Snapshot.from_expected(expected)
-    return Snapshot(**{**_fields(snap), "token_expires_at": 1_900_000_000, "last_poll": 1.7e9})
-
-
-def _fields(snap: Snapshot) -> dict[str, Any]:
-    return {f: getattr(snap, f) for f in snap.__slots__}  # type: ignore[attr-defined]
+    return dataclasses.replace(snap, token_expires_at=1_900_000_000, last_poll=1.7e9)
 
 
 def _timestamp_custom(value: Any, fmt: str, local: bool = True) -> str:

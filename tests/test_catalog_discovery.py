@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from typing import Any
@@ -16,7 +17,6 @@ from envoy2mqtt.catalog.discovery import (
     stale_discovery_topics,
     with_removed_components,
 )
-from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
 from tests.catalog_helpers import fixture_names, render, snapshot
 
@@ -165,6 +165,7 @@ def test_batteries_enpower_relays_and_storage_controls_when_enabled() -> None:
     assert relay["cmps"]["relay_status"]["command_topic"].endswith("/dry_contacts/nc1/set")
     assert relay["cmps"]["mode"]["command_topic"].endswith("/dry_contacts/nc1/settings/set")
     assert relay["cmps"]["soc_low"]["entity_category"] == "config"
+    assert "relay_closed" not in relay["cmps"]  # the read-only stand-in is for disabled only
     batteries = [p for p in payloads.values() if p["dev"]["model"] == "Encharge"]
     assert len(batteries) == 3
     assert batteries[0]["cmps"]["soc"]["device_class"] == "battery"
@@ -275,7 +276,7 @@ def test_stale_topics_and_removed_components() -> None:
         inverters={k: v for k, v in snap.data.inverters.items() if k != gone},
         tariff=None,
     )
-    after = discovery_payloads(_replace(snap, data=data), ALL_ON)
+    after = discovery_payloads(dataclasses.replace(snap, data=data), ALL_ON)
     assert stale_discovery_topics(before, after) == [
         f"homeassistant/device/envoy2mqtt_{snap.serial}_inverter_{gone}/config"
     ]
@@ -285,11 +286,6 @@ def test_stale_topics_and_removed_components() -> None:
     assert patched["charge_from_grid"] == {"platform": "switch"}
     assert patched["temperature"] == after[enpower_topic]["cmps"]["temperature"]
     assert with_removed_components(before, before) == before
-
-
-def _replace(snap: Snapshot, **changes: Any) -> Snapshot:
-    fields = {f: getattr(snap, f) for f in snap.__slots__}  # type: ignore[attr-defined]
-    return Snapshot(**(fields | changes))
 
 
 def _rendered(name: str, suffix: str, key: str) -> str:

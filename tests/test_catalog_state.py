@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from envoy2mqtt.catalog.naming import join_id, sanitize_topic_level
+from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
-from tests.catalog_helpers import fixture_names, snapshot
+from envoy2mqtt.envoy.features import SupportedFeatures
+from tests.catalog_helpers import FIXTURES, fixture_names, snapshot
 
 TOPIC = re.compile(r"^[a-z0-9_-]+(/[a-z0-9_-]+)*$")
 CONTRACT_GROUPS = re.compile(
@@ -145,3 +147,17 @@ def test_sanitize_topic_level(raw: str, level: str) -> None:
 
 def test_join_id_sanitises_every_part() -> None:
     assert join_id("123", "relay_NC1", "Mode") == "123_relay_nc1_mode"
+
+
+def test_snapshot_from_expected() -> None:
+    snap = snapshot("7.3.517")
+    assert snap.name == f"Envoy {snap.serial}"
+    assert SupportedFeatures.ENPOWER in snap.features
+    assert SupportedFeatures.CTMETERS not in snap.features
+    assert Snapshot.from_expected(_expected("7.3.517"), name="Garage").name == "Garage"
+    with pytest.raises(ValueError, match="no Envoy state"):
+        Snapshot.from_expected({"error": {"type": "EnvoyProbeFailed"}})
+
+
+def _expected(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name / "expected.json").read_text())  # type: ignore[no-any-return]
