@@ -8,6 +8,7 @@ firmware change. It knows nothing of MQTT.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -178,6 +179,9 @@ class EnvoyClient:
         self._clock = clock
         self._collector: Collector | None = None
         self._auth: DigestAuth | TokenAuth | None = None
+        # polls of several tiers run concurrently: one re-authentication serves them all
+        self._auth_lock = asyncio.Lock()
+        self._auth_generation = 0
         self.info: EnvoyInfo | None = None
         self.probe_result: Any = None
         self.data = EnvoyData()
@@ -275,11 +279,14 @@ class EnvoyClient:
             EnvoyAuthenticationError: re-authentication failed (the poll could not be made).
         """
         auth, collector = self._ready()
-        await auth.refresh_if_due(self.transport)
+        async with self._auth_lock:
+            if await auth.refresh_if_due(self.transport):
+                self._auth_generation += 1
+        seen = self._auth_generation
         failed = await self._collect(collector, groups)
         refused = {g for g, e in failed.items() if isinstance(e, EnvoyAuthenticationRequired)}
         if refused and self._worth_recovering(refused, groups):
-            await auth.recover(self.transport)
+            await self._recover(auth, seen)
             retried = await self._collect(collector, refused)
             failed = {g: e for g, e in failed.items() if g not in refused} | dict(retried)
         requested = set(groups) if groups is not None else _probed_groups(self.probe_result)
@@ -296,16 +303,25 @@ class EnvoyClient:
         """
         auth, _ = self._ready()
         commands.validate(command, self.probe_result, self.data)
+        seen = self._auth_generation
         try:
             groups = await commands.execute(self.transport, command, self.probe_result, self.data)
         except EnvoyAuthenticationRequired:
             # a refused write was not applied, so sending it again after re-auth is safe
-            await auth.recover(self.transport)
+            await self._recover(auth, seen)
             groups = await commands.execute(self.transport, command, self.probe_result, self.data)
         result = {str(g) for g in groups}
         if result:
             await self.update(groups=sorted(result))
         return result
+
+    async def _recover(self, auth: DigestAuth | TokenAuth, seen: int) -> None:
+        """Re-authenticate once for all tasks that hit a 401 under auth generation ``seen``."""
+        async with self._auth_lock:
+            if self._auth_generation != seen:
+                return  # a concurrent poll already recovered; just retry
+            await auth.recover(self.transport)
+            self._auth_generation += 1
 
     async def close(self) -> None:
         """Release HTTP sessions this client created."""
@@ -369,6 +385,7 @@ class EnvoyClient:
             auth = DigestAuth(info.serial, self._username, self._password)
         self.transport.auth = auth
         self._auth = auth
+        self._auth_generation += 1
         await auth.authenticate(self.transport)
 
     async def _probe(self, info: EnvoyInfo) -> None:

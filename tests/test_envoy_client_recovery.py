@@ -1,0 +1,101 @@
+"""EnvoyClient recovery rules: concurrent 401s, writes after a token loss, secrets in logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
+from envoy2mqtt.envoy.client import EnvoyClient
+from envoy2mqtt.envoy.command_types import SetGridRelay
+from envoy2mqtt.envoy.transport import RetryBudget
+from tests.plugins.fake_envoy_http import PRODUCTION_PATH, FakeCollector, production_page
+
+FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)
+
+
+async def test_concurrent_polls_share_one_reauthentication(fake_envoy) -> None:
+    fake = await fake_envoy()
+    fake.pages[PRODUCTION_PATH] = production_page(5)
+    client = EnvoyClient(
+        f"http://{fake.base}",
+        username="owner@example.com",
+        password="owner-pw",
+        login_url=f"http://{fake.base}/login/login.json",
+        token_url=f"http://{fake.base}/tokens",
+        collector_factory=FakeCollector,
+        budget=FAST,
+        info_budget=FAST,
+    )
+    await client.setup()
+    fake.revoke()
+    results = await asyncio.gather(*(client.update() for _ in range(4)))
+    await client.close()
+    assert all(r.ok == {"production"} for r in results)
+    assert fake.token_calls == 2  # setup + one renewal, not one per poll
+
+
+async def test_update_before_setup_is_a_programming_error() -> None:
+    client = EnvoyClient("127.0.0.1:1")
+    with pytest.raises(RuntimeError, match="setup"):
+        await client.update()
+    await client.close()
+
+
+def _cloud(sim) -> EnlightenClient:
+    return EnlightenClient(
+        f"{sim.url}/login/login.json",
+        f"{sim.url}/tokens",
+        ssl_context=sim.client_ssl_context(),
+        budget=FAST,
+    )
+
+
+async def test_write_after_token_loss_is_sent_once_after_reauth(envoy_simulator) -> None:
+    sim = await envoy_simulator("7.3.517", mode="golden")
+    cloud = _cloud(sim)
+    client = EnvoyClient(
+        f"127.0.0.1:{sim.port}",
+        username="owner@example.com",
+        password="owner-password",
+        enlighten=cloud,
+        budget=FAST,
+        info_budget=FAST,
+    )
+    await client.setup()
+    await client.update()
+    sim.revoke_tokens()
+    groups = await client.execute(SetGridRelay(on_grid=False))
+    await client.close()
+    await cloud.close()
+    relay = sim.requests.entries(method="POST", path="/ivp/ensemble/relay")
+    assert [w.status for w in relay] == [401, 200]  # refused, then applied exactly once
+    assert groups
+
+
+async def test_full_flow_never_logs_secrets(envoy_simulator, tmp_path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    sim = await envoy_simulator("8.3.5169_with_generator", mode="golden")
+    cloud = _cloud(sim)
+    client = EnvoyClient(
+        f"127.0.0.1:{sim.port}",
+        username="owner@example.com",
+        password="owner-password",
+        token_cache_dir=tmp_path,
+        enlighten=cloud,
+        budget=FAST,
+        info_budget=FAST,
+    )
+    await client.setup()
+    await client.update()
+    sim.revoke_tokens()
+    await client.update()
+    await client.close()
+    await cloud.close()
+    tokens = [p.read_text() for p in tmp_path.iterdir()]
+    assert tokens
+    assert sim.cloud_calls >= 4  # two logins + two token requests really happened
+    for secret in [*tokens, "owner-password"]:
+        assert secret not in caplog.text
