@@ -315,3 +315,12 @@ def test_rendered_states_match_the_data() -> None:
     assert float(_rendered("8.3.1598_collar", battery, "real_power_mw")) == pytest.approx(
         power.real_power_mw / 1000
     )
+
+
+def test_relay_without_load_name_is_named_by_its_id() -> None:
+    snap = snapshot("7.3.517")
+    settings = dict(snap.data.dry_contact_settings)
+    settings["NC1"] = msgspec.structs.replace(settings["NC1"], load_name="")
+    data = msgspec.structs.replace(snap.data, dry_contact_settings=settings)
+    payloads = discovery_payloads(dataclasses.replace(snap, data=data), ALL_ON)
+    assert _device(payloads, "7.3.517", "_relay_nc1")["dev"]["name"] == "NC1"

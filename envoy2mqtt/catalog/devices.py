@@ -87,7 +87,7 @@ def _encharge(d: EnvoyData, sn: str) -> dict[str, Any]:
 
 def _relay(d: EnvoyData, sn: str) -> dict[str, Any]:
     settings = d.dry_contact_settings.get(sn)
-    info = {"name": settings.load_name if settings else sn, "model": "Dry contact relay"}
+    info = {"name": (settings.load_name if settings else "") or sn, "model": "Dry contact relay"}
     return info | ({"sw_version": d.enpower.firmware_version} if d.enpower else {})
 
 
