@@ -289,3 +289,12 @@ def test_fuzz_only_command_error_and_only_valid_commands(
     # The Envoy side's own validation must agree that the command is acceptable.
     envoy_commands.validate(result.command, _Probe(snap.features), snap.data)
     json.dumps(result.value, allow_nan=False)  # the echo is valid JSON
+
+
+def test_error_messages_do_not_reflect_long_input() -> None:
+    with pytest.raises(CommandError) as err:
+        _parse("ON", "dry_contacts", "z" * 500)
+    assert len(err.value.message) < 160
+    with pytest.raises(CommandError) as err:
+        _parse("ON", "q" * 500)
+    assert "q" * 50 not in err.value.message

@@ -15,7 +15,13 @@ from typing import Any, Final
 from envoy2mqtt.catalog.controls import CONTROLS, ControlFlags
 from envoy2mqtt.catalog.naming import sanitize_topic_level
 from envoy2mqtt.catalog.relay_settings import parse_settings
-from envoy2mqtt.catalog.scalars import CommandError, parse_bool, parse_enum, parse_int
+from envoy2mqtt.catalog.scalars import (
+    CommandError,
+    parse_bool,
+    parse_enum,
+    parse_int,
+    show_value,
+)
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     BoolSchema,
@@ -125,13 +131,14 @@ def _relay_id(snapshot: Snapshot, ident: str | None) -> str:
         if sanitize_topic_level(relay_id) == wanted:
             return relay_id
     names = ", ".join(sanitize_topic_level(k) for k in known) or "none"
-    raise CommandError(f"unknown dry contact id {ident!r} (known: {names})")
+    raise CommandError(f"unknown dry contact id {show_value(ident)} (known: {names})")
 
 
 def _control(control: str, controls: ControlFlags) -> ControlSpec:
     spec = CONTROLS.get(control)
     if spec is None:
-        raise CommandError(f"unknown control {control!r} (known: {', '.join(sorted(CONTROLS))})")
+        known = ", ".join(sorted(CONTROLS))
+        raise CommandError(f"unknown control {show_value(control)} (known: {known})")
     if not controls.enabled(spec.flag):
         msg = f"control {spec.name} is disabled by configuration (controls.{spec.flag.value})"
         raise CommandError(msg)
@@ -144,7 +151,7 @@ def _target(snapshot: Snapshot, spec: ControlSpec, ident: str | None) -> str | N
     if "{id}" in spec.topic:
         target = _relay_id(snapshot, ident)
     elif ident is not None:
-        raise CommandError(f"control {spec.name} takes no id (got {ident!r})")
+        raise CommandError(f"control {spec.name} takes no id (got {show_value(ident)})")
     if not spec.requirement(snapshot, target):
         raise CommandError(f"{spec.name} is not available on this Envoy ({spec.requirement.doc})")
     return target

@@ -39,7 +39,7 @@ def parse_bool(value: Any) -> bool:
         word = value.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-    raise CommandError(f"expected ON/OFF, true/false or 1/0, got {_show(value)}")
+    raise CommandError(f"expected ON/OFF, true/false or 1/0, got {show_value(value)}")
 
 
 def parse_enum(value: Any, mapping: Mapping[str, str], what: str) -> tuple[str, str]:
@@ -53,7 +53,7 @@ def parse_enum(value: Any, mapping: Mapping[str, str], what: str) -> tuple[str, 
         for ha_name, envoy_name in mapping.items():
             if word in (ha_name, envoy_name):
                 return ha_name, envoy_name
-    raise CommandError(f"{what} must be one of {'|'.join(mapping)}, got {_show(value)}")
+    raise CommandError(f"{what} must be one of {'|'.join(mapping)}, got {show_value(value)}")
 
 
 def parse_int(value: Any, minimum: int, maximum: int, what: str) -> int:
@@ -64,9 +64,11 @@ def parse_int(value: Any, minimum: int, maximum: int, what: str) -> int:
     """
     number = _number(value, what)
     if isinstance(number, float) and not number.is_integer():
-        raise CommandError(f"{what} must be an integer, got {_show(value)}")
+        raise CommandError(f"{what} must be an integer, got {show_value(value)}")
     if not minimum <= number <= maximum:
-        raise CommandError(f"{what} must be between {minimum} and {maximum}, got {_show(value)}")
+        raise CommandError(
+            f"{what} must be between {minimum} and {maximum}, got {show_value(value)}"
+        )
     return int(number)
 
 
@@ -79,7 +81,7 @@ def parse_number(value: Any, minimum: float, maximum: float, what: str) -> int |
     number = _number(value, what)
     if not minimum <= number <= maximum:
         raise CommandError(
-            f"{what} must be between {minimum:g} and {maximum:g}, got {_show(value)}"
+            f"{what} must be between {minimum:g} and {maximum:g}, got {show_value(value)}"
         )
     return int(number) if float(number).is_integer() else number
 
@@ -89,15 +91,15 @@ def _number(value: Any, what: str) -> int | float:
         try:
             value = float(value.strip()) if "." in value or "e" in value.lower() else int(value)
         except ValueError:
-            raise CommandError(f"{what} must be a number, got {_show(value)}") from None
+            raise CommandError(f"{what} must be a number, got {show_value(value)}") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CommandError(f"{what} must be a number, got {_show(value)}")
+        raise CommandError(f"{what} must be a number, got {show_value(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise CommandError(f"{what} must be a finite number, got {_show(value)}")
+        raise CommandError(f"{what} must be a finite number, got {show_value(value)}")
     return value
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A short, safe rendering of a rejected value for the error message."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
