@@ -1,13 +1,15 @@
 """Passwords a legacy (firmware < 7) Envoy accepts for HTTP Digest auth.
 
-The simulator keeps its own copy of the installer-password derivation so that it stays
-independent of the client code it is meant to test (docs/internals.md: the simulator
-imports nothing from the other packages).
+The installer-password derivation is the client's own (``envoy2mqtt.envoy.auth.legacy``):
+one implementation, pinned by the documented test vector in the tests. The simulator may
+import from ``envoy.auth``; the client never imports the simulator.
 """
 
 from __future__ import annotations
 
-import hashlib
+from envoy2mqtt.envoy.auth.legacy import installer_password
+
+__all__ = ["REALM", "installer_password", "legacy_users", "owner_password"]
 
 REALM = "enphaseenergy.com"
 
@@ -15,34 +17,6 @@ REALM = "enphaseenergy.com"
 def owner_password(serial: str) -> str:
     """Return the ``envoy`` user's password: the last six characters of the serial."""
     return serial[-6:]
-
-
-def installer_password(serial: str, user: str = "installer", realm: str = REALM) -> str:
-    """Return the password the Envoy derives for ``user`` from its serial number.
-
-    >>> installer_password("122112123456")
-    'd525d2jh'
-    """
-    seed = f"[e]{user}@{realm}#{serial} EnPhAsE eNeRgY "
-    digest = hashlib.md5(seed.encode("ascii"), usedforsecurity=False).hexdigest()
-    zeros, ones = digest.count("0"), digest.count("1")
-    out: list[str] = []
-    for char in reversed(digest[-8:]):
-        if zeros in (3, 6, 9):
-            zeros -= 1
-        zeros = min(max(zeros, 0), 20)
-        if ones in (9, 15):
-            ones -= 1
-        ones = min(max(ones, 0), 26)
-        if char == "0":
-            out.append(chr(ord("f") + zeros))
-            zeros -= 1
-        elif char == "1":
-            out.append(chr(ord("@") + ones))
-            ones -= 1
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def legacy_users(serial: str) -> dict[str, str]:
