@@ -324,3 +324,51 @@ async def test_a_persistent_failure_warns_once_and_recovery_is_logged(
     del fetcher.overrides[endpoints.TARIFF]
     await collector.update(fetcher, EnvoyData(), groups=["tariff"])
     assert any("group=tariff recovered=true" in r.getMessage() for r in caplog.records)
+
+
+async def test_total_consumption_is_rebuilt_from_net_plus_production_on_8_3_5433() -> None:
+    name = "8.3.5433_tot_is_net_cons"
+    fetcher, collector, _ = await _probed(name)
+    data = EnvoyData()
+    assert await collector.update(fetcher, data) == {}
+    doc = _json(name, endpoints.PRODUCTION_JSON)
+    eim = next(e for e in doc["production"] if e["type"] == "eim")
+    net = doc["consumption"][1]
+    assert data.system_consumption is not None
+    assert data.system_net_consumption is not None
+    assert data.system_consumption.watts_now == round(net["wNow"]) + round(eim["wNow"])
+    assert data.system_consumption.watt_hours_lifetime == round(net["whLifetime"]) + round(
+        eim["whLifetime"]
+    )
+    assert data.system_net_consumption.watts_now == round(net["wNow"])
+
+
+async def test_unrepairable_total_consumption_is_withheld() -> None:
+    name = "8.3.5433_tot_is_net_cons"
+    fetcher, collector, _ = await _probed(name)
+    doc = _json(name, endpoints.PRODUCTION_JSON)
+    # The production CT's entry intermittently reads activeCount 0 (bogus): no production.
+    next(e for e in doc["production"] if e["type"] == "eim")["activeCount"] = 0
+    fetcher.override(endpoints.PRODUCTION_JSON, json.dumps(doc).encode())
+    data = EnvoyData()
+    assert await collector.update(fetcher, data) == {}
+    assert data.system_production is None
+    assert data.system_consumption is None
+    assert data.system_consumption_phases is None
+    assert data.system_net_consumption is not None
+
+
+async def test_acb_inverters_are_listed_with_the_microinverters() -> None:
+    name = "8.2.4382_ACB"
+    fetcher, collector, probe = await _probed(name)
+    assert F.ACB in probe.features
+    assert probe.acb_count > 0
+    data = EnvoyData()
+    await collector.update(fetcher, data)
+    acb_serials = {
+        d["serialNumber"] for d in _json(name, endpoints.INVERTERS_V1) if d["devType"] == 11
+    }
+    assert acb_serials
+    assert acb_serials <= set(data.inverters)
+    assert data.acb_power is not None
+    assert data.acb_power.batteries == probe.acb_count
