@@ -66,9 +66,13 @@ def test_unreadable_file_loads_none(tmp_path, caplog) -> None:
 
 
 @pytest.mark.parametrize("serial", ["", "../etc", "a/b", "x" * 65, "12 34"])
-def test_unsafe_serial_is_rejected(tmp_path, serial) -> None:
+def test_unsafe_serial_is_rejected_and_not_cached(tmp_path, serial) -> None:
+    cache = TokenCache(tmp_path / "c")
     with pytest.raises(ValueError, match="invalid serial"):
-        TokenCache(tmp_path).path_for(serial)
+        cache.path_for(serial)
+    assert cache.store(serial, "t") is False
+    assert cache.load(serial) is None
+    assert not (tmp_path / "c").exists()
 
 
 def test_decode_owner_token() -> None:

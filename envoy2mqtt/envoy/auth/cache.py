@@ -34,7 +34,9 @@ class TokenCache:
 
     def load(self, serial: str) -> str | None:
         """Return the cached token of ``serial`` or None (missing or unreadable: logged)."""
-        path = self.path_for(serial)
+        path = self._path_or_none(serial)
+        if path is None:
+            return None
         try:
             text = path.read_text(encoding="ascii").strip()
         except FileNotFoundError:
@@ -50,7 +52,9 @@ class TokenCache:
         The file is created 0600 under a temporary name and renamed into place, so no reader
         ever sees a partial or world-readable token.
         """
-        path = self.path_for(serial)
+        path = self._path_or_none(serial)
+        if path is None:
+            return False
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
             self._ensure_directory()
@@ -72,6 +76,13 @@ class TokenCache:
             return False
         _LOGGER.debug("token cache stored path=%s", path)
         return True
+
+    def _path_or_none(self, serial: str) -> Path | None:
+        try:
+            return self.path_for(serial)
+        except ValueError:
+            _LOGGER.warning("token cache skipped: unusable serial=%r", serial)
+            return None
 
     def _ensure_directory(self) -> None:
         if self.directory.is_dir():
