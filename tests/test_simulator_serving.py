@@ -55,7 +55,8 @@ async def test_each_fixture_served_like_the_device(
 async def test_unknown_and_hidden_paths_are_404(sim_token_envoy: EnvoySimulator) -> None:
     headers = {"Authorization": f"Bearer {sim_token_envoy.issue_token()}"}
     async with sim_session(sim_token_envoy) as session:
-        for path in ("/no/such/thing", "/expected.json", "/info_log.json", "/_readme"):
+        hidden = ("/expected.json", "/info_log.json", "/_readme", "/..", "/a%00b", "/?x=/../info")
+        for path in ("/no/such/thing", *hidden):
             async with session.get(f"{sim_token_envoy.url}{path}", headers=headers) as resp:
                 assert resp.status == 404, path
 

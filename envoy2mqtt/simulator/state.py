@@ -114,6 +114,8 @@ class DeviceState:
         """Return True if the device answers GETs for this capture file."""
         if slug == "expected.json" or slug.endswith(_HIDDEN_SUFFIXES):
             return False
+        if not slug or "/" in slug or "\x00" in slug or slug.startswith("."):
+            return False  # only plain file names inside the fixture directory
         return slug in self._docs or self.store.lookup_slug(slug) is not None
 
     def response(self, slug: str) -> StoredResponse | None:
