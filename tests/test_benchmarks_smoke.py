@@ -112,3 +112,27 @@ def test_messages_runs_and_change_only_sends_fewer() -> None:
     # Same polls, same payloads: change detection can only remove messages, never add.
     assert 0 < totals["change-only"] < totals["every-poll"]
     assert "hour by hour" in out
+
+
+def test_fleet_runs_one_envoy_and_measures_the_bridge() -> None:
+    out = _run("benchmarks.fleet", "--envoys=1", "--warmup=0", "--window=2", timeout=120)
+    row = _table_row(out, "1")
+    assert row[1] == "1/1"  # the simulated Envoy came online through the real bridge
+    assert float(row[3]) > 0  # RSS of the bridge process was sampled
+    assert float(row[2]) >= 0
+
+
+def test_latency_runs_and_reports_both_paths() -> None:
+    out = _run(
+        "benchmarks.latency",
+        "--polls=2",
+        "--commands=2",
+        "--broker-nodelay",
+        timeout=120,
+    )
+    poll = _table_row(out, "poll returned -> state received")
+    write = _table_row(out, "/set published -> HTTP write at Envoy")
+    assert poll[1] == "2"
+    assert write[1] == "2"
+    assert float(write[2]) > 0
+    assert "PUT /admin/lib/tariff" in out  # the command really reached the simulated Envoy
