@@ -63,28 +63,48 @@ def _expected(fixture: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- envoy2mqtt side
 
 
+def body_variants(body: bytes) -> tuple[bytes, bytes]:
+    """The body as captured and, for JSON, with a trailing newline (same document).
+
+    Alternating the two defeats any "bytes unchanged since last time" shortcut, which a
+    real device's live endpoints would never allow, while both libraries parse the same.
+    """
+    if body.lstrip()[:1] in (b"{", b"["):
+        return body, body + b"\n"
+    return body, body
+
+
 class MemoryFetcher:
-    """envoy2mqtt ``Fetcher`` answering from pre-loaded fixture bytes (one dict lookup)."""
+    """envoy2mqtt ``Fetcher`` answering from pre-loaded fixture bytes (one dict lookup).
+
+    ``variant`` (0/1) picks which of :func:`body_variants` is served.
+    """
 
     def __init__(self, store: FixtureStore) -> None:
         """Serve the captures of ``store``; responses are built once and reused."""
         self._store = store
-        self._cache: dict[str, Response | None] = {}
+        self._cache: dict[str, tuple[Response, Response] | None] = {}
         self.calls = 0
+        self.variant = 0
 
-    def _build(self, path: str) -> Response | None:
+    def _build(self, path: str) -> tuple[Response, Response] | None:
         stored = self._store.lookup(path)
         if stored is None:
             return None
-        return Response(status=stored.status, body=stored.body, content_type=stored.content_type)
+        a, b = body_variants(stored.body)
+        return (
+            Response(status=stored.status, body=a, content_type=stored.content_type),
+            Response(status=stored.status, body=b, content_type=stored.content_type),
+        )
 
     async def request(self, method: str, path: str, *, body: bytes | None = None) -> Response:
         """Return the captured answer for ``path`` (404 when there is none)."""
         self.calls += 1
         try:
-            resp = self._cache[path]
+            both = self._cache[path]
         except KeyError:
-            resp = self._cache[path] = self._build(path)
+            both = self._cache[path] = self._build(path)
+        resp = None if both is None else both[self.variant]
         if resp is None:
             return Response(status=404, body=b"", content_type="text/html")
         if resp.status in _AUTH_STATUSES:
@@ -114,6 +134,10 @@ class Envoy2MqttSide:
         self._collector = DataCollector(parse_info(info_resp.body))
         await self._collector.probe(self.fetcher)
         self._data = EnvoyData()
+
+    def set_variant(self, variant: int) -> None:
+        """Serve body variant 0 or 1 (see :func:`body_variants`)."""
+        self.fetcher.variant = variant
 
     async def update(self) -> None:
         """One full update of every group."""
@@ -177,26 +201,34 @@ class PyenphaseSide:
         self.fixture = fixture
         self._pe = pe
         self._store = FixtureStore(fixture, FixtureMode.GOLDEN)
-        self._cache: dict[str, _PeResponse] = {}
+        self._cache: dict[str, tuple[_PeResponse, _PeResponse]] = {}
+        self.variant = 0
         self._envoy: Any = None
         self._data: Any = None
         self.calls = 0
         self.recorded: list[bytes] | None = None
 
-    def _build(self, path: str) -> _PeResponse:
+    def _build(self, path: str) -> tuple[_PeResponse, _PeResponse]:
         stored: StoredResponse | None = self._store.lookup(path)
         if stored is None:
-            return _PeResponse(404, b"", path, {"content-type": "text/html"})
-        return _PeResponse(stored.status, stored.body, path, {"content-type": stored.content_type})
+            missing = _PeResponse(404, b"", path, {"content-type": "text/html"})
+            return missing, missing
+        headers = {"content-type": stored.content_type}
+        a, b = body_variants(stored.body)
+        return (
+            _PeResponse(stored.status, a, path, headers),
+            _PeResponse(stored.status, b, path, headers),
+        )
 
     async def _request(
         self, endpoint: str, data: Any = None, method: str | None = None
     ) -> _PeResponse:
         self.calls += 1
         try:
-            resp = self._cache[endpoint]
+            resp = self._cache[endpoint][self.variant]
         except KeyError:
-            resp = self._cache[endpoint] = self._build(endpoint)
+            self._cache[endpoint] = self._build(endpoint)
+            resp = self._cache[endpoint][self.variant]
         if self.recorded is not None:
             self.recorded.append(resp.body)
         if resp.status in _AUTH_STATUSES:
@@ -219,6 +251,10 @@ class PyenphaseSide:
         self._envoy.request = self._request
         self._envoy.probe_request = self._request
         await self._envoy.probe()
+
+    def set_variant(self, variant: int) -> None:
+        """Serve body variant 0 or 1 (see :func:`body_variants`)."""
+        self.variant = variant
 
     async def update(self) -> None:
         """One full ``Envoy.update()``."""
@@ -279,7 +315,13 @@ async def _prepare(side: Any, note_prefix: str = "") -> tuple[bool, str, int]:
 
 
 async def bench_fixture(
-    fixture: Path, pe: Any, repeat: int, warmup: int, *, breakdown: bool = False
+    fixture: Path,
+    pe: Any,
+    repeat: int,
+    warmup: int,
+    *,
+    breakdown: bool = False,
+    same_bytes: bool = False,
 ) -> FixtureResult:
     """Measure one fixture on both sides (pyenphase only when ``pe`` is not None)."""
     result = FixtureResult(fixture.name)
@@ -302,6 +344,7 @@ async def bench_fixture(
         # Alternate the order so cache/GC effects of one side do not always hit the other.
         ordered = sides if i % 2 == 0 else list(reversed(sides))
         for key, side in ordered:
+            side.set_variant(0 if same_bytes else i % 2)
             ns = await _cpu_ns(side.update)
             if i >= warmup:
                 samples[key].append(ns)
@@ -451,7 +494,14 @@ async def main_async(args: argparse.Namespace) -> int:
     for fixture in fixtures:
         gc.collect()
         results.append(
-            await bench_fixture(fixture, pe, args.repeat, args.warmup, breakdown=args.breakdown)
+            await bench_fixture(
+                fixture,
+                pe,
+                args.repeat,
+                args.warmup,
+                breakdown=args.breakdown,
+                same_bytes=args.same_bytes,
+            )
         )
     print(render(results))
     if args.breakdown:
@@ -473,6 +523,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--require-pyenphase", action="store_true", help="fail when pyenphase is missing"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the envoy2mqtt side")
+    parser.add_argument(
+        "--same-bytes",
+        action="store_true",
+        help="serve identical body objects every update (default: alternate two variants)",
+    )
     parser.add_argument(
         "--breakdown",
         action="store_true",
