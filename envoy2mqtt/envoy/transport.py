@@ -3,7 +3,7 @@
 Local Envoy traffic uses self-signed certificates and old TLS stacks, answers slowly and
 has daily outages; this module owns the consequences: no certificate verification for the
 local host, tolerant ciphers, connect/total timeouts, bounded body reads, no redirects, and
-retries (randomised exponential backoff) on transport failures only.
+retries (randomised exponential backoff) of GET requests on transport failures only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from functools import partial
 from typing import Protocol
 
 import aiohttp
-from aiohttp.client_middlewares import ClientMiddlewareType
+from aiohttp.client_middlewares import ClientHandlerType, ClientMiddlewareType
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -197,7 +197,7 @@ class HttpTransport:
         return f"{scheme or self.scheme}://{self.authority}{path}"
 
     async def request(self, method: str, path: str, *, body: bytes | None = None) -> Response:
-        """Send one request with retries on transport failures (the :class:`Fetcher` method)."""
+        """Send one request (the :class:`Fetcher` method); only GET is retried."""
         full = await self.request_full(method, path, body=body)
         return full.response
 
@@ -270,7 +270,7 @@ class HttpTransport:
                 allow_redirects=False,
                 timeout=self._timeout,
                 ssl=self._ssl if url.startswith("https") else True,
-                middlewares=self.auth.middlewares(),
+                middlewares=_middlewares(method, self.auth),
             ) as resp:
                 payload = await _read_bounded(resp, self.max_body, path)
                 self._remember_cookies(resp)
@@ -299,16 +299,35 @@ class HttpTransport:
             self.auth.remember_cookies(cookies)
 
 
-def _retryable(method: str, error: BaseException) -> bool:
-    """Transport failures are retried; a POST only if it never reached the Envoy.
+class WriteConnectionLost(aiohttp.ClientConnectionError):
+    """The connection of a write broke; raised instead of letting aiohttp resend the write."""
 
-    A POST that timed out may have been applied already, and writes must happen once.
+
+async def _send_once(
+    req: aiohttp.ClientRequest, handler: ClientHandlerType
+) -> aiohttp.ClientResponse:
+    # aiohttp silently resends PUT/DELETE once when the server drops the connection; a
+    # different ClientError type ends the request instead (the caller reports the failure).
+    try:
+        return await handler(req)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise WriteConnectionLost(f"connection lost during {req.method}: {exc}") from exc
+
+
+def _middlewares(method: str, auth: RequestAuth) -> tuple[ClientMiddlewareType, ...]:
+    """The auth middlewares, wrapped for writes so that nothing below resends them."""
+    if method.upper() == "GET":
+        return auth.middlewares()
+    return (_send_once, *auth.middlewares())
+
+
+def _retryable(method: str, error: BaseException) -> bool:
+    """Only reads are retried, and only after transport failures.
+
+    A write (POST/PUT/DELETE) whose connection failed may already have been applied by the
+    Envoy (or half-applied, which can crash it), so writes are sent exactly once.
     """
-    if not isinstance(error, EnvoyCommunicationError):
-        return False
-    if method.upper() != "POST":
-        return True
-    return isinstance(error.__cause__, aiohttp.ClientConnectorError)
+    return method.upper() == "GET" and isinstance(error, EnvoyCommunicationError)
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, path: str) -> bytes:
