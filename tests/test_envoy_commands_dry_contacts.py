@@ -7,6 +7,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +22,11 @@ from envoy2mqtt.envoy.command_types import (
 )
 from envoy2mqtt.envoy.commands_dry_contacts import encode_settings
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
-from envoy2mqtt.envoy.models.data import DryContactSettings
+from envoy2mqtt.envoy.models.data import DryContactSettings, EnvoyData
+from envoy2mqtt.envoy.models.raw_dry_contacts import wire_relay
+from envoy2mqtt.envoy.updaters.dry_contacts import settings_from_body
 from tests.test_envoy_commands_support import (
+    FIXTURES,
     ClientFetcher,
     RecordingServer,
     fixtures_with,
@@ -36,9 +40,10 @@ FIXTURE = "7.3.517"
 RELAY_FIXTURES = fixtures_with(
     "ivp_ss_dry_contact_settings", lambda body: bool(body.get("dry_contacts"))
 )
-# Keys newer firmware (8.3.1598) reports that the data model does not hold yet; they are
-# not sent back. Listed so any *other* loss fails the test.
+# Keys newer firmware (8.3.1598) reports that the data model does not hold: they must still
+# be sent back unchanged (the Envoy needs the whole relay object).
 UNMODELLED = {"safe_state_action", "black_start_retries", "action_retries", "pv_phase_select"}
+EXTRA_FIXTURE = "8.3.1598_collar"
 
 ACTIONS = ("apply", "shed", "schedule", "none")
 WIRE_NAME = {"generator_action": "gen_action"}
@@ -75,7 +80,10 @@ def _decode(relay: dict[str, Any]) -> DryContactSettings:
 
 
 def _settings_from_capture(fixture: str) -> dict[str, DryContactSettings]:
-    decoded = {i: _decode(r) for i, r in _raw_relays(fixture).items()}
+    """The relays as the real updater reads them, checked against the golden and ``_decode``."""
+    body = (FIXTURES / fixture / "ivp_ss_dry_contact_settings").read_bytes()
+    decoded = settings_from_body(body)
+    assert decoded == {i: _decode(r) for i, r in _raw_relays(fixture).items()}
     golden = load_data(fixture).dry_contact_settings
     if golden:  # pyenphase only reports relays on Enpower systems
         assert decoded == golden
@@ -96,16 +104,41 @@ def test_encoding_reproduces_the_captured_relay_objects(fixture: str) -> None:
     for relay_id, settings_ in _settings_from_capture(fixture).items():
         encoded = encode_settings(settings_)
         original = captured[relay_id]
-        kept = [k for k in original if k not in UNMODELLED]
-        assert set(encoded) == set(kept), relay_id
-        # Values identical (8.2.127 reports 30 where the model holds 30.0: equal numbers).
-        assert encoded == {k: original[k] for k in kept}, relay_id
-        if next(iter(original)) == "id":  # the Envoy's own key order (7.6.175 sorts keys)
-            assert list(encoded) == kept, relay_id
+        # Every key, unknown ones included; values identical (8.2.127 reports 30 where the
+        # model holds 30.0: equal numbers); the Envoy's own key order (7.6.175 sorts keys).
+        assert encoded == original, relay_id
+        assert list(encoded) == list(original), relay_id
+
+
+def test_newer_firmware_relay_keys_are_captured_and_preserved() -> None:
+    captured = _raw_relays(EXTRA_FIXTURE)
+    assert captured
+    for relay_id, settings_ in _settings_from_capture(EXTRA_FIXTURE).items():
+        assert set(captured[relay_id]) >= UNMODELLED
+        encoded = encode_settings(settings_)
+        assert {k: encoded[k] for k in UNMODELLED} == {k: captured[relay_id][k] for k in UNMODELLED}
+        # The private document is neither exported nor part of equality.
+        assert not set(msgspec.to_builtins(settings_)) & UNMODELLED
+
+
+async def test_settings_write_sends_unknown_keys_back_unchanged() -> None:
+    data = EnvoyData(dry_contact_settings=_settings_from_capture(EXTRA_FIXTURE))
+    before = copy.deepcopy(_raw_relays(EXTRA_FIXTURE)["NC1"])
+    command = UpdateDryContactSettings(id="NC1", changes={"soc_low": 25, "load_name": "pump"})
+    async with recorder_and_fetcher() as (server, fetcher):
+        groups = await commands.execute(fetcher, command, load_probe(FIXTURE), data)
+    assert groups == {"dry_contacts"}
+    [sent] = server.requests
+    assert (sent.method, sent.path) == ("POST", "/ivp/ss/dry_contact_settings")
+    relay = sent.json()["dry_contacts"]
+    assert relay == {**before, "soc_low": 25.0, "load_name": "pump"}
+    assert list(relay) == list(before)
 
 
 def test_optional_keys_are_absent_when_unknown() -> None:
-    relay = _settings_from_capture("7.6.175")["NC1"]
+    # Settings not read from an Envoy (here: from an export) encode only the modelled keys.
+    relay = _decode(_raw_relays("7.6.175")["NC1"])
+    assert wire_relay(relay) is None
     encoded = encode_settings(relay)
     for key in ("black_s_start", "essential_start_time", "essential_end_time", "priority"):
         assert key not in encoded

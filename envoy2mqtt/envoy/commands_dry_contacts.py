@@ -2,7 +2,9 @@
 
 The firmware needs the *complete* relay object on every settings POST (partial objects are
 reported to crash it), so a change is merged into the last-read settings and the whole
-relay is re-encoded in the Envoy's own wire format.
+relay is re-encoded in the Envoy's own wire format: the relay object the Envoy last sent,
+in its key order, with the modelled keys replaced (keys the model does not know, such as
+``safe_state_action`` on newer firmware, go back unchanged).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import msgspec
 
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.models.data import DryContactSettings
+from envoy2mqtt.envoy.models.raw_dry_contacts import carry_wire_source, wire_relay
 
 ACTIONS: Final = frozenset({"apply", "shed", "schedule", "none"})
 MODES: Final = frozenset({"manual", "soc"})
@@ -77,6 +80,7 @@ def merge_settings(current: DryContactSettings, changes: Mapping[str, Any]) -> D
         raise _reject(relay_id, f"cannot change {', '.join(unknown)} (allowed: {allowed})")
     checked = {key: _check_value(relay_id, key, value) for key, value in changes.items()}
     merged = msgspec.structs.replace(current, **checked)
+    carry_wire_source(current, merged)
     if not merged.soc_low < merged.soc_high:
         raise _reject(
             relay_id,
@@ -93,8 +97,21 @@ def _flag(value: bool) -> str:
 def encode_settings(settings: DryContactSettings) -> dict[str, Any]:
     """Encode one relay's settings in the Envoy's format (key order as the Envoy sends it).
 
-    Optional keys are only emitted when known, exactly as the firmware reports them.
+    With the relay object the Envoy sent (settings read by the data side), that object is
+    returned with every modelled key replaced by the model's value; its other keys stay as
+    they were. Without it, only the modelled keys are encoded (optional ones when known).
     """
+    body = _modelled(settings)
+    wire = wire_relay(settings)
+    if wire is None:
+        return body
+    # A modelled optional key the model holds as None keeps the Envoy's own value.
+    merged = {key: body.pop(key, value) for key, value in wire.items()}
+    merged.update(body)
+    return merged
+
+
+def _modelled(settings: DryContactSettings) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": settings.id,
         "type": settings.type,

@@ -209,8 +209,13 @@ class DryContactStatus(Model):
     status: str
 
 
-class DryContactSettings(Model):
-    """Configuration of one dry-contact relay (booleans decoded from the Envoy's strings)."""
+class DryContactSettings(Model, dict=True):
+    """Configuration of one dry-contact relay (booleans decoded from the Envoy's strings).
+
+    ``dict=True``: the data side attaches the Envoy's own settings document to each instance
+    as private state (neither encoded nor compared), because a settings write must send back
+    the relay's keys this model does not hold (see ``models.raw_dry_contacts.wire_relay``).
+    """
 
     id: str
     black_start: float | None

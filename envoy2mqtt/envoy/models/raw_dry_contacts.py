@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from envoy2mqtt.envoy.models.data import DryContactSettings
+
 
 class RelayStatus(msgspec.Struct, kw_only=True, gc=False):
     """Open/closed state of one relay."""
@@ -49,3 +51,38 @@ class SettingsDoc(msgspec.Struct, kw_only=True, gc=False):
 
 STATUS_DECODER = msgspec.json.Decoder(StatusDoc, strict=False)
 SETTINGS_DECODER = msgspec.json.Decoder(SettingsDoc, strict=False)
+
+
+_WIRE_SOURCE = "_wire_source"
+_GENERIC = msgspec.json.Decoder()
+
+
+def keep_wire_source(settings: DryContactSettings, document: bytes) -> None:
+    """Remember the settings document ``settings`` was decoded from (private, not encoded)."""
+    settings.__dict__[_WIRE_SOURCE] = document
+
+
+def carry_wire_source(source: DryContactSettings, target: DryContactSettings) -> None:
+    """Give ``target`` (a changed copy of ``source``) the same settings document."""
+    document = source.__dict__.get(_WIRE_SOURCE)
+    if document is not None:
+        target.__dict__[_WIRE_SOURCE] = document
+
+
+def wire_relay(settings: DryContactSettings) -> dict[str, Any] | None:
+    """Return the Envoy's own object of this relay (every key, in its order), if known.
+
+    Only parsed when a write needs it, so updates pay nothing for it. None when the settings
+    were not read from an Envoy (built by hand or from an export).
+    """
+    document = settings.__dict__.get(_WIRE_SOURCE)
+    if document is None:
+        return None
+    doc = _GENERIC.decode(document)  # the typed decode of the same bytes succeeded
+    relays = doc.get("dry_contacts") if isinstance(doc, dict) else None
+    found: dict[str, Any] | None = None
+    # The last relay with this id wins, as in the keyed model.
+    for relay in relays if isinstance(relays, list) else []:
+        if isinstance(relay, dict) and relay.get("id") == settings.id:
+            found = relay
+    return found

@@ -9,6 +9,8 @@ from envoy2mqtt.envoy.models.raw_dry_contacts import (
     SETTINGS_DECODER,
     STATUS_DECODER,
     RelaySettings,
+    SettingsDoc,
+    keep_wire_source,
 )
 from envoy2mqtt.envoy.updaters.base import Reader, Updater
 
@@ -40,6 +42,25 @@ def _settings(relay: RelaySettings) -> DryContactSettings:
     )
 
 
+def _keyed_settings(doc: SettingsDoc, document: bytes) -> dict[str, DryContactSettings]:
+    # Writes must send the whole relay back, keys this model does not hold included.
+    by_id: dict[str, DryContactSettings] = {}
+    for relay in doc.dry_contacts:
+        model = by_id[relay.id] = _settings(relay)
+        keep_wire_source(model, document)
+    return by_id
+
+
+def settings_from_body(body: bytes) -> dict[str, DryContactSettings]:
+    """Decode a ``/ivp/ss/dry_contact_settings`` body as an update does, keyed by relay id.
+
+    Raises:
+        msgspec.DecodeError: the body is not JSON.
+        msgspec.ValidationError: the body does not have the expected shape.
+    """
+    return _keyed_settings(SETTINGS_DECODER.decode(body), body)
+
+
 class DryContactsUpdater(Updater):
     """Present with a System Controller; claims no feature of its own."""
 
@@ -59,4 +80,6 @@ class DryContactsUpdater(Updater):
             relay.id: DryContactStatus(id=relay.id, status=relay.status)
             for relay in status.dry_contacts
         }
-        out.dry_contact_settings = {relay.id: _settings(relay) for relay in settings.dry_contacts}
+        out.dry_contact_settings = _keyed_settings(
+            settings, await reader.body(endpoints.DRY_CONTACT_SETTINGS)
+        )
