@@ -30,7 +30,7 @@ from envoy2mqtt.bridge_health import BridgeStats, health_payload
 from envoy2mqtt.bridge_http import HealthView, start_health_server
 from envoy2mqtt.bridge_orphans import scan_retained
 from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
-from envoy2mqtt.bridge_worker import ClientLike, EnvoyWorker
+from envoy2mqtt.bridge_worker import ClientLike, EnvoyWorker, cancel_and_wait
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.catalog.registry import ALL_SPECS
@@ -193,9 +193,7 @@ class Bridge:
         try:
             await self._stop.wait()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             if runner is not None:
                 await runner.cleanup()
 

@@ -154,10 +154,15 @@ class EnvoyWorker:
     async def run(self) -> None:
         """Set up (retrying) and poll until cancelled."""
         await self._setup_until_ready()
-        async with asyncio.TaskGroup() as group:
-            for name in list(self._tiers):
-                group.create_task(self._tier_loop(name), name=f"poll-{self.host}-{name}")
-            group.create_task(self._watchdog(), name=f"watchdog-{self.host}")
+        tasks = [
+            asyncio.create_task(self._tier_loop(name), name=f"poll-{self.host}-{name}")
+            for name in list(self._tiers)
+        ]
+        tasks.append(asyncio.create_task(self._watchdog(), name=f"watchdog-{self.host}"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            await cancel_and_wait(tasks)
 
     async def close(self) -> None:
         """Close the client's HTTP resources."""
@@ -260,22 +265,27 @@ class EnvoyWorker:
     async def _poll_groups(self, groups: list[str], tier: TierName | None = None) -> None:
         result = await self.client.update(groups=groups)
         ok = set(getattr(result, "ok", groups) or ())
-        failed: dict[str, Any] = dict(getattr(result, "failed", {}) or {})
-        now = asyncio.get_running_loop().time()
-        if failed and not ok:
-            errors = list(failed.values())
-            raise errors[0] if isinstance(errors[0], BaseException) else EnvoyError(str(errors[0]))
-        self.stale -= ok
-        self.stale |= set(failed)
-        self.stats.stale = sorted(self.stale)
-        self.stats.poll_ok()
+        failed: dict[str, BaseException] = {
+            g: e if isinstance(e, BaseException) else EnvoyError(str(e))
+            for g, e in (getattr(result, "failed", {}) or {}).items()
+        }
+        if failed and not ok and all(classify(e) is not None for e in failed.values()):
+            # Nothing answered (or auth is gone): a whole-poll failure, not a stale group.
+            raise next(iter(failed.values()))
         if tier is not None:
             self.polled.add(tier)
+        self.stale = (self.stale - ok) | set(failed)
+        self.stats.stale = sorted(self.stale)
         for group, error in failed.items():
             _LOGGER.warning("group stale host=%s group=%s error=%s", self.host, group, error)
-        if self.availability.success(now):
-            self.stats.online = True
-            await self._listener.envoy_availability(self, True)
+        if ok:
+            self.stats.poll_ok()
+            if self.availability.success(asyncio.get_running_loop().time()):
+                self.stats.online = True
+                await self._listener.envoy_availability(self, True)
+        else:
+            # The Envoy answered, with errors only: stale data, availability unchanged.
+            self.stats.poll_failed(describe(next(iter(failed.values()))))
         await self._listener.envoy_updated(self, ok)
 
     async def _poll_failed(self, exc: BaseException, groups: Iterable[str]) -> None:
@@ -304,6 +314,20 @@ class EnvoyWorker:
             if self.availability.evaluate(loop.time()):
                 self.stats.online = self.availability.online
                 await self._listener.envoy_availability(self, self.availability.online)
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], retry: float = 0.2) -> None:
+    """Cancel ``tasks`` and wait until all are done, cancelling again if one ignored it.
+
+    On Python 3.11 ``asyncio.wait_for`` (used inside aiomqtt and aiohttp) can swallow a
+    cancellation that arrives just as the awaited operation completes; a single
+    ``cancel()`` would then leave a poll loop running forever.
+    """
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=retry)
 
 
 def _kind(exc: BaseException) -> FailureKind:

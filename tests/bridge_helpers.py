@@ -74,7 +74,8 @@ class Watcher:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
 
     def json(self, topic: str) -> Any:
-        return json.loads(self.latest[topic])
+        """The latest payload of ``topic`` decoded ({} while nothing arrived)."""
+        return json.loads(self.latest[topic]) if topic in self.latest else {}
 
     async def retained_now(self, *filters: str) -> dict[str, bytes]:
         """What a fresh subscriber gets as retained messages right now."""
