@@ -446,7 +446,19 @@ def render_breakdown(results: list[FixtureResult]) -> str:
         "pe orjson parse µs",
         "ratio if e2m rest were 0",
     ]
-    return format_table(headers, rows)
+    lines = [format_table(headers, rows), ""]
+    both = [r for r in results if r.pe_us and r.e2m_us and r.e2m_decode_us]
+    if both:
+        e2m = sum(r.e2m_us or 0.0 for r in both)
+        dec = sum(r.e2m_decode_us or 0.0 for r in both)
+        pe = sum(r.pe_us or 0.0 for r in both)
+        parse = sum(r.pe_parse_us or 0.0 for r in both)
+        lines.append(
+            f"sums over {len(both)} fixtures: envoy2mqtt {e2m:.0f} µs of which msgspec decoding "
+            f"{dec:.0f} µs ({dec / e2m:.0%}); pyenphase {pe:.0f} µs of which orjson parsing "
+            f"{parse:.0f} µs ({parse / pe:.0%}); ratio with zero non-decode cost: {pe / dec:.2f}x"
+        )
+    return "\n".join(lines)
 
 
 async def _profile_e2m(fixtures: list[Path], repeat: int) -> str:
