@@ -63,6 +63,7 @@ class CountingBroker:
         self.kinds: Counter[str] = Counter()
         self.bytes = 0
         self.per_hour: Counter[int] = Counter()
+        self.per_topic: Counter[str] = Counter()
         self.republishing = False
 
     async def publish(
@@ -80,6 +81,11 @@ class CountingBroker:
         self.kinds[kind] += 1
         self.bytes += len(payload)
         self.per_hour[int(self._clock[0] // 3600)] += 1
+        levels = topic.split("/")
+        # <base>/<sn>/<suffix...>: group by suffix; discovery topics by their kind level.
+        self.per_topic[
+            f"{kind}: " + "/".join(levels[2:] if kind.startswith("state") else levels[:2])
+        ] += 1
         return True
 
 
@@ -122,6 +128,7 @@ class DayResult:
     total: int
     bytes: int
     per_hour: Counter[int]
+    per_topic: Counter[str]
 
     @property
     def per_hour_avg(self) -> float:
@@ -195,6 +202,7 @@ async def replay_day(
         total,
         broker.bytes,
         broker.per_hour,
+        broker.per_topic,
     )
 
 
@@ -232,6 +240,9 @@ def render(results: list[DayResult]) -> str:
         change, every = first["change-only"], first["every-poll"]
         hours = sorted(set(change.per_hour) | set(every.per_hour))
         hourly = [[f"{h:02d}:00", str(change.per_hour[h]), str(every.per_hour[h])] for h in hours]
+        top = [[t, str(n)] for t, n in change.per_topic.most_common(10)]
+        out += ["", f"top topics, change-only ({change.fixture}):"]
+        out.append(format_table(["kind: topic suffix", "messages"], top))
         out += ["", f"hour by hour ({change.fixture}):"]
         out.append(format_table(["hour (UTC)", "change-only", "every-poll"], hourly))
     return "\n".join(out)
