@@ -162,3 +162,14 @@ async def test_execute_validates_before_sending(envoy_simulator) -> None:
     assert [w.path for w in writes] == ["/ivp/ensemble/relay"]
     assert groups
     assert len(sim.requests.entries()) > before + 1  # the groups were re-read
+
+
+async def test_unprobed_groups_are_neither_ok_nor_failed(envoy_simulator) -> None:
+    sim = await envoy_simulator("7.6.175_standard", mode="golden")
+    client = _client(sim)
+    await client.setup()
+    assert "tariff" not in client.probe_result.groups
+    result = await client.update(groups=["production", "tariff"])
+    await client.close()
+    assert result.ok == {"production"}
+    assert result.failed == {}

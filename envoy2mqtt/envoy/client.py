@@ -289,8 +289,10 @@ class EnvoyClient:
             await self._recover(auth, seen)
             retried = await self._collect(collector, refused)
             failed = {g: e for g, e in failed.items() if g not in refused} | dict(retried)
-        requested = set(groups) if groups is not None else _probed_groups(self.probe_result)
-        ok = (requested | set(failed)) - set(failed)
+        # groups the probe did not activate are skipped by the collector: neither ok nor failed
+        active = _probed_groups(self.probe_result)
+        requested = active if groups is None else (set(groups) & active if active else set(groups))
+        ok = requested - set(failed)
         return UpdateResult(data=self.data, ok=ok, failed=dict(failed))
 
     async def execute(self, command: Command) -> set[str]:
