@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from envoy2mqtt.mqtt.publisher import StatePublisher
-from envoy2mqtt.mqtt.session import MqttAuthError, MqttSession, MqttTlsError
+from envoy2mqtt.mqtt.session import Backoff, MqttAuthError, MqttSession, MqttTlsError
 from tests.plugins.mosquitto import Mosquitto, _wait_listening, free_port
 from tests.test_mqtt_support import WAIT, Probe, fast_session, mqtt_settings, running
 
@@ -139,6 +139,26 @@ async def test_broker_restart_reconnects_resubscribes_and_republishes(
             assert b"old" not in probe.payloads("e2m/123/stale")
         assert hook_runs == [1, 2]
         assert session.stats.dropped >= 1
+
+
+async def test_unacknowledged_publish_replaces_the_connection(mosquitto: Mosquitto) -> None:
+    # A frozen broker keeps the TCP connection open but never answers (like a half-open
+    # connection): the session must give up on it instead of stalling every publish.
+    session = MqttSession(
+        mqtt_settings(mosquitto), backoff=Backoff(initial=0.05, maximum=0.3), timeout=0.5
+    )
+    async with running(session):
+        assert mosquitto.proc is not None
+        mosquitto.proc.send_signal(signal.SIGSTOP)
+        try:
+            assert not await session.publish("e2m/x", b"1", qos=1)
+            assert not await session.publish("e2m/y", b"2", qos=1)
+            await asyncio.wait_for(session.wait_disconnected(), WAIT)
+        finally:
+            mosquitto.proc.send_signal(signal.SIGCONT)
+        await asyncio.wait_for(session.wait_connected(), WAIT)
+        assert session.stats.connects >= 2
+        assert session.stats.dropped == 2
 
 
 async def test_hook_failure_does_not_break_the_session(mosquitto: Mosquitto) -> None:

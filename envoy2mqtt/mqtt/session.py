@@ -126,6 +126,9 @@ class MqttSession:
         self._hooks: list[ConnectHook] = []
         self._client: aiomqtt.Client | None = None
         self._closing = False
+        # Set when a publish on the current connection was not acknowledged: the connection
+        # is presumed dead (half-open TCP) and is replaced instead of stalling every publish.
+        self._broken = asyncio.Event()
         self._running = False
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -183,7 +186,7 @@ class MqttSession:
         hooks, and replaying stale messages would be wrong.
         """
         client = self._client
-        if client is None or self._closing:
+        if client is None or self._closing or self._broken.is_set():
             self.stats.dropped += 1
             _LOGGER.debug("mqtt publish dropped reason=offline topic=%s", topic)
             return False
@@ -253,6 +256,9 @@ class MqttSession:
         except aiomqtt.MqttError as exc:
             self.stats.dropped += 1
             _LOGGER.debug("mqtt publish dropped reason=%s topic=%s", exc, topic)
+            if client is self._client and not self._closing and not self._broken.is_set():
+                _LOGGER.warning("mqtt publish failed, reconnecting error=%s topic=%s", exc, topic)
+                self._broken.set()
             return False
         self.stats.published += 1
         return True
@@ -297,6 +303,7 @@ class MqttSession:
         return context
 
     async def _serve(self, client: aiomqtt.Client) -> None:
+        self._broken.clear()
         self._client = client
         await client.publish(
             self.topics.bridge_state, ONLINE, qos=1, retain=True, timeout=self._timeout
@@ -326,17 +333,24 @@ class MqttSession:
 
     async def _read(self, client: aiomqtt.Client) -> None:
         stop = asyncio.ensure_future(self._stop.wait())
+        broken = asyncio.ensure_future(self._broken.wait())
         messages = client.messages
         try:
             while True:
                 incoming = asyncio.ensure_future(anext(messages))
-                done, _ = await asyncio.wait({incoming, stop}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {incoming, stop, broken}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if incoming not in done:
                     incoming.cancel()
+                    if broken in done and not self._stop.is_set():
+                        msg = "publish not acknowledged"
+                        raise aiomqtt.MqttError(msg)
                     return
                 await self._dispatch(incoming.result())
         finally:
             stop.cancel()
+            broken.cancel()
 
     async def _dispatch(self, message: aiomqtt.Message) -> None:
         self.stats.received += 1
