@@ -307,3 +307,37 @@ async def test_secrets_never_in_logs_or_errors(fake_envoy, tmp_path, caplog) -> 
     for secret in secrets:
         assert secret not in caplog.text
         assert all(secret not in str(err) and secret not in repr(err) for err in errors)
+
+
+async def test_installer_token_renewed_within_a_quarter_of_its_life(fake_envoy) -> None:
+    fake = await _started(fake_envoy)
+    fake.accounts["inst@example.com"] = Account("inst-pw", user_type="installer")
+    fake.token_lifetime = 12 * 3600.0
+    now = [time.time()]
+    client = _client(
+        fake, None, username="inst@example.com", password="inst-pw", clock=lambda: now[0]
+    )
+    await client.setup()  # default margin (days) is capped at 3 h for a 12 h token
+    assert client.token_type == "installer"
+    expires = client.token_expires_at
+    assert expires is not None
+    now[0] = expires - 4 * 3600
+    await client.update()
+    assert fake.token_calls == 1
+    now[0] = expires - 2 * 3600
+    await client.update()
+    await client.close()
+    assert fake.token_calls == 2
+
+
+async def test_expiring_token_without_credentials_warns_once(fake_envoy, caplog) -> None:
+    fake = await _started(fake_envoy)
+    now = [time.time()]
+    client = _client(fake, None, token=fake.issue(expires_in=3600), clock=lambda: now[0])
+    await client.setup()
+    now[0] += 3000  # within the last quarter of its life
+    with caplog.at_level(logging.WARNING):
+        await client.update()
+        await client.update()
+    await client.close()
+    assert caplog.text.count("auth token expires soon") == 1

@@ -82,6 +82,7 @@ class TokenAuth:
         self._token: str | None = None
         self._cookies: dict[str, str] = {}
         self._next_renew_at = 0.0
+        self._warned_expiry = False
         self.info: TokenInfo | None = None
         for secret in (self._config_token, self._password):
             register_secret(secret)
@@ -153,7 +154,17 @@ class TokenAuth:
 
         A failed renewal is logged and retried later; the current token stays in use.
         """
-        if self.info is None or not self._due(self.info) or not self.has_credentials:
+        if self.info is None or not self._due(self.info):
+            return False
+        if not self.has_credentials:
+            if not self._warned_expiry:
+                self._warned_expiry = True
+                _LOGGER.warning(
+                    "auth token expires soon serial=%s expires=%s: paste a new token or "
+                    "configure Enlighten username/password for automatic renewal",
+                    self.serial,
+                    _iso(self.info.expires_at),
+                )
             return False
         if self._clock() < self._next_renew_at:
             return False
