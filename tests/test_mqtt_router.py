@@ -209,3 +209,26 @@ async def test_non_command_topics_are_ignored(mosquitto: Mosquitto) -> None:
         await probe.expect("e2m/1221/grid_relay/result")
         assert probe.payloads("e2m/bridge/state/result") == []
     assert handler.calls == [("1221", "grid_relay", None, False, b"OFF")]
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_commands_sent_while_the_bridge_was_away_are_not_replayed(
+    mosquitto: Mosquitto, protocol: str
+) -> None:
+    handler = Recorder()
+    settings = mqtt_settings(mosquitto, protocol=protocol, client_id="same-bridge")
+    first = fast_session(settings)
+    await CommandRouter(first, handler).install()
+    async with running(first):
+        pass  # subscribed with QoS 1, then gone
+    async with Probe(mosquitto) as probe:
+        # A persistent session would make the broker queue this for "same-bridge".
+        await probe.publish("e2m/1221/grid_relay/set", b"OFF")
+        second = fast_session(settings)
+        await CommandRouter(second, handler).install()
+        async with running(second):
+            await probe.subscribe("e2m/1221/+/result")
+            await probe.publish("e2m/1221/reserve_soc/set", b"50")
+            await probe.expect("e2m/1221/reserve_soc/result")
+        assert probe.payloads("e2m/1221/grid_relay/result") == []
+    assert handler.calls == [("1221", "reserve_soc", None, False, b"50")]
