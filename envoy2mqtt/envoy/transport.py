@@ -272,7 +272,7 @@ class HttpTransport:
                 ssl=self._ssl if url.startswith("https") else True,
                 middlewares=_middlewares(method, self.auth),
             ) as resp:
-                payload = await _read_bounded(resp, self.max_body, path)
+                payload = await read_bounded(resp, self.max_body, path)
                 self._remember_cookies(resp)
                 status = resp.status
                 content_type = resp.headers.get("Content-Type", "")
@@ -330,7 +330,7 @@ def _retryable(method: str, error: BaseException) -> bool:
     return method.upper() == "GET" and isinstance(error, EnvoyCommunicationError)
 
 
-async def _read_bounded(resp: aiohttp.ClientResponse, limit: int, path: str) -> bytes:
+async def read_bounded(resp: aiohttp.ClientResponse, limit: int, path: str) -> bytes:
     """Read the body but never more than ``limit`` bytes (a broken device must not eat RAM)."""
     length = resp.content_length
     if length is not None and length > limit:

@@ -23,8 +23,12 @@ from tenacity import (
 from yarl import URL
 
 from envoy2mqtt.envoy.auth.errors import EnlightenCredentialsRejected, EnlightenMFARequired
-from envoy2mqtt.envoy.errors import EnlightenUnreachableError, EnvoyAuthenticationError
-from envoy2mqtt.envoy.transport import RetryBudget
+from envoy2mqtt.envoy.errors import (
+    EnlightenUnreachableError,
+    EnvoyAuthenticationError,
+    EnvoyMalformedResponse,
+)
+from envoy2mqtt.envoy.transport import RetryBudget, read_bounded
 from envoy2mqtt.redact import register_secret
 
 _LOGGER = logging.getLogger(__name__)
@@ -132,6 +136,9 @@ class EnlightenClient:
         except _Transient as exc:
             msg = f"cannot reach Enlighten at {URL(url).host}: {exc}"
             raise EnlightenUnreachableError(msg) from None
+        except EnvoyMalformedResponse as exc:
+            msg = f"Enlighten answered with an oversized body at {URL(url).host}"
+            raise EnvoyAuthenticationError(msg) from exc
         raise AssertionError("tenacity returned without result")  # pragma: no cover
 
     async def _post_once(
@@ -141,7 +148,7 @@ class EnlightenClient:
             async with self._client().post(
                 url, data=data, json=json_body, timeout=self._timeout, ssl=self._ssl
             ) as resp:
-                body = await resp.content.read(_MAX_BODY)
+                body = await read_bounded(resp, _MAX_BODY, resp.url.path)
                 _LOGGER.debug(
                     "enlighten method=POST host=%s path=%s status=%s",
                     resp.url.host,
