@@ -395,3 +395,13 @@ async def test_unusable_tls_key_is_a_clear_error(
 def test_session_reports_protocol() -> None:
     settings = mqtt_settings(Mosquitto(workdir=Path("/nonexistent")), protocol="3.1.1")
     assert MqttSession(settings).is_v5 is False
+
+
+def test_backoff_grows_exponentially_with_bounded_jitter_and_a_cap() -> None:
+    backoff = Backoff(initial=1.0, maximum=60.0, factor=2.0, jitter=0.2)
+    for attempt, base in [(0, 1.0), (1, 2.0), (3, 8.0), (5, 32.0)]:
+        delays = {backoff.delay(attempt) for _ in range(50)}
+        assert all(base * 0.8 <= d <= base * 1.2 for d in delays)
+        assert len(delays) > 1  # jittered: many clients do not reconnect in lockstep
+    assert all(backoff.delay(attempt) <= 60.0 for attempt in (6, 10, 1000))
+    assert Backoff(initial=1.0, maximum=60.0, jitter=0.0).delay(1000) == 60.0

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import random
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,9 @@ ONLINE = b"online"
 OFFLINE = b"offline"
 
 # CONNACK codes that no retry can fix (MQTT 3.1.1 return codes and MQTT 5 reason codes).
+# A connection that lived this long resets the backoff; shorter ones (a broker that accepts
+# and then kicks us, e.g. a client-id clash) keep backing off instead of flapping.
+_STABLE_AFTER = 30.0
 _AUTH_CODES = frozenset({4, 5, 134, 135, 138, 140})
 _CONFIG_CODES = frozenset({1, 2, 132, 133})
 
@@ -145,7 +149,7 @@ class MqttSession:
     @property
     def connected(self) -> bool:
         """Whether a connection is up right now."""
-        return self._client is not None and not self._closing
+        return self._client is not None and not self._closing and not self._broken.is_set()
 
     def add_message_handler(self, handler: MessageHandler) -> None:
         """Call ``handler`` for every incoming message; it must return quickly."""
@@ -207,9 +211,10 @@ class MqttSession:
         ever_connected = False
         try:
             while not self._stop.is_set():
+                connected_at: float | None = None
                 try:
                     async with self._new_client(tls) as client:
-                        ever_connected, attempt = True, 0
+                        ever_connected, connected_at = True, time.monotonic()
                         await self._serve(client)
                 except aiomqtt.MqttError as exc:
                     fatal = self._fatal(exc)
@@ -221,6 +226,8 @@ class MqttSession:
                     self._detach()
                 if self._stop.is_set():
                     break
+                if connected_at is not None and time.monotonic() - connected_at >= _STABLE_AFTER:
+                    attempt = 0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self._backoff.delay(attempt))
                 attempt += 1
