@@ -83,7 +83,7 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    """Base of every section: unknown keys are errors, values are validated on assignment."""
+    """Base of every section: unknown keys are errors, instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
 
@@ -132,7 +132,8 @@ class TlsSettings(_Section):
     @field_validator("key_file")
     @classmethod
     def _key_needs_cert(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is not None and info.data.get("cert_file") is None:
+        # An invalid cert_file is absent from info.data and already reported on its own.
+        if value is not None and "cert_file" in info.data and info.data["cert_file"] is None:
             raise PydanticCustomError("key_without_cert", "set only together with cert_file")
         return value
 
@@ -443,7 +444,7 @@ def _format_problem(error: Mapping[str, Any]) -> str:
         reason = str(error["msg"])
         reason = reason[0].lower() + reason[1:] if reason else reason
         if kind not in _CUSTOM_KINDS and not secret and not isinstance(got, dict | list):
-            reason += f" (got '{got}')"
+            reason += f" (got {got!r})"
     return f"{_format_loc(loc)}: {reason}"
 
 
