@@ -52,6 +52,14 @@ async def test_probe_summary_is_human_readable(envoy_simulator) -> None:
     assert token not in out + err
 
 
+async def test_probe_summary_lists_cts(envoy_simulator) -> None:
+    sim = await envoy_simulator("4.10.35", mode="golden")
+    code, out, err = await _cli("probe", f"127.0.0.1:{sim.port}")
+    assert code == 0, err
+    assert "auth: digest" in out
+    assert "phases: 2 (split), CTs: 2 (production, net-consumption)" in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -152,20 +152,11 @@ def _auth_line(client: EnvoyClient) -> str:
 
 
 def _phase_line(state: dict[str, Any]) -> str:
-    cts = [
-        f"{kind} {state[key]}"
-        for kind, key in (
-            ("production", "production_meter_type"),
-            ("consumption", "consumption_meter_type"),
-            ("storage", "storage_meter_type"),
-        )
-        if state.get(key)
-    ]
+    keys = ("production_meter_type", "consumption_meter_type", "storage_meter_type")
+    cts = [str(state[key]) for key in keys if state.get(key)]
     mode = f" ({state['phase_mode']})" if state.get("phase_mode") else ""
-    return (
-        f"phases: {state['phase_count']}{mode}, CTs: {state['ct_meter_count']}"
-        f"{' [' + ', '.join(cts) + ']' if cts else ''}"
-    )
+    listed = f" ({', '.join(cts)})" if cts else ""
+    return f"phases: {state['phase_count']}{mode}, CTs: {state['ct_meter_count']}{listed}"
 
 
 def _energy(values: dict[str, Any]) -> str:
