@@ -13,6 +13,7 @@ from envoy2mqtt.envoy.client import EnvoyClient, EnvoySerialMismatch
 from envoy2mqtt.envoy.command_types import SetGridRelay, SetReserveSoc
 from envoy2mqtt.envoy.errors import (
     EnvoyCommandRejected,
+    EnvoyCommunicationError,
     EnvoyFirmwareError,
     EnvoyHTTPStatusError,
     EnvoyMalformedResponse,
@@ -173,3 +174,17 @@ async def test_unprobed_groups_are_neither_ok_nor_failed(envoy_simulator) -> Non
     await client.close()
     assert result.ok == {"production"}
     assert result.failed == {}
+
+
+async def test_http_redirect_after_https_failure_keeps_the_https_error(fake_envoy) -> None:
+    fake = await fake_envoy()  # plain HTTP: the HTTPS attempt fails at the TLS handshake
+
+    async def redirect(_request):
+        return web.Response(status=301, headers={"Location": "https://localhost/info"})
+
+    fake.handlers["/info"] = redirect
+    client = EnvoyClient(fake.base, info_budget=FAST)
+    with pytest.raises(EnvoyCommunicationError, match="https://"):
+        await client.setup()
+    await client.close()
+    assert fake.paths().count("/info") == FAST.attempts  # retried, not given up on the 301

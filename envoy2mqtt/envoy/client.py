@@ -347,20 +347,24 @@ class EnvoyClient:
         raise AssertionError("tenacity returned without result")  # pragma: no cover
 
     async def _info_once(self, schemes: list[str]) -> FullResponse:
-        for index, scheme in enumerate(schemes):
+        first_error: EnvoyCommunicationError | None = None
+        for scheme in schemes:
             try:
                 full = await self.transport.request_full(
                     "GET", "/info", scheme=scheme, budget=NO_RETRY, raise_on_auth=False
                 )
             except EnvoyCommunicationError as exc:
-                if index == len(schemes) - 1:
-                    raise
-                _LOGGER.debug("info fallback host=%s from=%s error=%s", self.host, scheme, exc)
+                _LOGGER.debug("info failed host=%s scheme=%s error=%s", self.host, scheme, exc)
+                first_error = first_error or exc
                 continue
+            if first_error is not None and 300 <= full.response.status < 400:
+                # token firmware redirects plain HTTP to HTTPS: HTTPS is the real (failing) path
+                raise first_error
             # legacy firmware has no HTTPS: data goes to whichever scheme answered
             self.transport.scheme = scheme
             return full
-        raise AssertionError("no scheme to try")  # pragma: no cover
+        assert first_error is not None
+        raise first_error
 
     def _check_serial(self, info: EnvoyInfo) -> None:
         if self._serial and info.serial != self._serial:
