@@ -1,0 +1,116 @@
+"""``envoy2mqtt run`` as a real process: config errors, refused broker login, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.bridge_helpers import Watcher
+from tests.plugins.mosquitto import Mosquitto
+from tests.plugins.simulator import StartSimulator
+
+
+async def run_cli(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "envoy2mqtt", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
+
+
+def write_config(path: Path, data: dict[str, object]) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    path.chmod(0o600)
+    return path
+
+
+async def test_bad_config_exits_2_with_the_field_path(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "config.yaml",
+        {"mqtt": {"host": "127.0.0.1"}, "envoys": [{"host": "x", "intervals": {"fast": 0}}]},
+    )
+    code, err = await run_cli("run", "--config", str(config))
+    assert code == 2
+    assert "envoys[0].intervals.fast: must be >= 1" in err
+
+
+async def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    code, err = await run_cli("run", "--config", str(tmp_path / "nope.yaml"))
+    assert code == 2
+    assert "not found" in err
+
+
+async def test_refused_broker_login_exits_1_with_a_clear_message(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    passwords.write_text("")
+    proc = await asyncio.create_subprocess_exec(
+        "mosquitto_passwd", "-b", str(passwords), "user", "right-password"
+    )
+    assert await proc.wait() == 0
+    broker = Mosquitto(
+        workdir=tmp_path,
+        # "user root": mosquitto must still read the password file in the private tmp dir
+        extra_config=f"user root\nallow_anonymous false\npassword_file {passwords}",
+    )
+    broker.start()
+    try:
+        config = write_config(
+            tmp_path / "config.yaml",
+            {
+                "mqtt": {
+                    "host": "127.0.0.1",
+                    "port": broker.port,
+                    "username": "user",
+                    "password": "wrong-password",
+                },
+                "envoys": [{"host": "127.0.0.1:9"}],
+            },
+        )
+        code, err = await run_cli("run", "--config", str(config))
+    finally:
+        broker.stop()
+    assert code == 1
+    assert "refused the login" in err
+    assert "mqtt.username" in err
+    assert "wrong-password" not in err
+
+
+async def test_sigterm_stops_gracefully_with_offline_published(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator("8.3.5169_with_generator")
+    config = write_config(
+        tmp_path / "config.yaml",
+        {
+            "mqtt": {"host": "127.0.0.1", "port": mosquitto.port},
+            "envoys": [{"host": sim.url, "token": sim.issue_token()}],
+            "token_cache_dir": str(tmp_path / "tokens"),
+        },
+    )
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    availability = f"envoy2mqtt/{sim.serial}/availability"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "envoy2mqtt", "run", "--config", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await watcher.wait(lambda w: w.latest.get(availability) == b"online", 30)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        retained = await watcher.retained_now("envoy2mqtt/#")
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await watcher.stop()
+    assert proc.returncode == 0, err.decode()
+    assert retained[availability] == b"offline"
+    assert retained["envoy2mqtt/bridge/state"] == b"offline"
+    assert "bridge stopped" in err.decode()
