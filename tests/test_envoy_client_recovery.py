@@ -10,6 +10,7 @@ import pytest
 from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.command_types import SetGridRelay
+from envoy2mqtt.envoy.errors import EnvoyTimeoutError
 from envoy2mqtt.envoy.transport import RetryBudget
 from tests.plugins.fake_envoy_http import PRODUCTION_PATH, FakeCollector, production_page
 
@@ -99,3 +100,24 @@ async def test_full_flow_never_logs_secrets(envoy_simulator, tmp_path, caplog) -
     assert sim.cloud_calls >= 4  # two logins + two token requests really happened
     for secret in [*tokens, "owner-password"]:
         assert secret not in caplog.text
+
+
+async def test_per_poll_budget_overrides_the_default(fake_envoy) -> None:
+    fake = await fake_envoy()
+    fake.pages[PRODUCTION_PATH] = production_page(1)
+    slow = RetryBudget(attempts=50, seconds=60.0, max_wait=0.01, multiplier=0.001)
+    client = EnvoyClient(
+        f"http://{fake.base}",
+        token=fake.issue(),
+        collector_factory=FakeCollector,
+        budget=slow,
+        timeout=0.3,
+    )
+    await client.setup()
+    fake.handlers[PRODUCTION_PATH] = fake.hang
+    before = fake.paths().count(PRODUCTION_PATH)
+    one_try = RetryBudget(attempts=1, seconds=1.0)
+    result = await asyncio.wait_for(client.update(budget=one_try), 10)
+    await client.close()
+    assert isinstance(result.failed["production"], EnvoyTimeoutError)
+    assert fake.paths().count(PRODUCTION_PATH) == before + 1

@@ -52,6 +52,7 @@ from envoy2mqtt.envoy.transport import (
     FullResponse,
     HttpTransport,
     RetryBudget,
+    budget_scope,
 )
 from envoy2mqtt.redact import register_secret
 
@@ -269,15 +270,26 @@ class EnvoyClient:
         await self._probe(info)
         return True
 
-    async def update(self, groups: Collection[str] | None = None) -> UpdateResult:
+    async def update(
+        self, groups: Collection[str] | None = None, *, budget: RetryBudget | None = None
+    ) -> UpdateResult:
         """Read ``groups`` (all probed groups when None) into :attr:`data`.
 
         A 401 is answered by re-authentication and the affected groups are read again in
         the same call, so no poll is lost.
 
+        Args:
+            groups: data group names; None reads every group the probe activated.
+            budget: retry budget for this poll's requests (e.g. tighter for a fast tier);
+                None uses the client's default.
+
         Raises:
             EnvoyAuthenticationError: re-authentication failed (the poll could not be made).
         """
+        with budget_scope(budget):
+            return await self._update(groups)
+
+    async def _update(self, groups: Collection[str] | None) -> UpdateResult:
         auth, collector = self._ready()
         async with self._auth_lock:
             if await auth.refresh_if_due(self.transport):

@@ -8,10 +8,12 @@ retries (randomised exponential backoff) of GET requests on transport failures o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -66,6 +68,24 @@ class RetryBudget:
 DATA_BUDGET = RetryBudget()
 INFO_BUDGET = RetryBudget(attempts=4, seconds=50.0)
 NO_RETRY = RetryBudget(attempts=1, seconds=0.0)
+
+# A per-task override: concurrent polls of different tiers share one transport but each
+# brings its own (tighter) budget.
+_BUDGET_OVERRIDE: ContextVar[RetryBudget | None] = ContextVar("envoy_budget", default=None)
+
+
+@contextlib.contextmanager
+def budget_scope(budget: RetryBudget | None) -> Iterator[None]:
+    """Use ``budget`` for every request of the current task inside the ``with`` block.
+
+    ``None`` keeps the transport's default. An explicit ``budget=`` argument still wins.
+    """
+    token = _BUDGET_OVERRIDE.set(budget) if budget is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _BUDGET_OVERRIDE.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +239,7 @@ class HttpTransport:
             EnvoyAuthenticationRequired: 401/403 and ``raise_on_auth`` (never retried).
             EnvoyMalformedResponse: the body exceeded ``max_body`` (never retried).
         """
-        plan = budget or self.budget
+        plan = budget or _BUDGET_OVERRIDE.get() or self.budget
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(plan.attempts, 1)) | stop_after_delay(plan.seconds),
             wait=wait_random_exponential(multiplier=plan.multiplier, max=plan.max_wait),
