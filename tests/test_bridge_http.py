@@ -1,0 +1,77 @@
+"""The optional health endpoints, served over a real socket on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from envoy2mqtt.bridge_health import BridgeStats, EnvoyStats, health_payload, rss_bytes
+from envoy2mqtt.bridge_http import HealthView, metrics_text, start_health_server
+from tests.plugins.mosquitto import free_port
+
+
+class State:
+    def __init__(self) -> None:
+        self.connected = True
+        self.envoys = [EnvoyStats(host="envoy.local", serial="123", online=True, polls_ok=4)]
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[State, str]]:
+    state = State()
+    view = HealthView(BridgeStats(), lambda: state.envoys, lambda: state.connected)
+    port = free_port()
+    runner = await start_health_server(view, "127.0.0.1", port)
+    try:
+        yield state, f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_healthz_follows_the_mqtt_connection(served: tuple[State, str]) -> None:
+    state, base = served
+    assert (await get(f"{base}/healthz"))[0] == 200
+    state.connected = False
+    assert (await get(f"{base}/healthz"))[0] == 503
+
+
+async def test_readyz_needs_every_envoy_online(served: tuple[State, str]) -> None:
+    state, base = served
+    assert (await get(f"{base}/readyz"))[0] == 200
+    state.envoys[0].online = False
+    status, text = await get(f"{base}/readyz")
+    assert status == 503
+    assert "123" in text
+
+
+async def test_metrics_are_prometheus_text(served: tuple[State, str]) -> None:
+    _, base = served
+    status, text = await get(f"{base}/metrics")
+    assert status == 200
+    assert 'envoy2mqtt_envoy_polls_ok_total{host="envoy.local",serial="123"} 4' in text
+    assert "envoy2mqtt_mqtt_connected 1" in text
+
+
+def test_metric_labels_are_escaped() -> None:
+    envoy = EnvoyStats(host='a"b\\c', serial=None)
+    text = metrics_text(HealthView(BridgeStats(), lambda: [envoy], lambda: False))
+    assert 'host="a\\"b\\\\c",serial=""' in text
+
+
+def test_health_payload_reports_the_newest_error() -> None:
+    old, new = EnvoyStats(host="a"), EnvoyStats(host="b")
+    old.poll_failed("old problem")
+    new.poll_failed("new problem")
+    new.last_error_at = (old.last_error_at or 0) + 10
+    payload = health_payload(BridgeStats(messages_published=7), [old, new])
+    assert payload["last_error"] == "new problem"
+    assert payload["messages_published"] == 7
+    assert [e["polls_failed"] for e in payload["envoys"]] == [1, 1]
+    assert rss_bytes() > 0
