@@ -156,7 +156,9 @@ async def test_unreachable_at_start_with_configured_serial(
         async with running_bridge(settings):
             await watcher.wait(lambda w: w.latest.get(availability) == b"offline")
             assert watcher.latest[T.bridge_state] == b"online"
-            await watcher.wait(lambda w: "last_error" in w.json(T.bridge_info).get("envoys", [{}])[0])
+            await watcher.wait(
+                lambda w: "last_error" in w.json(T.bridge_info).get("envoys", [{}])[0]
+            )
             await sim.resume_listening()
             await watcher.wait(lambda w: w.latest.get(availability) == b"online")
     finally:
@@ -171,7 +173,9 @@ async def test_unreachable_without_any_serial_publishes_no_availability(
     watcher = await start_watcher(mosquitto)
     try:
         async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: "last_error" in w.json(T.bridge_info).get("envoys", [{}])[0])
+            await watcher.wait(
+                lambda w: "last_error" in w.json(T.bridge_info).get("envoys", [{}])[0]
+            )
             envoy = watcher.json(T.bridge_info)["envoys"][0]
             assert envoy["serial"] is None
             assert envoy["host"] == sim.url
