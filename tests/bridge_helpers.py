@@ -69,9 +69,9 @@ class Watcher:
         async with aiomqtt.Client(self.host, self.port) as client:
             await client.publish(topic, payload, qos=1, retain=retain)
 
-    async def wait(self, predicate: Callable[[Watcher], bool], timeout: float = 15) -> None:
+    async def wait(self, predicate: Callable[[Watcher], bool], limit: float = 15) -> None:
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
+            await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), limit)
 
     def json(self, topic: str) -> Any:
         """The latest payload of ``topic`` decoded ({} while nothing arrived)."""
