@@ -121,3 +121,21 @@ async def test_per_poll_budget_overrides_the_default(fake_envoy) -> None:
     await client.close()
     assert isinstance(result.failed["production"], EnvoyTimeoutError)
     assert fake.paths().count(PRODUCTION_PATH) == before + 1
+
+
+async def test_refresh_info_honours_its_budget(fake_envoy) -> None:
+    fake = await fake_envoy()
+    fake.pages[PRODUCTION_PATH] = production_page(1)
+    client = EnvoyClient(
+        f"http://{fake.base}",
+        token=fake.issue(),
+        collector_factory=FakeCollector,
+        info_budget=RetryBudget(attempts=50, seconds=60.0, max_wait=0.01, multiplier=0.001),
+        timeout=0.3,
+    )
+    await client.setup()
+    fake.handlers["/info"] = fake.hang
+    with pytest.raises(EnvoyTimeoutError):
+        await asyncio.wait_for(client.refresh_info(budget=RetryBudget(2, 5.0, 0.01, 0.001)), 10)
+    await client.close()
+    assert fake.paths().count("/info") == 1 + 2

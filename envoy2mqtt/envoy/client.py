@@ -53,6 +53,7 @@ from envoy2mqtt.envoy.transport import (
     HttpTransport,
     RetryBudget,
     budget_scope,
+    scoped_budget,
 )
 from envoy2mqtt.redact import register_secret
 
@@ -244,12 +245,19 @@ class EnvoyClient:
         )
         return info
 
-    async def refresh_info(self) -> bool:
+    async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
         """Re-read ``/info``; on a firmware or serial change re-authenticate and re-probe.
+
+        Args:
+            budget: retry budget for every request of this call (None: the defaults).
 
         Returns:
             True when firmware or serial changed (the probe result was replaced).
         """
+        with budget_scope(budget):
+            return await self._refresh_info()
+
+    async def _refresh_info(self) -> bool:
         info = await self.read_info()
         self._check_serial(info)
         previous, self.info = self.info, info
@@ -346,7 +354,7 @@ class EnvoyClient:
     async def _fetch_info(self) -> FullResponse:
         forced = self.transport.forced_scheme
         schemes = [forced] if forced else ["https", "http"]
-        plan = self._info_budget
+        plan = scoped_budget() or self._info_budget
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(plan.attempts, 1)) | stop_after_delay(plan.seconds),
             wait=wait_random_exponential(multiplier=plan.multiplier, max=plan.max_wait),

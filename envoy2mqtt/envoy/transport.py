@@ -88,6 +88,11 @@ def budget_scope(budget: RetryBudget | None) -> Iterator[None]:
             _BUDGET_OVERRIDE.reset(token)
 
 
+def scoped_budget() -> RetryBudget | None:
+    """The budget set by an enclosing :func:`budget_scope` in this task, if any."""
+    return _BUDGET_OVERRIDE.get()
+
+
 @dataclass(frozen=True, slots=True)
 class HostAddress:
     """A configured Envoy host: optional forced scheme plus ``host[:port]``."""
