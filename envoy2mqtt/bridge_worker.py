@@ -30,6 +30,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyCommunicationError,
     EnvoyError,
 )
+from envoy2mqtt.envoy.transport import RetryBudget
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,10 +53,12 @@ class ClientLike(Protocol):
     async def setup(self) -> None:
         """Read /info, authenticate and probe."""
 
-    async def update(self, groups: Sequence[str] | None = None) -> Any:
-        """Read the given groups (all when None)."""
+    async def update(
+        self, groups: Sequence[str] | None = None, *, budget: RetryBudget | None = None
+    ) -> Any:
+        """Read the given groups (all when None) within the retry ``budget``."""
 
-    async def refresh_info(self) -> bool:
+    async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
         """Re-read /info; True when firmware or serial changed."""
 
     async def execute(self, command: Command) -> set[str]:
@@ -76,6 +79,11 @@ class WorkerListener(Protocol):
 
     async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
         """Availability of this Envoy changed."""
+
+
+def retry_budget(tier: Tier) -> RetryBudget:
+    """Transport retries that fit in the tier's time budget (the timeout is the hard cap)."""
+    return RetryBudget(attempts=3, seconds=tier.budget * 0.75, max_wait=max(tier.budget / 4, 0.25))
 
 
 def classify(error: BaseException) -> FailureKind | None:
@@ -244,11 +252,12 @@ class EnvoyWorker:
     async def _poll_tier(self, tier: Tier) -> None:
         try:
             async with asyncio.timeout(tier.budget):
-                if tier.check_info and await self.client.refresh_info():
+                retries = retry_budget(tier)
+                if tier.check_info and await self.client.refresh_info(budget=retries):
                     await self._reprobe()
                     return
                 if tier.groups:
-                    await self._poll_groups(list(tier.groups), tier.name)
+                    await self._poll_groups(list(tier.groups), tier.name, retries)
                 else:
                     self.polled.add(tier.name)
         except (EnvoyError, TimeoutError, OSError) as exc:
@@ -262,8 +271,13 @@ class EnvoyWorker:
         self.polled.clear()
         await self._after_probe()
 
-    async def _poll_groups(self, groups: list[str], tier: TierName | None = None) -> None:
-        result = await self.client.update(groups=groups)
+    async def _poll_groups(
+        self,
+        groups: list[str],
+        tier: TierName | None = None,
+        retries: RetryBudget | None = None,
+    ) -> None:
+        result = await self.client.update(groups=groups, budget=retries)
         ok = set(getattr(result, "ok", groups) or ())
         failed: dict[str, BaseException] = {
             g: e if isinstance(e, BaseException) else EnvoyError(str(e))

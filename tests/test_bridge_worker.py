@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from envoy2mqtt.bridge_schedule import Tier, TierName
-from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.bridge_worker import EnvoyWorker, retry_budget
 from envoy2mqtt.envoy.command_types import SetReserveSoc
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,
@@ -54,7 +54,7 @@ class FakeClient:
         self.info = Info()
         self.probe_result = Probe()
 
-    async def update(self, groups: Sequence[str] | None = None) -> Result:
+    async def update(self, groups: Sequence[str] | None = None, **_kw: object) -> Result:
         assert groups is not None
         self.calls.append(tuple(groups))
         if self.down:
@@ -64,7 +64,7 @@ class FakeClient:
         failed = {g: self.group_errors[g] for g in groups if g in self.group_errors}
         return Result(ok=set(groups) - set(failed), failed=failed)
 
-    async def refresh_info(self) -> bool:
+    async def refresh_info(self, **_kw: object) -> bool:
         changed, self.info_changed = self.info_changed, False
         if changed:
             self.probe_result = Probe(groups=["production"])
@@ -216,7 +216,7 @@ async def test_auth_failure_is_offline_immediately(
     await worker._poll_groups(["meters"])
     assert worker.availability.online
 
-    async def denied(groups: Sequence[str] | None = None) -> Result:
+    async def denied(groups: Sequence[str] | None = None, **_kw: object) -> Result:
         raise EnvoyAuthenticationError("token rejected")
 
     client.update = denied  # type: ignore[method-assign]
@@ -259,3 +259,27 @@ async def test_failed_execute_is_counted_and_raised() -> None:
         await worker.execute(SetReserveSoc(value=20))
     assert worker.stats.commands_failed == 1
     assert not [e for e in rec.events if e[0] == "updated"]
+
+
+@pytest.mark.parametrize("interval", [1, 5, 60, 600])
+def test_retry_budget_fits_inside_the_tier_budget(interval: float) -> None:
+    tier = Tier(TierName.NORMAL, interval, ("production",))
+    retries = retry_budget(tier)
+    assert retries.seconds < tier.budget
+    assert retries.attempts >= 2
+
+
+async def test_each_poll_carries_its_tier_retry_budget() -> None:
+    client, rec = FakeClient(), Recorder()
+    seen: list[object] = []
+    plain_update = client.update
+
+    async def update(groups: Sequence[str] | None = None, **kw: object) -> Result:
+        seen.append(kw.get("budget"))
+        return await plain_update(groups)
+
+    client.update = update  # type: ignore[method-assign]
+    worker = make(client, rec, intervals=(5, 60, 600))
+    await client.setup()
+    await worker._poll_tier(Tier(TierName.FAST, 5, ("meters",)))
+    assert seen == [retry_budget(Tier(TierName.FAST, 5, ("meters",)))]
