@@ -221,3 +221,25 @@ async def test_health_is_published_periodically_without_retain(
     assert health["messages_published"] > 0
     assert health["rss_bytes"] > 0
     assert health["envoys"][0]["serial"] == sim.serial
+
+
+async def test_impossible_auth_is_offline_with_a_clear_error(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    watcher = await start_watcher(mosquitto)
+    settings = bridge_settings(mosquitto.port, [sim], tmp_path)
+    envoy = settings.envoys[0].model_copy(update={"serial": sim.serial, "token": None})
+    settings = settings.model_copy(update={"envoys": [envoy]})
+    availability = T.availability(sim.serial)
+    try:
+        async with running_bridge(settings):
+            await watcher.wait(lambda w: w.latest.get(availability) == b"offline")
+            await watcher.wait(
+                lambda w: "last_error" in w.json(T.bridge_info).get("envoys", [{}])[0]
+            )
+            error = watcher.json(T.bridge_info)["envoys"][0]["last_error"]
+            assert watcher.latest[T.bridge_state] == b"online"
+    finally:
+        await watcher.stop()
+    assert "Authentication" in error or "token" in error.lower()
