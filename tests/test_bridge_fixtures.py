@@ -7,6 +7,7 @@ the same payloads, same discovery topics, nothing for features the system lacks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,51 @@ async def test_states_and_discovery_match_the_catalogue(
             assert got == payload, topic
     published_discovery = {t for t in retained if t.startswith("homeassistant/")}
     assert published_discovery == set(expected_discovery)
+    for topic in [t for t in expected_discovery if "_inverter_" in t][:3]:
+        assert json.loads(retained[topic]) == expected_discovery[topic]
     assert retained["envoy2mqtt/bridge/state"] == b"online"
     info = json.loads(retained["envoy2mqtt/bridge/info"])
     assert info["envoys"][0]["serial"] == snapshot.serial
     assert info["envoys"][0]["firmware"] == snapshot.firmware
     assert sorted(info["envoys"][0]["features"]) == sorted(snapshot.features.names())
     assert "password" not in json.dumps(info).lower()
+
+
+async def test_component_discovery_mode_and_disabled_discovery(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    fixture = "8.3.5169_with_generator"
+    sim = await envoy_simulator(fixture, mode="golden")
+    # a token-firmware Envoy has a token expiry, which the golden snapshot lacks
+    snapshot = dataclasses.replace(expected_snapshot(fixture), token_expires_at=1)
+    expected = discovery_payloads(snapshot, DiscoveryOptions(mode="component"))
+    assert all(t.startswith("homeassistant/") and t.count("/") == 4 for t in expected)
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    production = Topics("envoy2mqtt").state(snapshot.serial, "production")
+    try:
+        settings = bridge_settings(
+            mosquitto.port, [sim], tmp_path, homeassistant={"discovery_mode": "component"}
+        )
+        async with running_bridge(settings):
+            # equality, not inclusion: configs of a provisional storage owner must be gone
+            await watcher.wait(
+                lambda w: {t for t in w.latest if t.startswith("homeassistant/")} == set(expected)
+            )
+        retained = await watcher.retained_now("homeassistant/#")
+        assert set(retained) == set(expected)
+
+        # discovery off: nothing new under the prefix, the old configs are left alone
+        # (they belong to whoever enabled them; a user can clear them deliberately)
+        for topic in expected:
+            await watcher.publish(topic, b"", retain=True)
+        await watcher.wait(lambda w: not any(t.startswith("homeassistant/") for t in w.latest))
+        watcher.latest.pop(production, None)
+        settings = bridge_settings(
+            mosquitto.port, [sim], tmp_path, homeassistant={"enabled": False}
+        )
+        async with running_bridge(settings):
+            await watcher.wait(lambda w: production in w.latest)
+        assert await watcher.retained_now("homeassistant/#") == {}
+    finally:
+        await watcher.stop()
