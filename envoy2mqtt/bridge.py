@@ -189,8 +189,9 @@ class Bridge:
                 for w in self.workers
             ),
         ]
-        runner = await self._start_health_http()
+        runner = None
         try:
+            runner = await self._start_health_http()
             await self._stop.wait()
         finally:
             await cancel_and_wait(tasks)
@@ -262,7 +263,17 @@ class Bridge:
             envoys=lambda: [w.stats for w in self.workers],
             mqtt_connected=lambda: self.session.connected,
         )
-        return await start_health_server(view, self.settings.health.bind, port)
+        try:
+            return await start_health_server(view, self.settings.health.bind, port)
+        except OSError as exc:
+            # Optional endpoint: the bridge keeps running; a container HEALTHCHECK will say so.
+            _LOGGER.error(
+                "health endpoint not started bind=%s port=%d error=%s",
+                self.settings.health.bind,
+                port,
+                exc,
+            )
+            return None
 
     def info_payload(self) -> dict[str, Any]:
         """The ``bridge/info`` JSON (settings in force without secrets, Envoys)."""

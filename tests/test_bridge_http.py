@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from envoy2mqtt.bridge_health import BridgeStats, EnvoyStats, health_payload, rss_bytes
 from envoy2mqtt.bridge_http import HealthView, metrics_text, start_health_server
-from tests.plugins.mosquitto import free_port
+from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.plugins.mosquitto import Mosquitto, free_port
+from tests.plugins.simulator import StartSimulator
 
 
 class State:
@@ -75,3 +78,25 @@ def test_health_payload_reports_the_newest_error() -> None:
     assert payload["messages_published"] == 7
     assert [e["polls_failed"] for e in payload["envoys"]] == [1, 1]
     assert rss_bytes() > 0
+
+
+async def test_bridge_serves_the_endpoints_when_configured(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator("8.3.5169_with_generator")
+    port = free_port()
+    settings = bridge_settings(
+        mosquitto.port, [sim], tmp_path, health={"port": port, "bind": "127.0.0.1"}
+    )
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    availability = f"envoy2mqtt/{sim.serial}/availability"
+    try:
+        async with running_bridge(settings):
+            await watcher.wait(lambda w: w.latest.get(availability) == b"online")
+            assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+            assert (await get(f"http://127.0.0.1:{port}/readyz"))[0] == 200
+    finally:
+        await watcher.stop()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await get(f"http://127.0.0.1:{port}/healthz")
