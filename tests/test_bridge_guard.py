@@ -107,3 +107,12 @@ def test_output_never_steps_down_unless_a_reset_was_confirmed(values: list[int])
             assert len(run) == confirm
             assert all(v > 0 for v in run)
             assert run == sorted(run)
+
+
+def test_guarded_keys_come_from_the_catalogue_and_skip_daily_counters() -> None:
+    from envoy2mqtt.bridge import lifetime_keys
+
+    keys = lifetime_keys()
+    assert {"watt_hours_lifetime", "lifetime_energy", "energy_delivered"} <= keys
+    assert "watt_hours_today" not in keys  # resets every midnight by design
+    assert "energy_today" not in keys
