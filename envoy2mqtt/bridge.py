@@ -313,7 +313,7 @@ class Bridge:
         _LOGGER.info(
             "envoy availability host=%s serial=%s online=%s", worker.host, worker.serial, online
         )
-        await self._guarded(self.output.availability(worker, self.view(worker), online=online))
+        await self._guarded(self.output.availability(worker, online=online))
         await self._guarded(self._publish_info())
 
     async def _guarded(self, work: Awaitable[None]) -> None:

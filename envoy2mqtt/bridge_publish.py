@@ -91,7 +91,7 @@ class EnvoyPublisher:
         self.scan: RetainedScan | None = None
         self.scan_done = asyncio.Event()
 
-    async def availability(self, worker: EnvoyWorker, view: EnvoyView, *, online: bool) -> None:
+    async def availability(self, worker: EnvoyWorker, *, online: bool) -> None:
         """Publish ``<base>/<sn>/availability``; an Envoy without any known serial is skipped."""
         serial = worker.serial
         if serial is None:
@@ -106,7 +106,7 @@ class EnvoyPublisher:
         )
 
     async def announce(self, worker: EnvoyWorker, view: EnvoyView) -> None:
-        """After a (re-)probe: discovery, all states, and clean-up of orphans."""
+        """After a (re-)probe: discovery and all states (orphans wait for the first round)."""
         async with view.lock:
             snapshot = snapshot_of(worker, view.name)
             if snapshot is None:

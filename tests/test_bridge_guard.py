@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from envoy2mqtt.bridge import lifetime_keys
 from envoy2mqtt.bridge_guard import LifetimeGuard
 
 
@@ -110,8 +111,6 @@ def test_output_never_steps_down_unless_a_reset_was_confirmed(values: list[int])
 
 
 def test_guarded_keys_come_from_the_catalogue_and_skip_daily_counters() -> None:
-    from envoy2mqtt.bridge import lifetime_keys
-
     keys = lifetime_keys()
     assert {"watt_hours_lifetime", "lifetime_energy", "energy_delivered"} <= keys
     assert "watt_hours_today" not in keys  # resets every midnight by design
