@@ -57,7 +57,8 @@ async def test_broker_restart_reconnects_and_restores_retained_state(
             await asyncio.to_thread(mosquitto.stop)
             await asyncio.to_thread(mosquitto.start)  # no persistence: retained state is gone
             # the watcher reconnects on its own; the state comes back live or retained
-            await watcher.wait(lambda w: any(t == production for t, _, _ in w.since(index)))
+            wanted = {production, T.availability(sim.serial), T.bridge_info}
+            await watcher.wait(lambda w: wanted <= {t for t, _, _ in w.since(index)})
             retained = await watcher.retained_now("envoy2mqtt/#", "homeassistant/#")
             assert production in retained
             assert T.availability(sim.serial) in retained
