@@ -185,10 +185,12 @@ class DataCollector:
             if claimed is None:
                 continue
             features |= claimed
-            updater.freeze()
             by_group.setdefault(updater.group, []).append(updater)
         if SupportedFeatures.PRODUCTION not in features:
             raise EnvoyProbeFailed("Unable to determine production endpoint")
+        for updaters in by_group.values():
+            for updater in updaters:
+                updater.freeze()  # the shared probe state is final only now
         self._by_group = by_group
         self.result = _result(state, features, [g for g in ALL_GROUPS if g in by_group])
         _LOGGER.info(
@@ -218,24 +220,36 @@ class DataCollector:
             raise ValueError(f"unknown data groups: {', '.join(sorted(unknown))}")
         reader = Reader(fetcher)
         errors: dict[str, EnvoyError] = {}
+        failing = self._failing
         for group in result.groups:
             if groups is not None and group not in groups:
                 continue
-            scratch = EnvoyData()
+            updaters = by_group[group]
             try:
-                for updater in by_group[group]:
-                    await updater.update(reader, scratch)
-                self._check_quality(group, scratch)
+                if len(updaters) == 1 and group != "production":
+                    # Alone in its group: the updater assigns every field at once, or none.
+                    await updaters[0].update(reader, data)
+                else:
+                    await self._update_staged(reader, data, group, updaters)
             except EnvoyError as err:
                 self._note_failure(group, err)
                 errors[group] = err
                 continue
-            if group in self._failing:
-                self._failing.discard(group)
+            if failing and group in failing:
+                failing.discard(group)
                 _LOGGER.info("update group=%s recovered=true", group)
-            for name in GROUP_FIELDS[group]:
-                setattr(data, name, getattr(scratch, name))
         return errors
+
+    async def _update_staged(
+        self, reader: Reader, data: EnvoyData, group: str, updaters: list[Updater]
+    ) -> None:
+        """Run several updaters (or checks) on a scratch copy; copy the group over on success."""
+        scratch = EnvoyData()
+        for updater in updaters:
+            await updater.update(reader, scratch)
+        self._check_quality(group, scratch)
+        for name in GROUP_FIELDS[group]:
+            setattr(data, name, getattr(scratch, name))
 
     def _note_failure(self, group: str, err: EnvoyError) -> None:
         # Warn once when a group starts failing; repeats of a persistent failure stay at debug.

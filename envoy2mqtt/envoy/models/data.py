@@ -11,10 +11,15 @@ import msgspec
 
 
 class Model(msgspec.Struct, kw_only=True):
-    """Base for normalised models: keyword-only, comparable, JSON-encodable."""
+    """Base for normalised models: keyword-only, comparable, JSON-encodable.
+
+    Leaf models (scalars and lists/dicts of JSON values only, so they can never be part of
+    a reference cycle) are ``gc=False``: hundreds are built per update and the cycle
+    collector need not track them.
+    """
 
 
-class SystemEnergy(Model):
+class SystemEnergy(Model, gc=False):
     """Power and energy totals (production, consumption or net consumption) or one phase of them."""
 
     watt_hours_lifetime: int
@@ -23,7 +28,7 @@ class SystemEnergy(Model):
     watts_now: int
 
 
-class MeterData(Model):
+class MeterData(Model, gc=False):
     """One CT meter reading (aggregate or one phase), joined with its ``/ivp/meters`` config."""
 
     eid: int | str
@@ -41,7 +46,7 @@ class MeterData(Model):
     status_flags: list[str] | None = None
 
 
-class Inverter(Model):
+class Inverter(Model, gc=False):
     """One microinverter (or, in v2 ACB mode, an AC battery's inverter)."""
 
     serial_number: str
@@ -60,7 +65,7 @@ class Inverter(Model):
     last_report_duration: int | None = None
 
 
-class Encharge(Model):
+class Encharge(Model, gc=False):
     """One IQ Battery (Encharge) from the ensemble inventory."""
 
     admin_state: int
@@ -87,7 +92,7 @@ class Encharge(Model):
     zigbee_dongle_fw_version: str | None
 
 
-class EnchargePower(Model):
+class EnchargePower(Model, gc=False):
     """Per-battery power from ``/ivp/ensemble/power`` (milli-units, signed)."""
 
     apparent_power_mva: int
@@ -95,7 +100,7 @@ class EnchargePower(Model):
     soc: int
 
 
-class EnchargeAggregate(Model):
+class EnchargeAggregate(Model, gc=False):
     """Aggregate IQ Battery state from ``/ivp/ensemble/secctrl``."""
 
     available_energy: int
@@ -106,7 +111,7 @@ class EnchargeAggregate(Model):
     max_available_capacity: int
 
 
-class Enpower(Model):
+class Enpower(Model, gc=False):
     """IQ System Controller (Enpower); temperature in degrees Fahrenheit."""
 
     grid_mode: str
@@ -129,7 +134,7 @@ class Enpower(Model):
     zigbee_dongle_fw_version: str | None
 
 
-class Collar(Model):
+class Collar(Model, gc=False):
     """IQ Meter Collar."""
 
     admin_state: int
@@ -149,7 +154,7 @@ class Collar(Model):
     collar_state: str
 
 
-class C6CC(Model):
+class C6CC(Model, gc=False):
     """C6 Combiner Controller."""
 
     admin_state: int
@@ -164,7 +169,7 @@ class C6CC(Model):
     dmir_version: str
 
 
-class ACBPower(Model):
+class ACBPower(Model, gc=False):
     """Aggregate legacy AC Battery state from ``production.json`` ``storage[0]``."""
 
     power: int
@@ -174,7 +179,7 @@ class ACBPower(Model):
     batteries: int
 
 
-class ACB(Model):
+class ACB(Model, gc=False):
     """One legacy AC Battery from ``/inventory.json`` joined with v1 inverter data."""
 
     serial_num: str
@@ -194,7 +199,7 @@ class ACB(Model):
     max_report_watts: int | None
 
 
-class BatteryAggregate(Model):
+class BatteryAggregate(Model, gc=False):
     """Combined IQ Battery + AC Battery state (only when ACBs are reported)."""
 
     available_energy: int
@@ -202,7 +207,7 @@ class BatteryAggregate(Model):
     max_available_capacity: int
 
 
-class DryContactStatus(Model):
+class DryContactStatus(Model, gc=False):
     """Open/closed state of one dry-contact relay."""
 
     id: str
@@ -235,7 +240,7 @@ class DryContactSettings(Model, dict=True):
     type: str
 
 
-class StorageSettings(Model):
+class StorageSettings(Model, gc=False):
     """Battery storage settings inside the tariff."""
 
     mode: str | None
@@ -259,7 +264,7 @@ class Tariff(Model):
     seasons_sell: list[Any] | None
 
 
-class Generator(Model):
+class Generator(Model, gc=False):
     """Generator status from ``/ivp/ensemble/generator``."""
 
     admin_state: str
@@ -273,7 +278,7 @@ class Generator(Model):
     type: int
 
 
-class GeneratorConfig(Model):
+class GeneratorConfig(Model, gc=False):
     """Generator configuration from ``/ivp/ss/gen_config``."""
 
     max_cont_gen_amps: float
@@ -304,7 +309,7 @@ class GeneratorSchedule(Model):
     schedule: dict[str, Any]
 
 
-class GeneratorMode(Model):
+class GeneratorMode(Model, gc=False):
     """Generator command mode from ``/ivp/ss/gen_mode``."""
 
     gen_cmd: str

@@ -6,14 +6,7 @@ from typing import Any
 
 import msgspec
 
-from envoy2mqtt.envoy.models.data import DryContactSettings
-
-
-class RelayStatus(msgspec.Struct, kw_only=True, gc=False):
-    """Open/closed state of one relay."""
-
-    id: str
-    status: str
+from envoy2mqtt.envoy.models.data import DryContactSettings, DryContactStatus
 
 
 class RelaySettings(msgspec.Struct, kw_only=True, gc=False):
@@ -40,7 +33,7 @@ class RelaySettings(msgspec.Struct, kw_only=True, gc=False):
 class StatusDoc(msgspec.Struct, kw_only=True, gc=False):
     """The ``/ivp/ensemble/dry_contacts`` document."""
 
-    dry_contacts: list[RelayStatus]
+    dry_contacts: list[DryContactStatus]  # same keys as the data model: decoded into it
 
 
 class SettingsDoc(msgspec.Struct, kw_only=True, gc=False):

@@ -6,23 +6,7 @@ from typing import Any
 
 import msgspec
 
-
-class RawGenConfig(msgspec.Struct, kw_only=True, gc=False):
-    """``/ivp/ss/gen_config``."""
-
-    max_cont_gen_amps: float
-    min_gen_loading_perc: int
-    max_gen_efficiency_perc: int
-    name_plate_rating_wat: float
-    start_method: str
-    warm_up_mins: int
-    cool_down_mins: int
-    gen_type: str
-    model: str
-    manufacturer: str
-    last_updated_by: str
-    generator_id: str
-    charge_from_generator: bool
+from envoy2mqtt.envoy.models.data import GeneratorConfig, GeneratorMode
 
 
 class RawGenerator(msgspec.Struct, kw_only=True, gc=False):
@@ -64,14 +48,8 @@ class RawGenSchedule(msgspec.Struct, kw_only=True, gc=False):
     schedule: dict[str, Any]
 
 
-class RawGenMode(msgspec.Struct, kw_only=True, gc=False):
-    """``/ivp/ss/gen_mode``."""
-
-    gen_cmd: str
-    last_updated_by: str
-
-
-GEN_CONFIG_DECODER = msgspec.json.Decoder(RawGenConfig, strict=False)
+# Config and mode have exactly the data model's keys: decoded straight into it.
+GEN_CONFIG_DECODER = msgspec.json.Decoder(GeneratorConfig, strict=False)
 GENERATOR_DECODER = msgspec.json.Decoder(RawGenerator, strict=False)
 GEN_SCHEDULE_DECODER = msgspec.json.Decoder(RawGenSchedule, strict=False)
-GEN_MODE_DECODER = msgspec.json.Decoder(RawGenMode, strict=False)
+GEN_MODE_DECODER = msgspec.json.Decoder(GeneratorMode, strict=False)

@@ -17,7 +17,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyMalformedResponse,
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
-from envoy2mqtt.envoy.fetch import Fetcher
+from envoy2mqtt.envoy.fetch import Fetcher, Response
 from envoy2mqtt.envoy.models.data import EnvoyData
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Reader:
         """Wrap ``fetcher``; the cache lives as long as this reader."""
         self._fetcher = fetcher
         self._bodies: dict[str, bytes] = {}
-        self._decoded: dict[tuple[str, int], Any] = {}
+        self._decoded: dict[tuple[str, msgspec.json.Decoder[Any]], Any] = {}
 
     async def body(self, path: str) -> bytes:
         """Return the body of ``GET path``.
@@ -75,11 +75,13 @@ class Reader:
         cached = self._bodies.get(path)
         if cached is not None:
             return cached
-        response = await self._fetcher.request("GET", path)
+        return self._accept(path, await self._fetcher.request("GET", path))
+
+    def _accept(self, path: str, response: Response) -> bytes:
         if not 200 <= response.status < 300:
             raise EnvoyHTTPStatusError(response.status, path)
-        self._bodies[path] = response.body
-        return response.body
+        self._bodies[path] = body = response.body
+        return body
 
     async def decode(self, path: str, decoder: msgspec.json.Decoder[T]) -> T:
         """Return the body of ``path`` decoded with ``decoder``.
@@ -87,16 +89,20 @@ class Reader:
         Raises:
             EnvoyMalformedResponse: the body is not JSON of the expected shape.
         """
-        key = (path, id(decoder))
-        if key in self._decoded:
-            value: T = self._decoded[key]
+        key = (path, decoder)
+        decoded = self._decoded
+        if key in decoded:
+            value: T = decoded[key]
             return value
-        body = await self.body(path)
+        body = self._bodies.get(path)
+        if body is None:
+            # Fetched here rather than through body(): one coroutine less per endpoint.
+            body = self._accept(path, await self._fetcher.request("GET", path))
         try:
             result = decoder.decode(body)
         except (msgspec.DecodeError, msgspec.ValidationError) as err:
             raise EnvoyMalformedResponse(path, str(err)) from err
-        self._decoded[key] = result
+        decoded[key] = result
         return result
 
     async def generic(self, path: str) -> Any:
@@ -169,6 +175,11 @@ class Updater(abc.ABC):
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fetch this updater's endpoints and write its fields into ``out``.
 
+        Every value is built first and the fields are assigned together at the very end, so
+        an error leaves ``out`` untouched; existing values in ``out`` are never mutated.
+        Updaters that are alone in their group assign *every* field of the group (unclaimed
+        ones get their defaults), so the collector can hand them the live data object.
+
         Raises:
-            EnvoyError: the group cannot be updated (``out`` is then discarded by the caller).
+            EnvoyError: the group cannot be updated (``out`` is unchanged).
         """

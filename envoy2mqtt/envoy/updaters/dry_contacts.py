@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envoy2mqtt.envoy import endpoints
 from envoy2mqtt.envoy.features import SupportedFeatures
-from envoy2mqtt.envoy.models.data import DryContactSettings, DryContactStatus, EnvoyData
+from envoy2mqtt.envoy.models.data import DryContactSettings, EnvoyData
 from envoy2mqtt.envoy.models.raw_dry_contacts import (
     SETTINGS_DECODER,
     STATUS_DECODER,
@@ -76,10 +76,7 @@ class DryContactsUpdater(Updater):
         """Fill ``dry_contact_status`` and ``dry_contact_settings`` keyed by relay id."""
         status = await reader.decode(endpoints.DRY_CONTACTS, STATUS_DECODER)
         settings = await reader.decode(endpoints.DRY_CONTACT_SETTINGS, SETTINGS_DECODER)
-        out.dry_contact_status = {
-            relay.id: DryContactStatus(id=relay.id, status=relay.status)
-            for relay in status.dry_contacts
-        }
-        out.dry_contact_settings = _keyed_settings(
-            settings, await reader.body(endpoints.DRY_CONTACT_SETTINGS)
-        )
+        document = await reader.body(endpoints.DRY_CONTACT_SETTINGS)
+        # The status objects are decoded straight into the data model.
+        out.dry_contact_status = {relay.id: relay for relay in status.dry_contacts}
+        out.dry_contact_settings = _keyed_settings(settings, document)

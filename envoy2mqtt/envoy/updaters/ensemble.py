@@ -85,8 +85,10 @@ def _single(
 
 
 def _last_group(groups: list[InventoryGroup], kind: str) -> InventoryGroup | None:
-    found = [group for group in groups if group.type == kind]
-    return found[-1] if found else None
+    for group in reversed(groups):
+        if group.type == kind:
+            return group
+    return None
 
 
 def _encharge(device: EnchargeDevice) -> Encharge:
@@ -223,38 +225,44 @@ class EnsembleUpdater(Updater):
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill battery, system controller, collar and combiner data, as claimed."""
         groups = await reader.decode(endpoints.ENSEMBLE_INVENTORY, INVENTORY_DECODER)
-        mask = self.mask
+        mask, acb_count = self.mask, self.state.acb_count
         secctrl: SecCtrl | None = None
-        if mask & _ENCHARGE or self.state.acb_count:
+        if mask & _ENCHARGE or acb_count:
             secctrl = await reader.decode(endpoints.ENSEMBLE_SECCTRL, SECCTRL_DECODER)
+        inventory: dict[str, Encharge] | None = None
+        power: dict[str, EnchargePower] | None = None
+        aggregate: EnchargeAggregate | None = None
         if mask & _ENCHARGE:
             assert secctrl is not None
-            await self._update_encharge(reader, groups, secctrl, out)
+            power = await self._encharge_power(reader)
+            inventory = _encharge_inventory(groups)
+            aggregate = _encharge_aggregate(secctrl)
+        enpower: Enpower | None = None
         if mask & _ENPOWER:
             group = _last_group(groups, "ENPOWER")
             if group is not None and group.devices:
-                out.enpower = _enpower(_decode_device(group.devices[0], ENPOWER_DECODER, "enpower"))
+                enpower = _enpower(_decode_device(group.devices[0], ENPOWER_DECODER, "enpower"))
+        battery: BatteryAggregate | None = None
         # ACBs reported by the production document: add them to the combined battery view.
-        if self.state.acb_count:
+        if acb_count:
             assert secctrl is not None
-            out.battery_aggregate = _battery_aggregate(secctrl)
-        if mask & _COLLAR:
-            out.collar = _single(groups, "COLLAR", COLLAR_DECODER, _collar)
-        if mask & _C6CC:
-            out.c6cc = _single(groups, "C6 COMBINER CONTROLLER", C6_DECODER, _c6cc)
+            battery = _battery_aggregate(secctrl)
+        collar = _single(groups, "COLLAR", COLLAR_DECODER, _collar) if mask & _COLLAR else None
+        c6cc = (
+            _single(groups, "C6 COMBINER CONTROLLER", C6_DECODER, _c6cc) if mask & _C6CC else None
+        )
+        out.encharge_inventory = inventory
+        out.encharge_power = power
+        out.encharge_aggregate = aggregate
+        out.enpower = enpower
+        out.battery_aggregate = battery
+        out.collar = collar
+        out.c6cc = c6cc
 
     @staticmethod
-    async def _update_encharge(
-        reader: Reader, groups: list[InventoryGroup], secctrl: SecCtrl, out: EnvoyData
-    ) -> None:
+    async def _encharge_power(reader: Reader) -> dict[str, EnchargePower]:
         power = await reader.decode(endpoints.ENSEMBLE_POWER, POWER_DECODER)
-        group = _last_group(groups, "ENCHARGE")
-        devices = [
-            _decode_device(raw, ENCHARGE_DECODER, "encharge")
-            for raw in (group.devices if group else [])
-        ]
-        out.encharge_inventory = {device.serial_num: _encharge(device) for device in devices}
-        out.encharge_power = {
+        return {
             device.serial_num: EnchargePower(
                 apparent_power_mva=device.apparent_power_mva,
                 real_power_mw=device.real_power_mw,
@@ -262,4 +270,12 @@ class EnsembleUpdater(Updater):
             )
             for device in power.devices
         }
-        out.encharge_aggregate = _encharge_aggregate(secctrl)
+
+
+def _encharge_inventory(groups: list[InventoryGroup]) -> dict[str, Encharge]:
+    group = _last_group(groups, "ENCHARGE")
+    inventory: dict[str, Encharge] = {}
+    for raw in group.devices if group else ():
+        device = _decode_device(raw, ENCHARGE_DECODER, "encharge")
+        inventory[device.serial_num] = _encharge(device)
+    return inventory

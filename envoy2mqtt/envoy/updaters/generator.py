@@ -12,7 +12,6 @@ from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import (
     EnvoyData,
     Generator,
-    GeneratorConfig,
     GeneratorMode,
     GeneratorSchedule,
 )
@@ -21,7 +20,6 @@ from envoy2mqtt.envoy.models.raw_generator import (
     GEN_MODE_DECODER,
     GEN_SCHEDULE_DECODER,
     GENERATOR_DECODER,
-    RawGenConfig,
     RawGenerator,
     RawGenSchedule,
 )
@@ -38,14 +36,18 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _config(raw: RawGenConfig) -> GeneratorConfig:
-    return GeneratorConfig(**msgspec.structs.asdict(raw))
-
-
 def _status(raw: RawGenerator) -> Generator:
-    fields = msgspec.structs.asdict(raw)
-    fields["present"] = bool(raw.present)
-    return Generator(**fields)
+    return Generator(
+        admin_state=raw.admin_state,
+        oper_state=raw.oper_state,
+        admin_mode=raw.admin_mode,
+        schedule=raw.schedule,
+        start_soc=raw.start_soc,
+        stop_soc=raw.stop_soc,
+        exc_on=raw.exc_on,
+        present=bool(raw.present),
+        type=raw.type,
+    )
 
 
 def _schedule(raw: RawGenSchedule) -> GeneratorSchedule:
@@ -102,17 +104,18 @@ class GeneratorUpdater(Updater):
 
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill the generator fields whose endpoints were found at probe time."""
+        status: Generator | None = None
         if self.status_available:
-            out.generator = _status(await reader.decode(endpoints.GENERATOR, GENERATOR_DECODER))
-        out.generator_config = _config(
-            await reader.decode(endpoints.GEN_CONFIG, GEN_CONFIG_DECODER)
-        )
+            status = _status(await reader.decode(endpoints.GENERATOR, GENERATOR_DECODER))
+        # Config and mode are decoded straight into the data model (same keys).
+        config = await reader.decode(endpoints.GEN_CONFIG, GEN_CONFIG_DECODER)
+        schedule: GeneratorSchedule | None = None
         if self.schedule_available:
-            out.generator_schedule = _schedule(
-                await reader.decode(endpoints.GEN_SCHEDULE, GEN_SCHEDULE_DECODER)
-            )
+            schedule = _schedule(await reader.decode(endpoints.GEN_SCHEDULE, GEN_SCHEDULE_DECODER))
+        mode: GeneratorMode | None = None
         if self.mode_available:
             mode = await reader.decode(endpoints.GEN_MODE, GEN_MODE_DECODER)
-            out.generator_mode = GeneratorMode(
-                gen_cmd=mode.gen_cmd, last_updated_by=mode.last_updated_by
-            )
+        out.generator = status
+        out.generator_config = config
+        out.generator_schedule = schedule
+        out.generator_mode = mode

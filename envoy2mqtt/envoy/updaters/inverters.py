@@ -17,32 +17,34 @@ from envoy2mqtt.envoy.updaters.base import GENERIC_DECODER, Reader, Updater, pro
 _LOGGER = logging.getLogger(__name__)
 
 
-def _milli(value: float | None) -> float | None:
-    return None if value is None else value / 1000.0
-
-
 def inverter_from_device(device: Device) -> Inverter | None:
     """Convert one ``device_data`` PCU; None when its minimal data set is incomplete."""
-    if not device.channels or device.sn is None:
+    channels = device.channels
+    serial = device.sn
+    if not channels or serial is None:
         return None
-    channel = device.channels[0]
+    channel = channels[0]
     reading, watts = channel.last_reading, channel.watts
-    if reading is None or reading.end_date is None or watts is None:
+    if reading is None or watts is None:
         return None
-    if watts.now is None or watts.max is None:
+    end_date, now, peak = reading.end_date, watts.now, watts.max
+    if end_date is None or now is None or peak is None:
         return None
     duration, joules = reading.duration, reading.joules_produced
     lifetime = channel.lifetime.joules_produced if channel.lifetime else None
+    # Milli-units to units; the None checks are inline because this runs per inverter.
+    dc_v, dc_a = reading.dc_voltage_mv, reading.dc_current_ma
+    ac_v, ac_a, ac_hz = reading.ac_voltage_mv, reading.ac_current_ma, reading.ac_frequency_mhz
     return Inverter(
-        serial_number=device.sn,
-        last_report_date=reading.end_date,
-        last_report_watts=watts.now,
-        max_report_watts=watts.max,
-        dc_voltage=_milli(reading.dc_voltage_mv),
-        dc_current=_milli(reading.dc_current_ma),
-        ac_voltage=_milli(reading.ac_voltage_mv),
-        ac_current=_milli(reading.ac_current_ma),
-        ac_frequency=_milli(reading.ac_frequency_mhz),
+        serial_number=serial,
+        last_report_date=end_date,
+        last_report_watts=now,
+        max_report_watts=peak,
+        dc_voltage=None if dc_v is None else dc_v / 1000.0,
+        dc_current=None if dc_a is None else dc_a / 1000.0,
+        ac_voltage=None if ac_v is None else ac_v / 1000.0,
+        ac_current=None if ac_a is None else ac_a / 1000.0,
+        ac_frequency=None if ac_hz is None else ac_hz / 1000.0,
         temperature=reading.channel_temp,
         lifetime_energy=None if lifetime is None else round(lifetime / 3600.0),
         # pyenphase's formula (J / s / 3.6), kept for comparable values.
@@ -60,7 +62,7 @@ def _active_pcus(doc: dict[str, Device | int]) -> list[Device]:
     return [
         device
         for device in doc.values()
-        if isinstance(device, Device) and device.dev_name == "pcu" and device.active and device.sn
+        if type(device) is Device and device.dev_name == "pcu" and device.active and device.sn
     ]
 
 
@@ -95,7 +97,11 @@ class DeviceDataUpdater(Updater):
         """Fill ``inverters``; a PCU whose data is incomplete is skipped, not fatal."""
         doc = await reader.decode(endpoints.DEVICE_DATA, DEVICE_DATA_DECODER)
         inverters: dict[str, Inverter] = {}
-        for device in _active_pcus(doc):
+        for device in doc.values():
+            if type(device) is not Device or device.dev_name != "pcu" or not device.active:
+                continue
+            if not device.sn:
+                continue
             inverter = inverter_from_device(device)
             if inverter is None:
                 _LOGGER.debug("inverters skipped serial=%s reason=incomplete", device.sn)

@@ -19,7 +19,13 @@ from envoy2mqtt.envoy.updaters.base import Reader, Updater, probe_fetch
 _LOGGER = logging.getLogger(__name__)
 
 _ENABLED = "enabled"
-_CONSUMPTION_TYPES = (CtType.NET_CONSUMPTION, CtType.TOTAL_CONSUMPTION)
+# Each CT type's alias field family; both consumption types share the consumption fields.
+_ALIASES: dict[str, str] = {
+    CtType.PRODUCTION: CtType.PRODUCTION,
+    CtType.NET_CONSUMPTION: CtType.NET_CONSUMPTION,
+    CtType.TOTAL_CONSUMPTION: CtType.NET_CONSUMPTION,
+    CtType.STORAGE: CtType.STORAGE,
+}
 
 
 def _meter_data(channel: MeterChannel, config: MeterConfig) -> MeterData:
@@ -41,9 +47,13 @@ def _meter_data(channel: MeterChannel, config: MeterConfig) -> MeterData:
 
 
 def _phases(reading: MeterReading, config: MeterConfig, phase_count: int) -> PhaseMeters:
-    channels = reading.channels or []
-    count = min(phase_count if phase_count > 1 else 0, len(channels))
-    return {PHASE_NAMES[i]: _meter_data(channels[i], config) for i in range(count)}
+    channels = reading.channels
+    if phase_count <= 1 or not channels:
+        return {}
+    return {
+        PHASE_NAMES[i]: _meter_data(channels[i], config)
+        for i in range(min(phase_count, len(channels)))
+    }
 
 
 def _storage_zero_phase(aggregate: MeterData | None, phases: PhaseMeters) -> str | None:
@@ -100,45 +110,50 @@ class MetersUpdater(Updater):
         """Join readings to the CT configuration by ``eid`` (never by position)."""
         configs = await reader.decode(endpoints.METERS, METERS_DECODER)
         readings = await reader.decode(endpoints.METERS_READINGS, READINGS_DECODER)
+        state = self.state
         by_eid = {config.eid: config for config in configs}
+        meter_eids, phase_count = state.meter_eids, state.phase_count
+        meters: dict[str, MeterData | None] = {}
+        meters_phases: dict[str, PhaseMeters] = {}
+        aliases: dict[str, MeterData | None] = {}
+        alias_phases: dict[str, PhaseMeters] = {}
         for reading in readings:
             config = by_eid.get(reading.eid)
-            meter_type = self.state.meter_eids.get(reading.eid)
+            meter_type = meter_eids.get(reading.eid)
             # FW 8.3.5025+ adds an all-zero storage reading absent from /ivp/meters.
             if config is None or meter_type is None:
                 continue
-            out.ctmeters[meter_type] = _meter_data(reading, config)
-            phases = _phases(reading, config, self.state.phase_count)
+            meter: MeterData | None = _meter_data(reading, config)
+            phases = _phases(reading, config, phase_count)
             if phases:
-                out.ctmeters_phases[meter_type] = phases
-            if meter_type == CtType.STORAGE:
-                self._repair_storage(out, phases)
-            self._set_aliases(out, meter_type, phases)
+                meters_phases[meter_type] = phases
+            if meter_type == CtType.STORAGE and self._storage_anomaly(meter, phases):
+                meter = None
+            meters[meter_type] = meter
+            alias = _ALIASES.get(meter_type)
+            if alias is not None:
+                aliases[alias] = meter
+                if phases:
+                    alias_phases[alias] = phases
+        out.ctmeters = meters
+        out.ctmeters_phases = meters_phases
+        out.ctmeter_production = aliases.get(CtType.PRODUCTION)
+        out.ctmeter_consumption = aliases.get(CtType.NET_CONSUMPTION)
+        out.ctmeter_storage = aliases.get(CtType.STORAGE)
+        out.ctmeter_production_phases = alias_phases.get(CtType.PRODUCTION)
+        out.ctmeter_consumption_phases = alias_phases.get(CtType.NET_CONSUMPTION)
+        out.ctmeter_storage_phases = alias_phases.get(CtType.STORAGE)
 
-    def _repair_storage(self, out: EnvoyData, phases: PhaseMeters) -> None:
+    def _storage_anomaly(self, aggregate: MeterData | None, phases: PhaseMeters) -> bool:
+        """Blank the zero phase and return True when the storage CT shows the FW 8.3.6 bug."""
         # FW 8.3.6xxx: on split phase one storage channel may read all zeros and the aggregate
         # then equals the other channel; report those two as unknown instead of wrong.
         state = self.state
         if not (state.storage_zero_fw and state.phase_mode == "split" and state.phase_count == 2):
-            return
-        zero = _storage_zero_phase(out.ctmeters.get(CtType.STORAGE), phases)
-        if zero is not None:
-            _LOGGER.debug("meters storage_ct_anomaly phase=%s", zero)
-            out.ctmeters[CtType.STORAGE] = None
-            phases[zero] = None
-
-    @staticmethod
-    def _set_aliases(out: EnvoyData, meter_type: str, phases: PhaseMeters) -> None:
-        meter = out.ctmeters[meter_type]
-        if meter_type == CtType.PRODUCTION:
-            out.ctmeter_production = meter
-            if phases:
-                out.ctmeter_production_phases = phases
-        elif meter_type in _CONSUMPTION_TYPES:
-            out.ctmeter_consumption = meter
-            if phases:
-                out.ctmeter_consumption_phases = phases
-        elif meter_type == CtType.STORAGE:
-            out.ctmeter_storage = meter
-            if phases:
-                out.ctmeter_storage_phases = phases
+            return False
+        zero = _storage_zero_phase(aggregate, phases)
+        if zero is None:
+            return False
+        _LOGGER.debug("meters storage_ct_anomaly phase=%s", zero)
+        phases[zero] = None
+        return True

@@ -107,6 +107,11 @@ class ProductionUpdater(Updater):
             self.features |= SupportedFeatures.ACB
             self.state.acb_count = count
 
+    def freeze(self) -> None:
+        """Also snapshot whether a production CT exists (checked on every update)."""
+        super().freeze()
+        self._has_production_ct = CtType.PRODUCTION in self.state.meter_types
+
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill production, consumption (+ phases) and ACB power, as claimed at probe."""
         doc = await reader.decode(self.path, PRODUCTION_DECODER)
@@ -121,20 +126,23 @@ class ProductionUpdater(Updater):
             self._repair_total_consumption(out)
 
     def _update_production(self, doc: ProductionDoc, out: EnvoyData) -> None:
-        has_ct = CtType.PRODUCTION in self.state.meter_types
-        out.system_production = pm.system_production(doc, self.path, has_ct)
-        phases = pm.production_phases(doc, self.path, has_ct, self.state.phase_count)
+        production, phases = pm.system_production(
+            doc, self.path, self._has_production_ct, self.state.phase_count
+        )
+        out.system_production = production
         if phases:
             out.system_production_phases = phases
 
     def _update_consumption(self, doc: ProductionDoc, out: EnvoyData) -> None:
-        count = self.state.phase_count
-        out.system_consumption = pm.consumption(doc, self.path, 0)
-        out.system_net_consumption = pm.consumption(doc, self.path, 1)
-        if phases := pm.consumption_phases(doc, self.path, 0, count):
-            out.system_consumption_phases = phases
-        if phases := pm.consumption_phases(doc, self.path, 1, count):
-            out.system_net_consumption_phases = phases
+        total, net, total_phases, net_phases = pm.consumption(
+            doc, self.path, self.state.phase_count
+        )
+        out.system_consumption = total
+        out.system_net_consumption = net
+        if total_phases:
+            out.system_consumption_phases = total_phases
+        if net_phases:
+            out.system_net_consumption_phases = net_phases
 
     def _repair_total_consumption(self, out: EnvoyData) -> None:
         # FW 8.3.5433+ overwrites total-consumption lifetime/power with the net values.

@@ -18,47 +18,60 @@ def _need(value: float | None, path: str, what: str) -> float:
     return value
 
 
-def _find(entries: list[ProductionEntry], kind: str) -> ProductionEntry | None:
-    return next((entry for entry in entries if entry.type == kind), None)
-
-
-def _production_entries(doc: ProductionDoc, path: str) -> list[ProductionEntry]:
-    if doc.production is None:
+def _eim_and_inverters(
+    doc: ProductionDoc, path: str, has_production_ct: bool
+) -> tuple[ProductionEntry | None, ProductionEntry | None]:
+    """Return the first ``eim`` and the first ``inverters`` entry of the production list."""
+    entries = doc.production
+    if entries is None:
         raise EnvoyMalformedResponse(path, "production list is missing")
-    return doc.production
-
-
-def _eim(doc: ProductionDoc, path: str, has_production_ct: bool) -> ProductionEntry | None:
-    eim = _find(_production_entries(doc, path), "eim")
+    eim = inverters = None
+    for entry in entries:
+        kind = entry.type
+        if kind == "eim":
+            if eim is None:
+                eim = entry
+        elif kind == "inverters" and inverters is None:
+            inverters = entry
     # Non-metered Envoys have no eim entry; with a production CT it must be there.
     if eim is None and has_production_ct:
         raise EnvoyMalformedResponse(path, "production eim entry is missing")
-    return eim
+    return eim, inverters
 
 
 def system_production(
-    doc: ProductionDoc, path: str, has_production_ct: bool
-) -> SystemEnergy | None:
-    """Return solar production: the eim (CT) entry when active, else the inverters entry.
+    doc: ProductionDoc, path: str, has_production_ct: bool, phase_count: int
+) -> tuple[SystemEnergy | None, PhaseEnergy]:
+    """Return solar production and its phases (the eim ``lines``, for phases that exist).
 
-    With a production CT an inactive eim entry is bogus (FW 5.3.5528+), so None is returned
+    Production is the eim (CT) entry when active, else the inverters entry. With a production
+    CT an inactive eim entry is bogus (FW 5.3.5528+), so None (and no phases) is returned
     rather than silently switching to the differently-valued inverters entry.
     """
-    eim = _eim(doc, path, has_production_ct)
-    inverters = _find(_production_entries(doc, path), "inverters")
+    eim, inverters = _eim_and_inverters(doc, path, has_production_ct)
     if inverters is None:
         raise EnvoyMalformedResponse(path, "production inverters entry is missing")
-    if has_production_ct and eim is not None and not eim.active_count:
-        return None
-    source = eim if eim is not None and eim.active_count else inverters
+    eim_active = eim is not None and bool(eim.active_count)
+    if has_production_ct and eim is not None and not eim_active:
+        return None, {}
+    source = eim if eim is not None and eim_active else inverters
     eim_7d = eim.wh_last_seven_days if eim is not None else None
     eim_today = eim.wh_today if eim is not None else None
-    return SystemEnergy(
-        watt_hours_lifetime=round(_need(source.wh_lifetime, path, "whLifetime")),
-        watt_hours_last_7_days=round(eim_7d or inverters.wh_last_seven_days or 0),
-        watt_hours_today=round(eim_today or inverters.wh_today or 0),
+    lifetime = round(_need(source.wh_lifetime, path, "whLifetime"))
+    last_7_days = round(eim_7d or inverters.wh_last_seven_days or 0)
+    today = round(eim_today or inverters.wh_today or 0)
+    energy = SystemEnergy(
+        watt_hours_lifetime=lifetime,
+        watt_hours_last_7_days=last_7_days,
+        watt_hours_today=today,
         watts_now=round(_need(source.w_now, path, "wNow")),
     )
+    if phase_count <= 1 or eim is None or not eim.lines:
+        return energy, {}
+    lines = eim.lines
+    return energy, {
+        PHASE_NAMES[i]: _line_energy(lines[i]) for i in range(min(phase_count, len(lines)))
+    }
 
 
 def _line_energy(line: ProductionLine) -> SystemEnergy:
@@ -70,51 +83,67 @@ def _line_energy(line: ProductionLine) -> SystemEnergy:
     )
 
 
-def production_phases(
-    doc: ProductionDoc, path: str, has_production_ct: bool, phase_count: int
-) -> PhaseEnergy:
-    """Return per-phase production from the eim ``lines`` (only for phases that exist)."""
-    if phase_count <= 1:
-        return {}
-    eim = _eim(doc, path, has_production_ct)
-    if eim is None or (has_production_ct and not eim.active_count) or not eim.lines:
-        return {}
-    lines = eim.lines
-    return {PHASE_NAMES[i]: _line_energy(lines[i]) for i in range(min(phase_count, len(lines)))}
-
-
-def _consumption_entry(doc: ProductionDoc, path: str, segment: int) -> ProductionEntry:
-    entries = doc.consumption or []
-    if segment >= len(entries):
-        raise EnvoyMalformedResponse(path, f"consumption[{segment}] is missing")
-    return entries[segment]
-
-
-def _strict_energy(entry: ProductionEntry | ProductionLine, path: str, what: str) -> SystemEnergy:
+def _strict_energy(
+    entry: ProductionEntry | ProductionLine, path: str, segment: int, line: int | None = None
+) -> SystemEnergy:
+    """Every value is required; the error names the first missing one (built only then)."""
+    value = entry.wh_lifetime
+    if value is None:
+        raise _missing(path, segment, line, "whLifetime")
+    lifetime = round(value)
+    value = entry.wh_last_seven_days
+    if value is None:
+        raise _missing(path, segment, line, "whLastSevenDays")
+    last_7_days = round(value)
+    value = entry.wh_today
+    if value is None:
+        raise _missing(path, segment, line, "whToday")
+    today = round(value)
+    value = entry.w_now
+    if value is None:
+        raise _missing(path, segment, line, "wNow")
     return SystemEnergy(
-        watt_hours_lifetime=round(_need(entry.wh_lifetime, path, f"{what}.whLifetime")),
-        watt_hours_last_7_days=round(
-            _need(entry.wh_last_seven_days, path, f"{what}.whLastSevenDays")
-        ),
-        watt_hours_today=round(_need(entry.wh_today, path, f"{what}.whToday")),
-        watts_now=round(_need(entry.w_now, path, f"{what}.wNow")),
+        watt_hours_lifetime=lifetime,
+        watt_hours_last_7_days=last_7_days,
+        watt_hours_today=today,
+        watts_now=round(value),
     )
 
 
-def consumption(doc: ProductionDoc, path: str, segment: int) -> SystemEnergy:
-    """Return ``consumption[segment]`` (0: total, 1: net; position-based like pyenphase)."""
-    return _strict_energy(_consumption_entry(doc, path, segment), path, f"consumption[{segment}]")
+def _missing(path: str, segment: int, line: int | None, key: str) -> EnvoyMalformedResponse:
+    where = f"consumption[{segment}]" if line is None else f"consumption[{segment}].lines[{line}]"
+    return EnvoyMalformedResponse(path, f"{where}.{key} is missing")
 
 
-def consumption_phases(
-    doc: ProductionDoc, path: str, segment: int, phase_count: int
-) -> PhaseEnergy:
-    """Return per-phase values of ``consumption[segment]`` for the phases that exist."""
+def consumption(
+    doc: ProductionDoc, path: str, phase_count: int
+) -> tuple[SystemEnergy, SystemEnergy, PhaseEnergy, PhaseEnergy]:
+    """Return total and net consumption with their phases (phases only where they exist).
+
+    ``consumption[0]`` is total and ``consumption[1]`` net: position-based like pyenphase.
+    """
+    entries = doc.consumption or []
+    count = len(entries)
+    if count < 1:
+        raise EnvoyMalformedResponse(path, "consumption[0] is missing")
+    total = _strict_energy(entries[0], path, 0)
+    if count < 2:
+        raise EnvoyMalformedResponse(path, "consumption[1] is missing")
+    net = _strict_energy(entries[1], path, 1)
     if phase_count <= 1:
-        return {}
-    lines = _consumption_entry(doc, path, segment).lines or []
+        return total, net, {}, {}
+    return (
+        total,
+        net,
+        _phases(entries[0], path, 0, phase_count),
+        _phases(entries[1], path, 1, phase_count),
+    )
+
+
+def _phases(entry: ProductionEntry, path: str, segment: int, phase_count: int) -> PhaseEnergy:
+    lines = entry.lines or []
     return {
-        PHASE_NAMES[i]: _strict_energy(lines[i], path, f"consumption[{segment}].lines[{i}]")
+        PHASE_NAMES[i]: _strict_energy(lines[i], path, segment, i)
         for i in range(min(phase_count, len(lines)))
     }
 
