@@ -286,6 +286,7 @@ class FixtureResult:
     e2m_requests: int = 0
     pe_requests: int = 0
     e2m_decode_us: float | None = None
+    e2m_scan_us: float | None = None
     pe_parse_us: float | None = None
 
     @property
@@ -368,6 +369,7 @@ async def _breakdown(
         with _decode_floor.recorded_decodes(pairs):
             await e2m.update()
         result.e2m_decode_us = _decode_floor.msgspec_us(pairs, repeat)
+        result.e2m_scan_us = _decode_floor.scan_us(pairs, repeat)
     if pe_side is not None:
         pe_side.recorded = []
         await pe_side.update()
@@ -431,6 +433,7 @@ def render_breakdown(results: list[FixtureResult]) -> str:
                 r.fixture,
                 _fmt(r.e2m_us),
                 _fmt(r.e2m_decode_us),
+                _fmt(r.e2m_scan_us),
                 _fmt(rest),
                 _fmt(r.pe_us),
                 _fmt(r.pe_parse_us),
@@ -441,6 +444,7 @@ def render_breakdown(results: list[FixtureResult]) -> str:
         "fixture",
         "e2m µs",
         "e2m msgspec decode µs",
+        "msgspec scan-only µs",
         "e2m rest µs",
         "pe µs",
         "pe orjson parse µs",
@@ -453,10 +457,12 @@ def render_breakdown(results: list[FixtureResult]) -> str:
         dec = sum(r.e2m_decode_us or 0.0 for r in both)
         pe = sum(r.pe_us or 0.0 for r in both)
         parse = sum(r.pe_parse_us or 0.0 for r in both)
+        scan = sum(r.e2m_scan_us or 0.0 for r in both)
         lines.append(
             f"sums over {len(both)} fixtures: envoy2mqtt {e2m:.0f} µs of which msgspec decoding "
             f"{dec:.0f} µs ({dec / e2m:.0%}); pyenphase {pe:.0f} µs of which orjson parsing "
-            f"{parse:.0f} µs ({parse / pe:.0%}); ratio with zero non-decode cost: {pe / dec:.2f}x"
+            f"{parse:.0f} µs ({parse / pe:.0%}); ratio with zero non-decode cost: {pe / dec:.2f}x; "
+            f"msgspec merely scanning the same bodies: {scan:.0f} µs (ceiling {pe / scan:.2f}x)"
         )
     return "\n".join(lines)
 
