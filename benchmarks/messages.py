@@ -61,6 +61,7 @@ class CountingBroker:
         """Count against the simulated ``clock`` (seconds since midnight in ``clock[0]``)."""
         self._clock = clock
         self.kinds: Counter[str] = Counter()
+        self.kind_bytes: Counter[str] = Counter()
         self.bytes = 0
         self.per_hour: Counter[int] = Counter()
         self.per_topic: Counter[str] = Counter()
@@ -79,6 +80,7 @@ class CountingBroker:
         if self.republishing:
             kind += " (periodic re-publish)"
         self.kinds[kind] += 1
+        self.kind_bytes[kind] += len(payload)
         self.bytes += len(payload)
         self.per_hour[int(self._clock[0] // 3600)] += 1
         levels = topic.split("/")
@@ -125,6 +127,7 @@ class DayResult:
     mode: str
     hours: float
     kinds: Counter[str]
+    kind_bytes: Counter[str]
     total: int
     bytes: int
     per_hour: Counter[int]
@@ -199,6 +202,7 @@ async def replay_day(
         "every-poll" if every_poll else "change-only",
         hours,
         broker.kinds,
+        broker.kind_bytes,
         total,
         broker.bytes,
         broker.per_hour,
@@ -224,6 +228,12 @@ def render(results: list[DayResult]) -> str:
     out = [
         format_table(["fixture", "mode", "msgs/hour", "KiB/hour", "msgs total", "by kind"], rows)
     ]
+    out.append("")
+    for r in results:
+        shares = ", ".join(
+            f"{k}={v / max(1, r.bytes):.0%}" for k, v in sorted(r.kind_bytes.items())
+        )
+        out.append(f"bytes by kind, {r.fixture} {r.mode}: {shares}")
     by_fixture: dict[str, dict[str, DayResult]] = {}
     for r in results:
         by_fixture.setdefault(r.fixture, {})[r.mode] = r
