@@ -141,7 +141,10 @@ async def run_fleet(args: argparse.Namespace, count: int) -> FleetResult:
     """Measure the bridge with ``count`` simulated Envoys."""
     fixture = FIXTURES_DIR / args.fixture
     intervals = (args.fast, args.normal, args.slow)
-    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp, mosquitto() as mqtt_port:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp,
+        mosquitto(tcp_nodelay=args.broker_nodelay) as mqtt_port,
+    ):
         work = Path(tmp)
         sim_cmd = [sys.executable, "-m", "benchmarks._simfleet", "--fixture", str(fixture)]
         sim_cmd += ["--count", str(count), "--workdir", str(work / "sims"), "--live"]
@@ -237,7 +240,8 @@ async def main_async(args: argparse.Namespace) -> int:
     """Run each fleet size in turn and print the table."""
     print(
         f"# fleet benchmark: fixture={args.fixture} intervals={args.fast}/{args.normal}/"
-        f"{args.slow} s warm-up={args.warmup} s window={args.window} s"
+        f"{args.slow} s warm-up={args.warmup} s window={args.window} s "
+        f"mosquitto set_tcp_nodelay={args.broker_nodelay}"
     )
     print(f"# {machine_facts()} load-average={os.getloadavg()[0]:.2f}")
     results = []
@@ -263,6 +267,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ready-timeout", type=float, default=60.0, help="seconds (+1 per Envoy) to get online"
     )
     parser.add_argument("--keep-log", help="copy each bridge log to this directory")
+    parser.add_argument(
+        "--broker-nodelay", action="store_true", help="mosquitto set_tcp_nodelay true"
+    )
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.envoys or []) or args.window <= 0 or args.warmup < 0:
         parser.error("--envoys must be >= 1, --window > 0, --warmup >= 0")
