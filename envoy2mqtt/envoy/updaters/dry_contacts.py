@@ -22,23 +22,24 @@ def _flag(value: str | bool) -> bool:
 
 def _settings(relay: RelaySettings) -> DryContactSettings:
     manual = relay.manual_override
+    # Positional, in the model's field order: 16 keyword arguments take CPython's slow path.
     return DryContactSettings(
-        id=relay.id,
-        black_start=relay.black_s_start,
-        essential_end_time=relay.essential_end_time,
-        essential_start_time=relay.essential_start_time,
-        generator_action=relay.gen_action,
-        grid_action=relay.grid_action,
-        load_name=relay.load_name,
-        manual_override=_flag(manual) if manual else None,
-        micro_grid_action=relay.micro_grid_action,
-        mode=relay.mode,
-        override=_flag(relay.override),
-        priority=relay.priority,
-        pv_serial_nb=relay.pv_serial_nb,
-        soc_high=relay.soc_high,
-        soc_low=relay.soc_low,
-        type=relay.type,
+        relay.id,  # id
+        relay.black_s_start,  # black_start
+        relay.essential_end_time,  # essential_end_time
+        relay.essential_start_time,  # essential_start_time
+        relay.gen_action,  # generator_action
+        relay.grid_action,  # grid_action
+        relay.load_name,  # load_name
+        _flag(manual) if manual else None,  # manual_override
+        relay.micro_grid_action,  # micro_grid_action
+        relay.mode,  # mode
+        _flag(relay.override),  # override
+        relay.priority,  # priority
+        relay.pv_serial_nb,  # pv_serial_nb
+        relay.soc_high,  # soc_high
+        relay.soc_low,  # soc_low
+        relay.type,  # type
     )
 
 

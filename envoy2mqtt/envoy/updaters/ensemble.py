@@ -92,53 +92,55 @@ def _last_group(groups: list[InventoryGroup], kind: str) -> InventoryGroup | Non
 
 
 def _encharge(device: EnchargeDevice) -> Encharge:
+    # Positional, in Encharge's field order: 16+ keyword arguments take CPython's slow path.
     return Encharge(
-        admin_state=device.admin_state,
-        admin_state_str=device.admin_state_str,
-        bmu_firmware_version=device.bmu_fw_version,
-        comm_level_2_4_ghz=device.comm_level_2_4_ghz,
-        comm_level_sub_ghz=device.comm_level_sub_ghz,
-        communicating=device.communicating,
-        dc_switch_off=device.dc_switch_off,
-        encharge_capacity=device.encharge_capacity,
-        encharge_revision=device.encharge_rev,
-        firmware_loaded_date=device.img_load_date,
-        firmware_version=device.img_pnum_running,
-        installed_date=device.installed,
-        last_report_date=device.last_rpt_date,
-        led_status=device.led_status,
-        max_cell_temp=device.max_cell_temp,
-        operating=device.operating,
-        part_number=device.part_num,
-        percent_full=device.percent_full,
-        serial_number=device.serial_num,
-        temperature=device.temperature,
-        temperature_unit="C",
-        zigbee_dongle_fw_version=device.zigbee_dongle_fw_version,
+        device.admin_state,  # admin_state
+        device.admin_state_str,  # admin_state_str
+        device.bmu_fw_version,  # bmu_firmware_version
+        device.comm_level_2_4_ghz,  # comm_level_2_4_ghz
+        device.comm_level_sub_ghz,  # comm_level_sub_ghz
+        device.communicating,  # communicating
+        device.dc_switch_off,  # dc_switch_off
+        device.encharge_capacity,  # encharge_capacity
+        device.encharge_rev,  # encharge_revision
+        device.img_load_date,  # firmware_loaded_date
+        device.img_pnum_running,  # firmware_version
+        device.installed,  # installed_date
+        device.last_rpt_date,  # last_report_date
+        device.led_status,  # led_status
+        device.max_cell_temp,  # max_cell_temp
+        device.operating,  # operating
+        device.part_num,  # part_number
+        device.percent_full,  # percent_full
+        device.serial_num,  # serial_number
+        device.temperature,  # temperature
+        "C",  # temperature_unit
+        device.zigbee_dongle_fw_version,  # zigbee_dongle_fw_version
     )
 
 
 def _enpower(device: EnpowerDevice) -> Enpower:
+    # Positional, in Enpower's field order (see _encharge).
     return Enpower(
-        grid_mode=device.grid_mode,
-        admin_state=device.admin_state,
-        admin_state_str=device.admin_state_str,
-        comm_level_2_4_ghz=device.comm_level_2_4_ghz,
-        comm_level_sub_ghz=device.comm_level_sub_ghz,
-        communicating=device.communicating,
-        firmware_loaded_date=device.img_load_date,
-        firmware_version=device.img_pnum_running,
-        installed_date=device.installed,
-        last_report_date=device.last_rpt_date,
-        mains_admin_state=device.mains_admin_state,
-        mains_oper_state=device.mains_oper_state,
-        operating=device.operating,
-        part_number=device.part_num,
-        serial_number=device.serial_num,
-        temperature=device.temperature,
+        device.grid_mode,  # grid_mode
+        device.admin_state,  # admin_state
+        device.admin_state_str,  # admin_state_str
+        device.comm_level_2_4_ghz,  # comm_level_2_4_ghz
+        device.comm_level_sub_ghz,  # comm_level_sub_ghz
+        device.communicating,  # communicating
+        device.img_load_date,  # firmware_loaded_date
+        device.img_pnum_running,  # firmware_version
+        device.installed,  # installed_date
+        device.last_rpt_date,  # last_report_date
+        device.mains_admin_state,  # mains_admin_state
+        device.mains_oper_state,  # mains_oper_state
+        device.operating,  # operating
+        device.part_num,  # part_number
+        device.serial_num,  # serial_number
+        device.temperature,  # temperature
         # The System Controller reports Fahrenheit, unlike every other device.
-        temperature_unit="F",
-        zigbee_dongle_fw_version=device.zigbee_dongle_fw_version,
+        "F",  # temperature_unit
+        device.zigbee_dongle_fw_version,  # zigbee_dongle_fw_version
     )
 
 

@@ -1,0 +1,144 @@
+"""Converters that build models positionally put every raw value into the right field.
+
+Every raw field gets a distinct value, so a swapped position cannot go unnoticed (the
+goldens alone might not see two fields swapped that happen to hold equal values).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from envoy2mqtt.envoy.models.data import DryContactSettings, Encharge, Enpower
+from envoy2mqtt.envoy.models.raw_dry_contacts import RelaySettings
+from envoy2mqtt.envoy.models.raw_ensemble import EnchargeDevice, EnpowerDevice
+from envoy2mqtt.envoy.updaters.dry_contacts import _settings
+from envoy2mqtt.envoy.updaters.ensemble import _encharge, _enpower
+
+COMMON = {
+    "admin_state": 1,
+    "admin_state_str": "ENCHG_STATE_READY",
+    "communicating": True,
+    "img_load_date": 12,
+    "installed": 13,
+    "last_rpt_date": 14,
+    "part_num": "830-01760-r46",
+    "serial_num": "122327081322",
+    "comm_level_2_4_ghz": 5,
+    "comm_level_sub_ghz": 6,
+    "img_pnum_running": "2.6.5973_rel/22.11",
+    "temperature": 7,
+    "zigbee_dongle_fw_version": "100F",
+}
+
+
+def _raw(values: dict[str, Any], raw_type: type[Any]) -> Any:
+    return msgspec.json.decode(msgspec.json.encode(values), type=raw_type)
+
+
+def test_encharge_fields() -> None:
+    values = {
+        **COMMON,
+        "bmu_fw_version": "2.1.34",
+        "dc_switch_off": False,
+        "encharge_capacity": 3360,
+        "encharge_rev": 2,
+        "led_status": 17,
+        "maxCellTemp": 30,
+        "percentFull": 81,
+        "operating": None,
+    }
+    assert _encharge(_raw(values, EnchargeDevice)) == Encharge(
+        admin_state=1,
+        admin_state_str="ENCHG_STATE_READY",
+        bmu_firmware_version="2.1.34",
+        comm_level_2_4_ghz=5,
+        comm_level_sub_ghz=6,
+        communicating=True,
+        dc_switch_off=False,
+        encharge_capacity=3360,
+        encharge_revision=2,
+        firmware_loaded_date=12,
+        firmware_version="2.6.5973_rel/22.11",
+        installed_date=13,
+        last_report_date=14,
+        led_status=17,
+        max_cell_temp=30,
+        operating=None,
+        part_number="830-01760-r46",
+        percent_full=81,
+        serial_number="122327081322",
+        temperature=7,
+        temperature_unit="C",
+        zigbee_dongle_fw_version="100F",
+    )
+
+
+def test_enpower_fields() -> None:
+    values = {
+        **COMMON,
+        "Enpwr_grid_mode": "multimode-ongrid",
+        "mains_admin_state": "closed",
+        "mains_oper_state": "open",
+        "operating": False,
+    }
+    assert _enpower(_raw(values, EnpowerDevice)) == Enpower(
+        grid_mode="multimode-ongrid",
+        admin_state=1,
+        admin_state_str="ENCHG_STATE_READY",
+        comm_level_2_4_ghz=5,
+        comm_level_sub_ghz=6,
+        communicating=True,
+        firmware_loaded_date=12,
+        firmware_version="2.6.5973_rel/22.11",
+        installed_date=13,
+        last_report_date=14,
+        mains_admin_state="closed",
+        mains_oper_state="open",
+        operating=False,
+        part_number="830-01760-r46",
+        serial_number="122327081322",
+        temperature=7,
+        temperature_unit="F",
+        zigbee_dongle_fw_version="100F",
+    )
+
+
+def test_dry_contact_settings_fields() -> None:
+    values = {
+        "id": "NC1",
+        "type": "LOAD",
+        "grid_action": "apply",
+        "micro_grid_action": "shed",
+        "gen_action": "schedule",
+        "override": "true",
+        "load_name": "pump",
+        "mode": "soc",
+        "soc_low": 20.0,
+        "soc_high": 70.0,
+        "pv_serial_nb": ["x"],
+        "manual_override": "false",
+        "black_s_start": 1.0,
+        "essential_start_time": 2.0,
+        "essential_end_time": 3.0,
+        "priority": 4.0,
+    }
+    assert _settings(_raw(values, RelaySettings)) == DryContactSettings(
+        id="NC1",
+        black_start=1.0,
+        essential_end_time=3.0,
+        essential_start_time=2.0,
+        generator_action="schedule",
+        grid_action="apply",
+        load_name="pump",
+        manual_override=False,
+        micro_grid_action="shed",
+        mode="soc",
+        override=True,
+        priority=4.0,
+        pv_serial_nb=["x"],
+        soc_high=70.0,
+        soc_low=20.0,
+        type="LOAD",
+    )
