@@ -48,6 +48,7 @@ class ProductionUpdater(Updater):
     group = "production"
     path: str = endpoints.PRODUCTION
     inverters_fallback = False
+    _has_production_ct = False  # set by freeze()
 
     async def probe(self, reader: Reader, found: SupportedFeatures) -> SupportedFeatures | None:
         """Claim production (eim CT or, as fallback, inverters), consumption and ACB."""
