@@ -178,7 +178,8 @@ class Updater(abc.ABC):
         Every value is built first and the fields are assigned together at the very end, so
         an error leaves ``out`` untouched; existing values in ``out`` are never mutated.
         Updaters that are alone in their group assign *every* field of the group (unclaimed
-        ones get their defaults), so the collector can hand them the live data object.
+        ones get their defaults), so the collector can hand them the live data object. The
+        production group (several updaters, a quality check) always runs on a scratch copy.
 
         Raises:
             EnvoyError: the group cannot be updated (``out`` is unchanged).
