@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import resource
 import sys
 import time
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 _STATM = Path("/proc/self/statm")
+_FD_DIR = Path("/proc/self/fd")
 
 
 def rss_bytes() -> int:
@@ -21,6 +24,22 @@ def rss_bytes() -> int:
         # ru_maxrss is KiB on Linux, bytes on macOS.
         return int(peak if sys.platform == "darwin" else peak * 1024)
     return resident_pages * resource.getpagesize()
+
+
+def open_fds() -> int:
+    """Open file descriptors of this process (-1 where /proc is missing)."""
+    try:
+        return len(os.listdir(_FD_DIR))
+    except OSError:
+        return -1
+
+
+def task_count() -> int:
+    """asyncio tasks alive in the running loop (0 outside a loop); a leak shows as growth."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return 0
 
 
 @dataclass
@@ -104,6 +123,8 @@ def health_payload(stats: BridgeStats, envoys: list[EnvoyStats]) -> dict[str, An
         "uptime": round(stats.uptime(), 1),
         "messages_published": stats.messages_published,
         "rss_bytes": rss_bytes(),
+        "open_fds": open_fds(),
+        "tasks": task_count(),
         "envoys": [e.as_health() for e in envoys],
     }
     if last_error is not None:

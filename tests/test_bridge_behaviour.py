@@ -221,6 +221,8 @@ async def test_health_is_published_periodically_without_retain(
     assert T.bridge_health not in retained
     assert health["messages_published"] > 0
     assert health["rss_bytes"] > 0
+    assert health["open_fds"] > 0
+    assert health["tasks"] > 0
     assert health["envoys"][0]["serial"] == sim.serial
 
 
