@@ -24,7 +24,8 @@ LogFormat = Literal["text", "json"]
 # without stacking handlers.
 _HANDLER_NAME = "envoy2mqtt"
 # Chatty libraries whose debug output would drown ours (and could contain payloads).
-_QUIET_LOGGERS = ("mqtt", "asyncio")  # "mqtt" is the logger aiomqtt hands to paho
+# "mqtt" is the logger aiomqtt hands to paho; amqtt (the demo broker) logs every payload at debug.
+_QUIET_LOGGERS = ("mqtt", "asyncio", "amqtt", "transitions")
 
 
 def _one_line(text: str) -> str:
