@@ -29,6 +29,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationRequired,
     EnvoyCommunicationError,
     EnvoyError,
+    EnvoyHTTPStatusError,
 )
 from envoy2mqtt.envoy.transport import RetryBudget
 
@@ -93,6 +94,31 @@ def classify(error: BaseException) -> FailureKind | None:
     if isinstance(error, EnvoyCommunicationError | TimeoutError | OSError):
         return FailureKind.UNREACHABLE
     return None
+
+
+#: First pause before re-reading groups that answered 5xx; doubles per retry.
+SERVER_ERROR_PAUSE = 0.2
+#: Time kept free at the end of a tier's budget: a re-read cut off by the tier's timeout
+#: would discard the groups that had already been read.
+_BUDGET_MARGIN = 0.5
+
+
+def server_error(error: BaseException) -> bool:
+    """Whether ``error`` is an HTTP 5xx answer (worth re-reading within the poll's budget)."""
+    return (
+        isinstance(error, EnvoyHTTPStatusError)
+        and not isinstance(error, EnvoyAuthenticationRequired)
+        and error.status >= 500
+    )
+
+
+def _outcome(result: Any, asked: Sequence[str]) -> tuple[set[str], dict[str, BaseException]]:
+    ok = set(getattr(result, "ok", asked) or ())
+    failed: dict[str, BaseException] = {
+        g: e if isinstance(e, BaseException) else EnvoyError(str(e))
+        for g, e in (getattr(result, "failed", {}) or {}).items()
+    }
+    return ok, failed
 
 
 def describe(error: BaseException) -> str:
@@ -250,19 +276,43 @@ class EnvoyWorker:
             await asyncio.sleep(max(0.0, tick - loop.time()))
 
     async def _poll_tier(self, tier: Tier) -> None:
+        deadline = asyncio.get_running_loop().time() + tier.budget
+        budget = asyncio.timeout(tier.budget)
         try:
-            async with asyncio.timeout(tier.budget):
+            async with budget:
                 retries = retry_budget(tier)
                 if tier.check_info and await self.client.refresh_info(budget=retries):
                     await self._reprobe()
                     return
                 if tier.groups:
-                    await self._poll_groups(list(tier.groups), tier.name, retries)
+                    await self._poll_groups(list(tier.groups), tier.name, retries, deadline)
                 else:
                     self.polled.add(tier.name)
         except (EnvoyError, TimeoutError, OSError) as exc:
             self.polled.add(tier.name)
-            await self._poll_failed(exc, tier.groups)
+            if budget.expired() and tier.groups:
+                await self._tier_overran(tier)
+            else:
+                await self._poll_failed(exc, tier.groups)
+
+    async def _tier_overran(self, tier: Tier) -> None:
+        # A request still hanging when the budget ran out proves nothing about the Envoy's
+        # reachability (other tiers may be answering): its groups are stale, and only the
+        # grace period (no successful poll at all) may take the Envoy offline.
+        self.stale |= set(tier.groups)
+        self.stats.stale = sorted(self.stale)
+        self.stats.poll_failed(f"no answer within the {tier.name} budget of {tier.budget:g} s")
+        for group in tier.groups:
+            _LOGGER.warning(
+                "group stale host=%s group=%s error=no answer within %gs",
+                self.host,
+                group,
+                tier.budget,
+            )
+        if self.availability.evaluate(asyncio.get_running_loop().time()):
+            self.stats.online = self.availability.online
+            await self._listener.envoy_availability(self, self.availability.online)
+        await self._listener.envoy_updated(self, set())
 
     async def _reprobe(self) -> None:
         # refresh_info() has already re-authenticated and re-probed; re-plan and re-announce.
@@ -276,31 +326,63 @@ class EnvoyWorker:
         groups: list[str],
         tier: TierName | None = None,
         retries: RetryBudget | None = None,
+        deadline: float | None = None,
     ) -> None:
-        result = await self.client.update(groups=groups, budget=retries)
-        ok = set(getattr(result, "ok", groups) or ())
-        failed: dict[str, BaseException] = {
-            g: e if isinstance(e, BaseException) else EnvoyError(str(e))
-            for g, e in (getattr(result, "failed", {}) or {}).items()
-        }
+        ok, failed = _outcome(await self.client.update(groups=groups, budget=retries), groups)
         if failed and not ok and all(classify(e) is not None for e in failed.values()):
             # Nothing answered (or auth is gone): a whole-poll failure, not a stale group.
             raise next(iter(failed.values()))
         if tier is not None:
             self.polled.add(tier)
+        if ok:
+            await self._read_ok()
+        report = set(ok)
+        if deadline is not None and any(server_error(e) for e in failed.values()):
+            if ok:
+                # The groups read are published now, not after the re-reads of the others.
+                self.stale -= ok
+                self.stats.stale = sorted(self.stale)
+                await self._listener.envoy_updated(self, ok)
+            report, failed = await self._reread_server_errors(failed, deadline, retries)
+            if report and not ok:
+                await self._read_ok()
+            ok |= report
         self.stale = (self.stale - ok) | set(failed)
         self.stats.stale = sorted(self.stale)
         for group, error in failed.items():
             _LOGGER.warning("group stale host=%s group=%s error=%s", self.host, group, error)
-        if ok:
-            self.stats.poll_ok()
-            if self.availability.success(asyncio.get_running_loop().time()):
-                self.stats.online = True
-                await self._listener.envoy_availability(self, True)
-        else:
+        if not ok:
             # The Envoy answered, with errors only: stale data, availability unchanged.
             self.stats.poll_failed(describe(next(iter(failed.values()))))
-        await self._listener.envoy_updated(self, ok)
+        await self._listener.envoy_updated(self, report)
+
+    async def _read_ok(self) -> None:
+        self.stats.poll_ok()
+        if self.availability.success(asyncio.get_running_loop().time()):
+            self.stats.online = True
+            await self._listener.envoy_availability(self, True)
+
+    async def _reread_server_errors(
+        self, failed: dict[str, BaseException], deadline: float, retries: RetryBudget | None
+    ) -> tuple[set[str], dict[str, BaseException]]:
+        """Re-read groups that answered 5xx while the tier's budget allows; (recovered, failed)."""
+        loop = asyncio.get_running_loop()
+        recovered: set[str] = set()
+        pause = SERVER_ERROR_PAUSE
+        while again := [g for g, e in failed.items() if server_error(e)]:
+            if deadline - loop.time() < pause + 2 * _BUDGET_MARGIN:
+                break
+            await asyncio.sleep(pause)
+            pause *= 2
+            try:
+                async with asyncio.timeout(deadline - loop.time() - _BUDGET_MARGIN):
+                    result = await self.client.update(groups=again, budget=retries)
+            except TimeoutError:
+                break
+            ok, still = _outcome(result, again)
+            recovered |= ok
+            failed = {g: e for g, e in failed.items() if g not in ok} | still
+        return recovered, failed
 
     async def _poll_failed(self, exc: BaseException, groups: Iterable[str]) -> None:
         text = describe(exc)

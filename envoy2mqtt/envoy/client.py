@@ -275,7 +275,9 @@ class EnvoyClient:
             info.serial,
         )
         await self._authenticate(info)
-        await self._probe(info)
+        # Same gateway (firmware update, reboot): keep the last good values until the groups
+        # are read again, so consumers never see them vanish or counters start from nothing.
+        await self._probe(info, keep_data=previous is not None and previous.serial == info.serial)
         return True
 
     async def update(
@@ -414,7 +416,7 @@ class EnvoyClient:
         self._auth_generation += 1
         await auth.authenticate(self.transport)
 
-    async def _probe(self, info: EnvoyInfo) -> None:
+    async def _probe(self, info: EnvoyInfo, *, keep_data: bool = False) -> None:
         collector = self._collector_factory(info)
         watch = _AuthWatch(self.transport)
         try:
@@ -430,7 +432,8 @@ class EnvoyClient:
             raise
         self._collector = collector
         self.probe_result = probe_result
-        self.data = EnvoyData()
+        if not keep_data:
+            self.data = EnvoyData()
         _LOGGER.info("envoy probed host=%s serial=%s", self.host, info.serial)
 
     async def _collect(
