@@ -387,7 +387,11 @@ class MqttSession:
                 f"{where} refused the connection ({exc}): check mqtt.client_id and mqtt.protocol"
             )
         text = str(exc)
-        if "SSL" in text or "certificate" in text.lower():
+        # A plain-MQTT listener answers a TLS ClientHello by resetting the connection: with
+        # TLS on, a reset right after TCP connected (a refused port is ECONNREFUSED, retried)
+        # means the port does not speak TLS.
+        mismatch = s.tls.enabled and ("reset by peer" in text or "EOF occurred" in text)
+        if "SSL" in text or "certificate" in text.lower() or mismatch:
             return MqttTlsError(
                 f"TLS handshake with {where} failed ({text}): check mqtt.tls (ca_file, "
                 "cert_file, key_file) and that the broker port expects TLS"

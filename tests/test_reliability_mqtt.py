@@ -1,0 +1,277 @@
+"""Broker-side faults against the running bridge: kill -9 of the broker, TLS mismatch at
+start, Home Assistant restarts, kill -9 of the bridge, commands across reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from envoy2mqtt.mqtt.topics import Topics
+from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.plugins.mosquitto import Mosquitto
+from tests.plugins.simulator import StartSimulator
+from tests.test_bridge_cli import run_cli, write_config
+from tests.test_mqtt_session import tls_broker  # noqa: F401 - the fixture
+
+T = Topics("envoy2mqtt")
+FIXTURE = "8.3.5169_with_generator"
+
+
+SERIAL = "202439990001"  # fixture 8.3.5169_with_generator
+DEVICES = {
+    f"homeassistant/device/envoy2mqtt_{SERIAL}_{d}/config"
+    for d in ("relay_nc1", "relay_nc2", "relay_no1", "relay_no2", "enpower_202411990001")
+}
+STATES = {f"envoy2mqtt/{SERIAL}/{s}" for s in ("generator", "battery", "enpower", "storage")}
+
+
+def settled(w: Watcher) -> bool:
+    """Every tier has published (devices of every group are announced)."""
+    inverters = any(f"envoy2mqtt_{SERIAL}_inverter_" in t for t in w.latest)
+    return inverters and set(w.latest) >= (DEVICES | STATES)
+
+
+async def started_watcher(mosquitto: Mosquitto) -> Watcher:
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    return watcher
+
+
+def ours(retained: dict[str, bytes], serial: str) -> dict[str, bytes]:
+    """The bridge's retained topics (bridge, Envoy states and its discovery configs)."""
+    return {
+        t: p
+        for t, p in retained.items()
+        if t.startswith(("envoy2mqtt/", "homeassistant/")) and not t.endswith("/bridge/health")
+        and "/bridge/scan/" not in t  # the orphan scan's own (non-retained) marker
+        and (serial in t or t.startswith("envoy2mqtt/bridge/"))
+    }  # fmt: skip
+
+
+async def test_broker_killed_and_restarted_gets_everything_back_within_10_s(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    watcher = await started_watcher(mosquitto)
+    production = T.state(sim.serial, "production")
+    config = f"homeassistant/device/envoy2mqtt_{sim.serial}/config"
+    try:
+        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)) as bridge:
+            await watcher.wait(lambda w: production in w.latest and config in w.latest)
+            await watcher.wait(settled)
+            before = ours(await watcher.retained_now("#"), sim.serial)
+            assert mosquitto.proc is not None
+            mosquitto.proc.kill()  # SIGKILL: no clean disconnect, nothing persisted
+            await asyncio.to_thread(mosquitto.proc.wait, 5)
+            index = len(watcher.log)
+            await asyncio.to_thread(mosquitto.start)
+            # within 10 s of the broker's return every retained topic is back
+            await watcher.wait(lambda w: set(before) <= {t for t, _, _ in w.since(index)}, 10)
+            after = ours(await watcher.retained_now("#"), sim.serial)
+            assert bridge.session.stats.connects >= 2
+    finally:
+        await watcher.stop()
+    assert set(after) == set(before)
+    assert after[T.bridge_state] == b"online"
+    assert after[T.availability(sim.serial)] == b"online"
+    assert json.loads(after[config]) == json.loads(before[config])
+
+
+async def test_tls_mismatch_at_start_exits_1_with_a_clear_error_and_no_retry_loop(
+    tls_broker: tuple[Mosquitto, int, Path],  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    _broker, port, certs = tls_broker
+    config = write_config(
+        tmp_path / "config.yaml",
+        {
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": port,
+                "tls": {
+                    "enabled": True,
+                    "ca_file": str(certs / "other-ca.pem"),  # does not sign the broker's cert
+                    "cert_file": str(certs / "client.pem"),
+                    "key_file": str(certs / "client.key"),
+                },
+            },
+            "envoys": [{"host": "127.0.0.1:9"}],
+        },
+    )
+    code, err = await run_cli("run", "--config", str(config))  # returns: no busy retry loop
+    assert code == 1
+    assert "mqtt.tls" in err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) <= 5
+
+
+async def test_tls_client_against_a_plain_listener_exits_1(
+    tls_broker: tuple[Mosquitto, int, Path],  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    broker, _port, certs = tls_broker
+    config = write_config(
+        tmp_path / "config.yaml",
+        {
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": broker.port,  # the broker's plain listener
+                "tls": {"enabled": True, "ca_file": str(certs / "ca.pem")},
+            },
+            "envoys": [{"host": "127.0.0.1:9"}],
+        },
+    )
+    code, err = await run_cli("run", "--config", str(config))
+    assert code == 1, err
+    assert "mqtt.tls" in err
+    assert "Traceback" not in err
+
+
+async def test_home_assistant_restart_republishes_every_discovery_and_state_topic(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    watcher = await started_watcher(mosquitto)
+    production = T.state(sim.serial, "production")
+    try:
+        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
+            await watcher.wait(lambda w: production in w.latest)
+            await watcher.wait(lambda w: T.state(sim.serial, "storage") in w.latest)
+            retained = ours(await watcher.retained_now("#"), sim.serial)
+            wanted = {t for t in retained if t.startswith("homeassistant/")}
+            wanted |= {t for t in retained if t.startswith(f"envoy2mqtt/{sim.serial}/")}
+            index = len(watcher.log)
+            await watcher.publish("homeassistant/status", "online")
+            await watcher.wait(lambda w: wanted <= {t for t, _, _ in w.since(index)})
+    finally:
+        await watcher.stop()
+    assert len(wanted) > 10
+    assert any(t.startswith("homeassistant/") for t in wanted)
+
+
+def _config(path: Path, port: int, sim_url: str, token: str, tmp_path: Path) -> Path:
+    data: dict[str, Any] = {
+        "mqtt": {"host": "127.0.0.1", "port": port, "client_id": "killed-bridge"},
+        "envoys": [{"host": sim_url, "token": token, "intervals": {"fast": 1, "normal": 1}}],
+        "token_cache_dir": str(tmp_path / "tokens"),
+    }
+    path.write_text(yaml.safe_dump(data))
+    path.chmod(0o600)
+    return path
+
+
+async def _start_run(config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "envoy2mqtt", "run", "--config", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def test_bridge_sigkill_delivers_lwt_and_a_restart_leaves_no_orphans_or_duplicates(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    config = _config(tmp_path / "c.yaml", mosquitto.port, sim.url, sim.issue_token(), tmp_path)
+    watcher = await started_watcher(mosquitto)
+    availability = T.availability(sim.serial)
+    storage = T.state(sim.serial, "storage")
+    proc = await _start_run(config)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        await watcher.wait(lambda w: settled(w) and w.latest.get(availability) == b"online", 30)
+        before = ours(await watcher.retained_now("#"), sim.serial)
+        index = len(watcher.log)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        await watcher.wait(
+            lambda w: (T.bridge_state, b"offline") in [(t, p) for t, p, _ in w.since(index)]
+        )
+        assert (await watcher.retained_now(T.bridge_state))[T.bridge_state] == b"offline"
+        index = len(watcher.log)
+        second = await _start_run(config)
+        await watcher.wait(lambda w: w.latest.get(T.bridge_state) == b"online", 30)
+        await watcher.wait(
+            lambda w: (
+                storage in {t for t, _, _ in w.since(index)}
+                and w.latest.get(availability) == b"online"
+            ),
+            30,
+        )
+        # once the first round is done (orphans checked) the set is the same as before
+        try:
+            await watcher.wait(lambda w: set(ours(w.latest, sim.serial)) == set(before), 15)
+        except TimeoutError:
+            now = set(ours(watcher.latest, sim.serial))
+            raise AssertionError(f"missing={set(before) - now} extra={now - set(before)}") from None
+        after = ours(await watcher.retained_now("#"), sim.serial)
+        second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 30)
+    finally:
+        for p in (proc, second):
+            if p is not None and p.returncode is None:
+                p.kill()
+                await p.wait()
+        await watcher.stop()
+    assert set(after) == set(before)
+    # no duplicates: one discovery config per unique_id
+    unique_ids: list[str] = []
+    for topic, payload in after.items():
+        if topic.startswith("homeassistant/"):
+            config_doc = json.loads(payload)
+            components = config_doc.get("cmps", {"": config_doc})
+            unique_ids += [c["unique_id"] for c in components.values() if "unique_id" in c]
+    assert len(unique_ids) == len(set(unique_ids))
+
+
+async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator("7.3.517")
+    base = f"envoy2mqtt/{sim.serial}"
+    watcher = await started_watcher(mosquitto)
+    settings = bridge_settings(mosquitto.port, [sim], tmp_path, controls={"storage": True})
+    try:
+        async with running_bridge(settings):
+            await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
+        # gone (its subscription was QoS 1): a persistent session would queue this for it
+        await watcher.publish(f"{base}/reserve_soc/set", "30")
+        index = len(watcher.log)
+        async with running_bridge(settings):
+            await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
+            # a later command is answered: the bridge is subscribed and processing
+            await watcher.publish(f"{base}/storage_mode/set", "turbo")
+            result = f"{base}/storage_mode/result"
+            await watcher.wait(lambda w: any(t == result for t, _, _ in w.since(index)))
+            replayed = [t for t, _, _ in watcher.since(index) if t == f"{base}/reserve_soc/result"]
+    finally:
+        await watcher.stop()
+    assert replayed == []
+    assert sim.requests.writes() == []
+
+
+async def test_duplicate_commands_each_get_one_result_and_one_write(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator("7.3.517")
+    base = f"envoy2mqtt/{sim.serial}"
+    watcher = await started_watcher(mosquitto)
+    settings = bridge_settings(mosquitto.port, [sim], tmp_path, controls={"storage": True})
+    result = f"{base}/reserve_soc/result"
+    try:
+        async with running_bridge(settings):
+            await watcher.wait(lambda w: f"{base}/storage" in w.latest)
+            index = len(watcher.log)
+            await watcher.publish(f"{base}/reserve_soc/set", "25")
+            await watcher.publish(f"{base}/reserve_soc/set", "25")
+            await watcher.wait(lambda w: [t for t, _, _ in w.since(index)].count(result) >= 2)
+            results = [json.loads(p) for t, p, _ in watcher.since(index) if t == result]
+    finally:
+        await watcher.stop()
+    assert [r["status"] for r in results] == ["ok", "ok"]
+    assert len(sim.requests.writes()) == 2
