@@ -25,6 +25,8 @@ GEN_MODE: Final = "/ivp/ss/gen_mode"
 TARIFF: Final = "/admin/lib/tariff"
 INVENTORY: Final = "/inventory.json?deleted=1"
 INFO: Final = "/info"
+LIVEDATA_STATUS: Final = "/ivp/livedata/status"
+LIVEDATA_STREAM: Final = "/ivp/livedata/stream"
 
 ENSEMBLE_MIN_VERSION: Final = AwesomeVersion("5.0.0")
 """Ensemble (batteries, system controller, generator) endpoints exist from here on."""
@@ -34,9 +36,12 @@ TOTAL_IS_NET_CONSUMPTION: Final = AwesomeVersion("8.3.5433")
 """From here total-consumption may carry the net-consumption numbers."""
 STORAGE_CT_ONE_CHANNEL_ZERO: Final = AwesomeVersion("8.3.6000")
 """From here one split-phase storage CT channel may intermittently read all zeros."""
+LIVEDATA_MIN_VERSION: Final = AwesomeVersion("7.0.0")
+"""Token firmware may offer ``/ivp/livedata/status``; older firmware never does."""
 
 GROUP_ENDPOINTS: Final[dict[str, tuple[str, ...]]] = {
     "meters": (METERS_READINGS, METERS),
+    "livedata": (LIVEDATA_STATUS, LIVEDATA_STREAM),
     "production": (PRODUCTION_JSON, PRODUCTION, PRODUCTION_V1),
     "inverters": (DEVICE_DATA, INVERTERS_V1),
     "ensemble": (ENSEMBLE_INVENTORY, ENSEMBLE_POWER, ENSEMBLE_SECCTRL),

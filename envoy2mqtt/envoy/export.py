@@ -12,7 +12,12 @@ from envoy2mqtt.envoy.probe import ProbeResult
 
 
 def export_state(info: EnvoyInfo, probe: ProbeResult, data: EnvoyData) -> dict[str, Any]:
-    """Return identification, probe findings and data as plain JSON-able values."""
+    """Return identification, probe findings and data as plain JSON-able values.
+
+    ``data.livedata`` is left out: it is our addition, not part of pyenphase's structure.
+    """
+    exported = msgspec.to_builtins(data)
+    exported.pop("livedata", None)
     return {
         "firmware": info.firmware,
         "serial_number": info.serial,
@@ -28,5 +33,5 @@ def export_state(info: EnvoyInfo, probe: ProbeResult, data: EnvoyData) -> dict[s
         "production_meter_type": probe.production_meter_type,
         "storage_meter_type": probe.storage_meter_type,
         "acb_count": probe.acb_count,
-        "data": msgspec.to_builtins(data),
+        "data": exported,
     }

@@ -21,6 +21,7 @@ from envoy2mqtt.envoy.updaters.ensemble import EnsembleUpdater
 from envoy2mqtt.envoy.updaters.generator import GeneratorUpdater
 from envoy2mqtt.envoy.updaters.inverters import DeviceDataUpdater, InvertersV1Updater
 from envoy2mqtt.envoy.updaters.legacy_html import LegacyHtmlProductionUpdater
+from envoy2mqtt.envoy.updaters.livedata import LiveDataUpdater
 from envoy2mqtt.envoy.updaters.meters import MetersUpdater
 from envoy2mqtt.envoy.updaters.production import (
     ProductionFallbackUpdater,
@@ -46,6 +47,7 @@ UPDATERS: Final[tuple[type[Updater], ...]] = (
     AcbInventoryUpdater,
     TariffUpdater,
     GeneratorUpdater,
+    LiveDataUpdater,
 )
 """Probe order matters: an updater never claims a feature an earlier one claimed."""
 
@@ -60,6 +62,7 @@ GROUP_FIELDS: Final[dict[str, tuple[str, ...]]] = {
         "ctmeter_consumption_phases",
         "ctmeter_storage_phases",
     ),
+    "livedata": ("livedata",),
     "production": (
         "system_production",
         "system_production_phases",

@@ -105,6 +105,15 @@ class Reader:
         decoded[key] = result
         return result
 
+    async def send(self, method: str, path: str, body: bytes | None = None) -> Response:
+        """Send a request that is never cached (a write such as a stream keep-alive).
+
+        Raises:
+            EnvoyAuthenticationRequired: 401/403 (raised by the fetcher).
+            EnvoyCommunicationError: transport failure (raised by the fetcher).
+        """
+        return await self._fetcher.request(method, path, body=body)
+
     async def generic(self, path: str) -> Any:
         """Return the body of ``path`` as untyped JSON (used where probing needs raw keys)."""
         return await self.decode(path, GENERIC_DECODER)
