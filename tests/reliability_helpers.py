@@ -91,3 +91,12 @@ def lifetime_steps_down(watcher: Watcher, prefix: str) -> list[str]:
                 problems.append(f"{ident}: {last[ident]} -> {value}")
             last[ident] = value
     return problems
+
+
+#: POSTs a read updater may send to switch live data on; not a command write.
+READ_SIDE_POSTS = frozenset({"/ivp/livedata/stream"})
+
+
+def command_writes(sim: EnvoySimulator) -> list[Any]:
+    """The writes the Envoy received, without the read side's live-data switch-on."""
+    return [w for w in sim.requests.writes() if w.path not in READ_SIDE_POSTS]

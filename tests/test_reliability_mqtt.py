@@ -16,6 +16,7 @@ from envoy2mqtt.mqtt.topics import Topics
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
+from tests.reliability_helpers import command_writes
 from tests.test_bridge_cli import run_cli, write_config
 from tests.test_mqtt_session import tls_broker  # noqa: F401 - the fixture
 
@@ -252,7 +253,7 @@ async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
     finally:
         await watcher.stop()
     assert replayed == []
-    assert sim.requests.writes() == []
+    assert command_writes(sim) == []
 
 
 async def test_duplicate_commands_each_get_one_result_and_one_write(
@@ -274,4 +275,4 @@ async def test_duplicate_commands_each_get_one_result_and_one_write(
     finally:
         await watcher.stop()
     assert [r["status"] for r in results] == ["ok", "ok"]
-    assert len(sim.requests.writes()) == 2
+    assert len(command_writes(sim)) == 2
