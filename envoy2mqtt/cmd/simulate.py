@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from envoy2mqtt.simulator.fixture_store import FixtureMode
+from envoy2mqtt.simulator.livedata import DEFAULT_STREAM_SECONDS
 from envoy2mqtt.simulator.server import EnvoySimulator
 from envoy2mqtt.simulator.tokens import DEFAULT_ACCOUNTS
 
@@ -37,6 +38,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-lifetime", type=float, default=None, help="seconds new tokens stay valid"
     )
+    parser.add_argument(
+        "--livedata",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve /ivp/livedata/status (default: firmware >= 7 with an Enpower or CTs)",
+    )
+    parser.add_argument(
+        "--livedata-stream-seconds",
+        type=float,
+        default=DEFAULT_STREAM_SECONDS,
+        help="how long one live-stream enable request lasts (default: 900)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not 0 <= args.port <= 65535:
         print("error: --port must be 0..65535", file=sys.stderr)
+        return 2
+    if not args.livedata_stream_seconds > 0:
+        print("error: --livedata-stream-seconds must be positive", file=sys.stderr)
         return 2
     try:
         asyncio.run(_serve(args))
@@ -64,6 +80,8 @@ async def _serve(args: argparse.Namespace) -> None:
         mode=args.mode,
         live_seed=args.live_seed,
         token_lifetime=args.token_lifetime,
+        livedata=args.livedata,
+        livedata_stream_seconds=args.livedata_stream_seconds,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -83,6 +101,8 @@ def _announce(sim: EnvoySimulator) -> None:
     auth = "token" if sim.state.uses_tokens else "digest"
     print(f"simulated Envoy serial={sim.serial} firmware={sim.firmware} auth={auth}")
     print(f"url={sim.url}")
+    if sim.livedata is not None:
+        print(f"livedata={sim.url}/ivp/livedata/status")
     print(f"enlighten login_url={sim.url}/login/login.json token_url={sim.url}/tokens")
     print(f"enlighten account email={owner.email} password={owner.password}")
     print(f"control api={sim.url}/__sim__/status  (Ctrl-C to stop)", flush=True)

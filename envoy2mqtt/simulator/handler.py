@@ -12,6 +12,7 @@ from aiohttp import web
 
 from envoy2mqtt.simulator import control
 from envoy2mqtt.simulator.faults import BODY_KINDS, FaultKind
+from envoy2mqtt.simulator.livedata import STATUS_PATH, STREAM_PATH, BadStreamRequest
 from envoy2mqtt.simulator.replies import Reply, send, spoil
 from envoy2mqtt.simulator.requestlog import LoggedRequest
 from envoy2mqtt.simulator.writes import BadWrite, NoSuchEndpoint, apply_write
@@ -125,6 +126,8 @@ def _device(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
     if request.path not in OPEN_PATHS and not _authorized(sim, request):
         return _unauthorized(sim)
     if request.method == "GET":
+        if request.path == STATUS_PATH and sim.livedata is not None:
+            return Reply.json(200, sim.livedata.status())
         stored = sim.state.response(sim.state.store.resolve(request.path_qs))
         if stored is None:
             return Reply.text(404, "Not Found")
@@ -135,9 +138,12 @@ def _device(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
 def _write(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
     try:
         body = msgspec.json.decode(raw) if raw else None
-        reply = apply_write(sim.state, request.method, request.path, body)
-    except (msgspec.DecodeError, BadWrite) as err:
-        message = str(err) if isinstance(err, BadWrite) else "body is not valid JSON"
+        if (request.method, request.path) == ("POST", STREAM_PATH) and sim.livedata is not None:
+            reply = sim.livedata.set_stream(body)
+        else:
+            reply = apply_write(sim.state, request.method, request.path, body)
+    except (msgspec.DecodeError, BadWrite, BadStreamRequest) as err:
+        message = str(err) if not isinstance(err, msgspec.DecodeError) else "body is not valid JSON"
         _LOG.info("sim write rejected path=%s reason=%s", request.path, message)
         return Reply.json(400, {"error": message})
     except NoSuchEndpoint:

@@ -29,6 +29,7 @@ from envoy2mqtt.simulator import handler
 from envoy2mqtt.simulator.digest import DigestVerifier
 from envoy2mqtt.simulator.faults import ACTION_KINDS, Fault, FaultKind, FaultSet
 from envoy2mqtt.simulator.fixture_store import FixtureMode
+from envoy2mqtt.simulator.livedata import DEFAULT_STREAM_SECONDS, LiveDataSource, offers_livedata
 from envoy2mqtt.simulator.passwords import legacy_users
 from envoy2mqtt.simulator.requestlog import RequestLog
 from envoy2mqtt.simulator.state import DeviceState, shared_store
@@ -58,6 +59,8 @@ class EnvoySimulator:
         accounts: Iterable[EnlightenAccount] = DEFAULT_ACCOUNTS,
         live_seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        livedata: bool | None = None,
+        livedata_stream_seconds: float = DEFAULT_STREAM_SECONDS,
     ) -> None:
         """Prepare (but do not start) a simulator.
 
@@ -71,6 +74,9 @@ class EnvoySimulator:
             accounts: fake Enlighten accounts.
             live_seed: start with live values seeded with this (None = static values).
             clock: wall clock in epoch seconds, for token expiry and fault durations.
+            livedata: serve ``/ivp/livedata/status``; None: on for firmware >= 7 with an
+                Enpower or enabled CTs (see :mod:`envoy2mqtt.simulator.livedata`).
+            livedata_stream_seconds: how long one stream enable request lasts.
         """
         store = shared_store(Path(fixture).resolve(), FixtureMode(mode))
         self.state = DeviceState(store)
@@ -84,6 +90,10 @@ class EnvoySimulator:
         self.faults = FaultSet()
         self.requests = RequestLog()
         self.state.set_live(live_seed)
+        wanted = offers_livedata(self.state) if livedata is None else livedata
+        self.livedata: LiveDataSource | None = (
+            LiveDataSource(self.state, clock, livedata_stream_seconds) if wanted else None
+        )
         self._runner: web.ServerRunner | None = None
         self._site: web.SockSite | None = None
         self._release = asyncio.Event()
@@ -245,6 +255,8 @@ class EnvoySimulator:
             self.state.set_firmware(firmware)
         scheme_changed = self._site is not None and self._site.name.startswith("https") != self.tls
         self.state.reset_counters()
+        if self.livedata is not None:
+            self.livedata.reset()
         self.revoke_tokens()
         self.digest.forget_nonces()
         _LOG.info(

@@ -134,6 +134,31 @@ class DeviceState:
             return StoredResponse(status, msgspec.json.encode(self._docs[slug]), _JSON)
         return self.store.lookup_slug(slug)
 
+    def peek(self, slug: str) -> Any:
+        """Return the document for ``slug`` for reading only (None if absent or not JSON).
+
+        Unlike :meth:`doc` this takes no private copy, so the capture keeps being served
+        byte for byte; do not modify the result.
+        """
+        if slug in self._docs:
+            return self._docs[slug]
+        stored = self.store.lookup_slug(slug)
+        if stored is None or stored.status != 200:
+            return None
+        try:
+            return msgspec.json.decode(stored.body)
+        except msgspec.DecodeError:
+            return None
+
+    def current(self, slug: str) -> Any:
+        """Like :meth:`peek`, but live values move one step, as on a GET in live mode."""
+        if self._rng is None or slug not in ENERGY_SLUGS:
+            return self.peek(slug)
+        doc = self.doc(slug)
+        if doc is not None:
+            self._step(doc)
+        return doc
+
     def doc(self, slug: str) -> Any:
         """Return the mutable JSON document for ``slug`` (None if absent or not JSON)."""
         if slug in self._docs:
