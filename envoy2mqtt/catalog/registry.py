@@ -11,6 +11,7 @@ from envoy2mqtt.catalog import (
     enpower,
     gateway,
     inverters,
+    livedata,
     meters,
     relays,
     storage,
@@ -25,6 +26,7 @@ from envoy2mqtt.catalog.spec import DeviceKind, EntitySpec
 DOMAINS: dict[str, tuple[EntitySpec, ...]] = {
     "system": system.SPECS,
     "meters": meters.SPECS,
+    "livedata": livedata.SPECS,
     "inverters": inverters.SPECS,
     "batteries": batteries.SPECS,
     "enpower": enpower.SPECS,

@@ -140,9 +140,22 @@ def _generator(d: EnvoyData) -> dict[str, Payload]:
     return {"generator": payload} if payload else {}
 
 
+def _livedata(d: EnvoyData) -> dict[str, Payload]:
+    live = d.livedata
+    if live is None:
+        return {}
+    payload = plain(live)
+    payload.pop("phases", None)
+    phases = {phase_level(p): plain(v) for p, v in live.phases.items()}
+    if phases:
+        payload["phases"] = phases
+    return {"livedata": payload}
+
+
 _DATA_GROUPS: tuple[Callable[[EnvoyData], dict[str, Payload]], ...] = (
     _systems,
     _meters,
+    _livedata,
     lambda d: _per_device("inverters", d.inverters),
     _batteries,
     _battery,
