@@ -1,0 +1,59 @@
+"""End to end: a CT-less battery Envoy gets fast live data through the bridge (real broker)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from envoy2mqtt.mqtt.topics import Topics
+from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.plugins.mosquitto import Mosquitto
+from tests.plugins.simulator import StartSimulator
+
+T = Topics("envoy2mqtt")
+FIXTURE = "7.3.517"  # batteries + Enpower, no CTs: no meters group, so livedata is all it has
+LIVE_UPDATES = 3
+
+
+def _payloads(watcher: Watcher, topic: str) -> list[dict[str, object]]:
+    return [json.loads(p) for t, p, _ in watcher.log if t == topic and p]
+
+
+async def test_livedata_updates_on_the_fast_tier(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE, live_seed=3)
+    assert sim.livedata is not None
+    envoy = {
+        "host": sim.url,
+        "token": sim.issue_token(),
+        "intervals": {"fast": 1, "normal": 3600, "slow": 3600},
+    }
+    settings = bridge_settings(mosquitto.port, [sim], tmp_path, envoys=[envoy])
+    livedata, production = T.state(sim.serial, "livedata"), T.state(sim.serial, "production")
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    try:
+        async with running_bridge(settings):
+
+            def refreshed(w: Watcher) -> bool:
+                stamps = {p.get("last_update") for p in _payloads(w, livedata)}
+                return len(stamps) >= LIVE_UPDATES
+
+            await watcher.wait(refreshed, limit=20)
+            discovery = watcher.json(f"homeassistant/device/envoy2mqtt_{sim.serial}/config")
+        live = _payloads(watcher, livedata)
+        assert all(p["pv_power"] for p in live)
+        assert live[-1]["stream_enabled"] is True
+        assert live[-1]["soc"] == 100
+        # The normal tier (one hour) polled once while the fast tier kept going.
+        assert len(_payloads(watcher, production)) == 1
+        assert len(live) >= LIVE_UPDATES
+        # The bridge asked once for the stream; it stays enabled for 15 minutes.
+        assert sim.livedata.stream_requests == 1
+        assert [w.path for w in sim.requests.writes()] == ["/ivp/livedata/stream"]
+        cmps = {c["unique_id"] for c in discovery["cmps"].values()}
+        assert f"{sim.serial}_envoy_live_pv_power" in cmps
+        assert f"{sim.serial}_envoy_live_storage_power" in cmps
+    finally:
+        await watcher.stop()
