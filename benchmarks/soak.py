@@ -338,6 +338,7 @@ async def run(args: argparse.Namespace) -> int:
     fixtures = [FIXTURES_DIR / name for name in args.fixture or DEFAULT_FIXTURES]
     rng = random.Random(args.seed)
     soak = Soak()
+    soak.checker.verbose = True  # a wrong value is printed when it is seen, with its time
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp, running_broker(Path(tmp)) as broker:
         work = Path(tmp)
         sim_cmd = [sys.executable, "-m", "benchmarks._soakfleet", "--workdir", str(work / "sims")]
@@ -458,6 +459,10 @@ def print_report(
         ["state messages checked", str(soak.checker.counts["state_messages"])],
         ["lifetime values checked", str(soak.checker.counts["lifetime_values"])],
         ["lifetime resets accepted (after reboots)", str(soak.checker.counts["lifetime_resets"])],
+        [
+            "gateway stale-list updates while offline",
+            str(soak.checker.counts["gateway_stale_updates_while_offline"]),
+        ],
         ["faults injected", str(len(soak.faults))],
         ["broker restarts / worst return (s)", f"{len(restarts)} / {worst:.1f}"],
         ["all Envoys online after faults cleared", str(recovered)],

@@ -30,6 +30,7 @@ from envoy2mqtt.bridge_health import BridgeStats, health_payload
 from envoy2mqtt.bridge_http import HealthView, start_health_server
 from envoy2mqtt.bridge_orphans import scan_retained
 from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
+from envoy2mqtt.bridge_schedule import LONG_BUDGET
 from envoy2mqtt.bridge_worker import ClientLike, EnvoyWorker, cancel_and_wait
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
@@ -80,6 +81,8 @@ def default_client(envoy: EnvoySettings, context: ClientContext) -> EnvoyClient:
         session=context.http,
         enlighten=context.enlighten,
         token_cache_dir=context.token_cache_dir,
+        # Per attempt; every tier's own budget still bounds its requests (long tier: 75 s).
+        timeout=LONG_BUDGET,
     )
 
 

@@ -1,9 +1,13 @@
 """Poll tiers, their request budgets and the availability rule (pure logic, no I/O).
 
 Each tier runs as its own task so that a slow endpoint (tariff, inventory) never delays the
-fast live readings. A tier's poll must finish within its *budget* (a share of its interval,
-bounded) or it is cancelled and counted as failed; the next tick is then scheduled on the
-tier's fixed rate, skipping ticks that were missed instead of bursting to catch up.
+fast live readings. ``production`` has a loop of its own (the *long* tier, at the normal
+interval): a real Envoy's ``/production.json`` can take 30-60 s to answer, which must
+neither hold back the other normal-tier groups nor be cut off before it arrives.
+
+A tier's poll must finish within its *budget* (a share of its interval, bounded; 75 s for
+the long tier) or it is cancelled and its groups are stale; the next tick is then scheduled
+on the tier's fixed rate, skipping ticks that were missed instead of bursting to catch up.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ NORMAL_GROUPS: tuple[str, ...] = (
     "generator",
 )
 SLOW_GROUPS: tuple[str, ...] = ("tariff", "acb_inventory")
+#: Groups whose endpoint may take up to a minute: read in the long tier.
+LONG_GROUPS: tuple[str, ...] = ("production",)
+#: Budget of the long tier: room for a 60 s answer plus a retry of a quick failure.
+LONG_BUDGET = 75.0
 
 _BUDGET_SHARE = 0.8
 _BUDGET_MIN = 2.0
@@ -33,6 +41,7 @@ class TierName(enum.StrEnum):
 
     FAST = "fast"
     NORMAL = "normal"
+    LONG = "long"
     SLOW = "slow"
 
 
@@ -48,6 +57,8 @@ class Tier:
     @property
     def budget(self) -> float:
         """Seconds one poll of this tier may take (timeouts and retries included)."""
+        if self.name is TierName.LONG:
+            return LONG_BUDGET
         return min(max(self.interval * _BUDGET_SHARE, _BUDGET_MIN), _BUDGET_MAX)
 
 
@@ -68,10 +79,13 @@ def plan_tiers(fast: float, normal: float, slow: float, groups: Iterable[str] | 
     offered = list(known if groups is None else dict.fromkeys(groups))
     fast_g = tuple(g for g in offered if g in FAST_GROUPS)
     slow_g = tuple(g for g in offered if g in SLOW_GROUPS)
-    normal_g = tuple(g for g in offered if g not in FAST_GROUPS and g not in SLOW_GROUPS)
+    long_g = tuple(g for g in offered if g in LONG_GROUPS)
+    other = (*FAST_GROUPS, *SLOW_GROUPS, *LONG_GROUPS)
+    normal_g = tuple(g for g in offered if g not in other)
     tiers = [
         Tier(TierName.FAST, fast, fast_g),
         Tier(TierName.NORMAL, normal, normal_g),
+        Tier(TierName.LONG, normal, long_g),
         Tier(TierName.SLOW, slow, slow_g, check_info=True),
     ]
     return [t for t in tiers if t.groups or t.check_info]

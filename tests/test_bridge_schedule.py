@@ -19,22 +19,24 @@ def test_groups_are_assigned_to_their_tiers() -> None:
     tiers = plan_tiers(5, 60, 600, ["meters", "production", "tariff", "inverters", "mystery"])
     by_name = {t.name: t for t in tiers}
     assert by_name[TierName.FAST].groups == ("meters",)
-    assert by_name[TierName.NORMAL].groups == ("production", "inverters", "mystery")
+    assert by_name[TierName.NORMAL].groups == ("inverters", "mystery")
+    assert by_name[TierName.LONG].groups == ("production",)  # may take a minute: own loop
     assert by_name[TierName.SLOW].groups == ("tariff",)
     assert by_name[TierName.SLOW].check_info
-    assert [t.interval for t in tiers] == [5, 60, 600]
+    assert [t.interval for t in tiers] == [5, 60, 60, 600]
+    assert by_name[TierName.LONG].budget == 75.0
 
 
 def test_empty_tiers_are_dropped_but_slow_always_checks_info() -> None:
     tiers = plan_tiers(5, 60, 600, ["production"])
-    assert [t.name for t in tiers] == [TierName.NORMAL, TierName.SLOW]
+    assert [t.name for t in tiers] == [TierName.LONG, TierName.SLOW]
     assert tiers[1].groups == ()
 
 
 def test_none_means_every_known_group() -> None:
     tiers = plan_tiers(5, 60, 600, None)
     assert "livedata" in tiers[0].groups
-    assert "acb_inventory" in tiers[2].groups
+    assert "acb_inventory" in tiers[-1].groups
 
 
 @pytest.mark.parametrize(
