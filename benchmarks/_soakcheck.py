@@ -30,6 +30,8 @@ from envoy2mqtt.bridge_guard import LIFETIME_KEYS
 
 #: A drop undone within this many readings is a transient dip (HA would book it twice).
 TRANSIENT_READINGS = 3
+#: Wh a counter may gain per reading (the simulator adds at most 5): growth, not a dip.
+GROWTH_PER_READING = 10.0
 
 _LOOKUP = re.compile(
     r"value_json(?:\.get\('phases', \{\}\)\.get\('(?P<phase>[^']+)', \{\}\))?"
@@ -65,6 +67,7 @@ class _Lifetime:
     value: float
     dropped_from: float | None = None
     since_drop: int = 0
+    low: float = 0.0
 
 
 @dataclass
@@ -189,15 +192,22 @@ class SoakChecker:
             self._flag("lifetime_zero", f"{ident} {track.value} -> {value}")
         if track.dropped_from is not None:
             track.since_drop += 1
-            if value >= track.dropped_from:
-                self._flag(
-                    "lifetime_transient_dip", f"{ident} back to {value} >= {track.dropped_from}"
-                )
+            track.low = min(track.low, value)
+            # a counter restarted from ~0 may regain a few Wh in a few readings: only a
+            # comeback faster than real growth is a transient dip
+            growth = GROWTH_PER_READING * track.since_drop
+            if value >= track.dropped_from and track.dropped_from - track.low > growth:
+                guarded = ident[1] in LIFETIME_KEYS
+                kind = "lifetime_transient_dip" if guarded else "unguarded_counter_dip"
+                self._flag(kind, f"{ident} back to {value} >= {track.dropped_from}")
                 track.dropped_from = None
             elif track.since_drop >= TRANSIENT_READINGS:
                 track.dropped_from = None  # it stayed low: a real reset, not a transient
+            elif value >= track.dropped_from:
+                track.dropped_from = None
         if value < track.value:
             self.counts["lifetime_resets"] += 1
             track.dropped_from = max(track.value, track.dropped_from or 0.0)
             track.since_drop = 0
+            track.low = value
         track.value = value
