@@ -19,7 +19,12 @@ async def run_cli(*args: str) -> tuple[int, str]:
         sys.executable, "-m", "envoy2mqtt", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:  # timed out: never leave the process running
+            proc.kill()
+            await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, err.decode()
 
