@@ -56,6 +56,9 @@ async def test_legacy_and_switched_off_envoys_have_none(envoy_simulator: StartSi
     assert (await _call(off, "POST", STREAM, {"enable": 1}))[0] == 404
     forced = await envoy_simulator(TOKEN_PLAIN, livedata=True)
     assert (await _call(forced, "GET", STATUS))[0] == 200
+    golden = await envoy_simulator(SPLIT_CTS, mode="golden")
+    assert (await _call(golden, "GET", STATUS))[0] == 404, "golden mode serves the goldens only"
+    assert (await envoy_simulator(SPLIT_CTS, mode="golden", livedata=True)).livedata is not None
 
 
 async def test_values_come_from_the_fixture(envoy_simulator: StartSimulator) -> None:

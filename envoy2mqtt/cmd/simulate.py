@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--livedata",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="serve /ivp/livedata/status (default: firmware >= 7 with an Enpower or CTs)",
+        help="serve /ivp/livedata/status (default: device mode, FW >= 7 with an Enpower or CTs)",
     )
     parser.add_argument(
         "--livedata-stream-seconds",

@@ -8,7 +8,8 @@ is enabled (``POST /ivp/livedata/stream {"enable": 1}``), which lapses after
 ``stream_seconds``; while disabled, the last values (and their ``last_update``) are served.
 
 By default the endpoint exists on fixtures with firmware >= 7 that have an IQ System
-Controller (Enpower) or enabled CTs: those are the systems whose real Envoys offer it.
+Controller (Enpower) or enabled CTs (the systems whose real Envoys offer it), in ``device``
+mode only: ``golden`` mode serves exactly what the goldens were produced from.
 """
 
 from __future__ import annotations

@@ -74,8 +74,9 @@ class EnvoySimulator:
             accounts: fake Enlighten accounts.
             live_seed: start with live values seeded with this (None = static values).
             clock: wall clock in epoch seconds, for token expiry and fault durations.
-            livedata: serve ``/ivp/livedata/status``; None: on for firmware >= 7 with an
-                Enpower or enabled CTs (see :mod:`envoy2mqtt.simulator.livedata`).
+            livedata: serve ``/ivp/livedata/status``; None: on in ``device`` mode for
+                firmware >= 7 with an Enpower or enabled CTs, off in ``golden`` mode (see
+                :mod:`envoy2mqtt.simulator.livedata`).
             livedata_stream_seconds: how long one stream enable request lasts.
         """
         store = shared_store(Path(fixture).resolve(), FixtureMode(mode))
@@ -90,7 +91,9 @@ class EnvoySimulator:
         self.faults = FaultSet()
         self.requests = RequestLog()
         self.state.set_live(live_seed)
-        wanted = offers_livedata(self.state) if livedata is None else livedata
+        # Golden mode reproduces what the goldens were made from: no synthesised endpoints.
+        default = FixtureMode(mode) is FixtureMode.DEVICE and offers_livedata(self.state)
+        wanted = default if livedata is None else livedata
         self.livedata: LiveDataSource | None = (
             LiveDataSource(self.state, clock, livedata_stream_seconds) if wanted else None
         )
