@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from envoy2mqtt.bridge_schedule import TierName, plan_tiers
 from envoy2mqtt.mqtt.topics import Topics
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
@@ -13,6 +14,13 @@ from tests.plugins.simulator import StartSimulator
 T = Topics("envoy2mqtt")
 FIXTURE = "7.3.517"  # batteries + Enpower, no CTs: no meters group, so livedata is all it has
 LIVE_UPDATES = 3
+
+
+def test_livedata_is_planned_on_the_fast_tier() -> None:
+    tiers = plan_tiers(1, 60, 600, ["livedata", "production", "ensemble", "tariff"])
+    fast = next(t for t in tiers if t.name is TierName.FAST)
+    assert fast.groups == ("livedata",)
+    assert all("livedata" not in t.groups for t in tiers if t is not fast)
 
 
 def _payloads(watcher: Watcher, topic: str) -> list[dict[str, object]]:
