@@ -58,6 +58,7 @@ DEFAULT_FIXTURES = (
     "5.0.62",
 )
 MIB = 1024 * 1024
+HEALTH_INTERVAL = 5.0
 DATA_PATHS = (
     "/ivp/meters/readings",
     "/production.json*",
@@ -205,29 +206,30 @@ def write_config(path: Path, port: int, fleet: dict[str, Any], args: argparse.Na
             "login_url": f"{fleet['cloud']}/login/login.json",
             "token_url": f"{fleet['cloud']}/tokens",
         },
-        "publish": {"health_interval": 5},
+        "publish": {"health_interval": HEALTH_INTERVAL},
         "logging": {"level": args.log_level},
     }
     path.write_text(yaml.safe_dump(config))
 
 
-def random_fault(rng: random.Random, firmware: str) -> dict[str, Any]:
+FAULT_KINDS = (
+    "latency",
+    "error",
+    "timeout",
+    "unauthorized",
+    "garbage",
+    "truncated",
+    "wrong_type",
+    "huge",
+    "outage",
+    "refused",
+    "reboot",
+)
+
+
+def random_fault(rng: random.Random, firmware: str, kinds: tuple[str, ...]) -> dict[str, Any]:
     """One fault for the control API, with scaled-down durations."""
-    kind = rng.choice(
-        [
-            "latency",
-            "error",
-            "timeout",
-            "unauthorized",
-            "garbage",
-            "truncated",
-            "wrong_type",
-            "huge",
-            "outage",
-            "refused",
-            "reboot",
-        ]
-    )
+    kind = rng.choice(kinds)
     path = rng.choice(DATA_PATHS)
     if kind == "latency":
         return {
@@ -275,19 +277,19 @@ async def control(
 
 
 async def inject_faults(
-    fleet: dict[str, Any], soak: Soak, rng: random.Random, interval: float
+    fleet: dict[str, Any], soak: Soak, rng: random.Random, args: argparse.Namespace
 ) -> None:
     """Forever: every ``interval`` s one random fault into one random Envoy."""
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(args.fault_interval)
             sim = rng.choice(fleet["envoys"])
             status = await control(http, sim["url"], "GET", "status")
             if not isinstance(status, dict):
                 soak.faults.append(f"{sim['serial']} skipped (not answering)")
                 continue
-            fault = random_fault(rng, str(status.get("firmware", "8.0.0")))
+            fault = random_fault(rng, str(status.get("firmware", "8.0.0")), args.kinds)
             answer = await control(http, sim["url"], "POST", "faults", fault)
             soak.faults.append(f"{sim['serial']} {fault} -> {'ok' if answer else 'failed'}")
 
@@ -369,7 +371,7 @@ async def run(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.warmup)
                 start, start_health = sample(proc, soak), dict(soak.health)
                 workers = [
-                    asyncio.create_task(inject_faults(fleet, soak, rng, args.fault_interval)),
+                    asyncio.create_task(inject_faults(fleet, soak, rng, args)),
                     asyncio.create_task(restart_broker(broker, soak, args.broker_restart)),
                     asyncio.create_task(progress(proc, soak, args.report_interval)),
                 ]
@@ -381,7 +383,8 @@ async def run(args: argparse.Namespace) -> int:
                 recovered = await soak.until(
                     lambda: all(soak.checker.online.get(s) for s in serials), args.ready_timeout
                 )
-                await asyncio.sleep(2 * args.fast + 6)  # one more health report after recovery
+                before = soak.health  # the end figures come from a report sent after recovery
+                await soak.until(lambda: soak.health is not before, 2 * HEALTH_INTERVAL + 5)
                 end, end_health = sample(proc, soak), dict(soak.health)
                 bridge.send_signal(signal.SIGTERM)
                 exit_code = await asyncio.to_thread(bridge.wait, 30)
@@ -496,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envoys", type=int, default=10)
     parser.add_argument("--fixture", action="append", help="repeatable; default: a mix")
     parser.add_argument("--fault-interval", type=float, default=20.0)
+    parser.add_argument(
+        "--kinds",
+        type=lambda text: tuple(k.strip() for k in text.split(",")),
+        default=FAULT_KINDS,
+        help=f"comma-separated fault kinds (default: all of {','.join(FAULT_KINDS)})",
+    )
     parser.add_argument("--broker-restart", type=float, default=900.0)
     parser.add_argument("--fast", type=float, default=2.0)
     parser.add_argument("--normal", type=float, default=10.0)
@@ -509,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.envoys < 1 or args.duration <= 0:
         parser.error("--envoys must be >= 1 and --duration > 0")
+    if not args.kinds or set(args.kinds) - set(FAULT_KINDS):
+        parser.error(f"--kinds must name some of: {', '.join(FAULT_KINDS)}")
     return asyncio.run(run(args))
 
 
