@@ -292,3 +292,15 @@ async def test_collector_keeps_streaming_through_updates() -> None:
     assert await collector.update(fetcher, data, ["livedata"]) == {}
     assert await collector.update(fetcher, data, ["livedata"]) == {}
     assert fetcher.posts() == [b'{"enable":1}'], "probing never writes; one enable per lapse"
+
+
+async def test_unknown_stream_state_and_a_failing_enable_is_not_hammered() -> None:
+    updater, fetcher, clock = await _updater(None)
+    fetcher.override(STREAM, Response(status=500, body=b""))
+    for _ in range(5):
+        await updater.update(Reader(fetcher), EnvoyData())
+        clock.now += 5
+    assert len(fetcher.posts()) == 1
+    clock.now += STREAM_RETRY_SECONDS
+    await updater.update(Reader(fetcher), EnvoyData())
+    assert len(fetcher.posts()) == 2

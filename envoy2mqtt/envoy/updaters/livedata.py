@@ -144,12 +144,14 @@ class LiveDataUpdater(Updater):
         stream = connection.sc_stream if connection is not None else None
         if stream == "enabled":
             return False
+        last = self._last_attempt
+        if last is not None and now - last < STREAM_RETRY_SECONDS:
+            return False  # asked a moment ago: the Envoy may not have caught up (or refused)
         if stream is None:
             # No stream state reported: renew shortly before the Envoy would stop it.
             enabled_at = self.stream_enabled_at
             return enabled_at is None or now - enabled_at >= STREAM_LIFETIME_SECONDS
-        last = self._last_attempt
-        return last is None or now - last >= STREAM_RETRY_SECONDS
+        return True
 
     async def _keep_streaming(self, reader: Reader, connection: RawLiveConnection | None) -> None:
         now = self.clock()
