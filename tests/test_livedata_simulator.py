@@ -120,6 +120,8 @@ async def test_stream_toggle_controls_refresh(envoy_simulator: StartSimulator) -
     assert later["meters"] == last["meters"], "values freeze once the stream lapses"
 
     await _call(sim, "POST", STREAM, {"enable": 1})
+    status_doc = (await _call(sim, "GET", "/__sim__/status"))[1]
+    assert status_doc["livedata"] == {"streaming": True, "stream_requests": 2}
     assert (await _call(sim, "POST", STREAM, {"enable": 0}))[1] == {"sc_stream": "disabled"}
     assert not sim.livedata.streaming
     writes = [(w.method, w.path, w.body, w.status) for w in sim.requests.writes()]

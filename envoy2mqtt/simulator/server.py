@@ -162,6 +162,12 @@ class EnvoySimulator:
             "token_calls": self.enlighten.token_calls,
             "active_tokens": self.tokens.active_tokens,
             "requests": len(self.requests),
+            "livedata": None
+            if self.livedata is None
+            else {
+                "streaming": self.livedata.streaming,
+                "stream_requests": self.livedata.stream_requests,
+            },
         }
 
     # -- lifecycle ------------------------------------------------------------------------
