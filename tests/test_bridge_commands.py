@@ -19,6 +19,7 @@ from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
+from tests.reliability_helpers import command_writes
 
 FIXTURE = "7.3.517"  # Enpower, IQ Batteries, dry contacts, tariff
 ALL_CONTROLS = {"grid_relay": True, "dry_contacts": True, "storage": True}
@@ -115,13 +116,13 @@ CASES = [
 async def test_command_sends_one_request_and_state_shows_the_reread_value(
     env: Env, case: Case
 ) -> None:
-    before = len(env.sim.requests.writes())
+    before = len(command_writes(env.sim))
     state = f"{env.base}/{case.state}"
     assert not case.shows(env.watcher.json(state))  # the fixture starts elsewhere
     result = await env.command(case.suffix, case.payload)
     assert result["status"] == "ok", result
     assert result["value"] == case.value
-    writes = env.sim.requests.writes()[before:]
+    writes = command_writes(env.sim)[before:]
     assert [(w.method, w.path) for w in writes] == [(case.method, case.path)]
     assert case.body(writes[0].body), writes[0].body
     await env.watcher.wait(lambda w: case.shows(w.json(state)))
@@ -144,11 +145,11 @@ BAD = [
 async def test_invalid_payload_is_an_error_and_sends_nothing(
     env: Env, suffix: str, payload: str, hint: str
 ) -> None:
-    before = len(env.sim.requests.writes())
+    before = len(command_writes(env.sim))
     result = await env.command(suffix, payload)
     assert result["status"] == "error"
     assert hint in result["error"]
-    assert env.sim.requests.writes()[before:] == []
+    assert command_writes(env.sim)[before:] == []
 
 
 async def test_unknown_serial_is_an_error(env: Env) -> None:
@@ -159,7 +160,7 @@ async def test_unknown_serial_is_an_error(env: Env) -> None:
     payload = json.loads(env.watcher.latest[result])
     assert payload["status"] == "error"
     assert "unknown" in payload["error"]
-    assert env.sim.requests.writes() == []
+    assert command_writes(env.sim) == []
 
 
 @pytest.mark.parametrize("suffix", ["grid_relay", "dry_contacts/nc1"])
@@ -169,7 +170,7 @@ async def test_disabled_dangerous_controls_answer_error_and_send_nothing(
     env = env_default_controls
     result = await env.command(suffix, "OFF")
     assert result["status"] == "error"
-    assert env.sim.requests.writes() == []
+    assert command_writes(env.sim) == []
     command_topic = f"{env.base}/{suffix}/set"
     configs = [p for t, p in env.watcher.latest.items() if t.startswith("homeassistant/")]
     assert not [c for c in configs if command_topic.encode() in c]
@@ -194,7 +195,7 @@ async def test_retained_command_is_ignored(
             result = await env.command("storage_mode", "turbo")
             assert result["status"] == "error"
             assert not [t for t, _, _ in env.watcher.log if t == f"{base}/reserve_soc/result"]
-            assert sim.requests.writes() == []
+            assert command_writes(sim) == []
             assert len(sim.requests) > 0  # the bridge did talk to this simulator
             assert "reason=retained" in caplog.text
     finally:
