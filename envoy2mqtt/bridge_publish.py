@@ -153,7 +153,8 @@ class EnvoyPublisher:
         current = discovery_payloads(snapshot, self._discovery)
         configs = with_removed_components(view.discovery, current)
         for topic, config in configs.items():
-            await self._publisher.publish(topic, config)
+            # Not on the re-publish timer: HA reloads entities for every config it receives.
+            await self._publisher.publish(topic, config, periodic=False)
         for topic in sorted(set(view.discovery) - set(current)):
             await self._publisher.clear(topic)
             _LOGGER.info("discovery cleared serial=%s topic=%s", snapshot.serial, topic)

@@ -1,0 +1,60 @@
+"""Message volume and resource fixes from docs/performance.md, against the running bridge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.settings import Settings
+from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.plugins.mosquitto import Mosquitto
+from tests.plugins.simulator import StartSimulator
+
+T = Topics("envoy2mqtt")
+FIXTURE = "7.6.185_with_cts_and_battery_3t"
+HOUR = {"fast": 3600, "normal": 3600, "slow": 3600}
+
+
+def hourly(settings: Settings) -> Settings:
+    """The same settings with 1 h poll tiers: only the first round polls."""
+    envoys = [
+        e.model_copy(update={"intervals": e.intervals.model_copy(update=HOUR)})
+        for e in settings.envoys
+    ]
+    return settings.model_copy(update={"envoys": envoys})
+
+
+def _first_round_published(bridge: Bridge) -> bool:
+    return bool(bridge.workers) and bridge.view(bridge.workers[0]).orphans_checked
+
+
+def _count(watcher: Watcher, topic: str) -> int:
+    return sum(1 for t, _, _ in watcher.log if t == topic)
+
+
+async def test_periodic_republish_refreshes_states_but_not_discovery(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    settings = bridge_settings(
+        mosquitto.port, [sim], tmp_path, publish={"republish_interval": 1, "health_interval": 0}
+    )
+    settings = hourly(settings)
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    production = T.state(sim.serial, "production")
+    try:
+        async with running_bridge(settings) as bridge:
+            # Tiers of 1 h: after the first round (orphans checked) nothing is polled, so
+            # every further message comes from the re-publish timer.
+            await watcher.wait(lambda w: _first_round_published(bridge))
+            first = _count(watcher, production)
+            await watcher.wait(lambda w: _count(w, production) > first)
+            index = len(watcher.log)
+            await watcher.wait(lambda w: _count(w, production) >= first + 3)
+    finally:
+        await watcher.stop()
+    assert any(t.startswith("homeassistant/") for t, _, _ in watcher.log[:index])
+    resent = {t for t, _, _ in watcher.since(index) if t.startswith("homeassistant/")}
+    assert not resent, f"discovery re-sent by the timer: {sorted(resent)}"
