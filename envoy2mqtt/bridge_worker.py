@@ -167,6 +167,8 @@ class EnvoyWorker:
         self.stale: set[str] = set()
         self.ready = asyncio.Event()
         self.polled: set[TierName] = set()
+        self._inflight: dict[TierName, asyncio.Task[None]] = {}
+        self._was_online = False
 
     @property
     def serial(self) -> str | None:
@@ -271,9 +273,38 @@ class EnvoyWorker:
         tick = loop.time()
         while True:
             tier = self._tiers[name]
-            await self._poll_tier(tier)
+            if await self._run_poll(tier):
+                tick = loop.time()  # abandoned: poll again at once, then keep the rate
+                continue
             tick = next_tick(tick, tier.interval, loop.time())
             await asyncio.sleep(max(0.0, tick - loop.time()))
+
+    async def _run_poll(self, tier: Tier) -> bool:
+        """Run one poll as its own task; True when it was abandoned (see below)."""
+        task = asyncio.create_task(self._poll_tier(tier), name=f"poll-{self.host}-{tier.name}-1")
+        self._inflight[tier.name] = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            if self._inflight.get(tier.name) is task:
+                del self._inflight[tier.name]
+            if not task.done():  # this loop itself is being cancelled
+                await cancel_and_wait([task])
+        if task.cancelled():
+            return True
+        task.result()  # a programming error must not pass silently
+        return False
+
+    def _abandon_other_polls(self) -> None:
+        # The Envoy just came back: a request of another tier still pending now was sent
+        # to the Envoy before or during its absence and may never be answered (a reboot
+        # drops connections silently). Such polls are abandoned and redone at once,
+        # instead of waiting for their tier's budget (75 s for the long tier).
+        current = asyncio.current_task()
+        for name, task in list(self._inflight.items()):
+            if task is not current and not task.done():
+                _LOGGER.info("poll abandoned host=%s tier=%s reason=envoy back", self.host, name)
+                task.cancel()
 
     async def _poll_tier(self, tier: Tier) -> None:
         deadline = asyncio.get_running_loop().time() + tier.budget
@@ -360,6 +391,9 @@ class EnvoyWorker:
         self.stats.poll_ok()
         if self.availability.success(asyncio.get_running_loop().time()):
             self.stats.online = True
+            if self._was_online:
+                self._abandon_other_polls()
+            self._was_online = True
             await self._listener.envoy_availability(self, True)
 
     async def _reread_server_errors(
