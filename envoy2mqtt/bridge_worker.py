@@ -233,7 +233,7 @@ class EnvoyWorker:
             except (EnvoyError, TimeoutError, OSError) as exc:
                 self.stats.error(describe(exc))
                 _LOGGER.warning(
-                    "envoy setup failed host=%s retry_in=%.0fs error=%s",
+                    "envoy setup failed host=%s retry_in=%.1fs error=%s",
                     self.host,
                     delay,
                     describe(exc),
