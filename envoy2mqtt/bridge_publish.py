@@ -24,6 +24,7 @@ from envoy2mqtt.catalog.discovery import (
 )
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
+from envoy2mqtt.catalog.volatile import volatile_keys
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from envoy2mqtt.mqtt.topics import Topics, sanitize_level
 
@@ -141,7 +142,9 @@ class EnvoyPublisher:
         for suffix, payload in payloads.items():
             topic = self._topics.state(serial, suffix)
             keep.add(topic)
-            await self._publisher.publish(topic, self._guard.filter(topic, payload))
+            await self._publisher.publish(
+                topic, self._guard.filter(topic, payload), volatile=volatile_keys(suffix)
+            )
         removed = await self._publisher.clear_missing(self._topics.device_prefix(serial), keep)
         if removed:
             self._guard.forget(removed)

@@ -7,6 +7,7 @@ from pathlib import Path
 from envoy2mqtt.bridge import Bridge
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import Settings
+from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
@@ -27,6 +28,10 @@ def hourly(settings: Settings) -> Settings:
 
 def _first_round_published(bridge: Bridge) -> bool:
     return bool(bridge.workers) and bridge.view(bridge.workers[0]).orphans_checked
+
+
+def _nth_reading(sim: EnvoySimulator) -> int:
+    return len(sim.requests.entries(path="/ivp/meters/readings"))
 
 
 def _count(watcher: Watcher, topic: str) -> int:
@@ -58,3 +63,45 @@ async def test_periodic_republish_refreshes_states_but_not_discovery(
     assert any(t.startswith("homeassistant/") for t, _, _ in watcher.log[:index])
     resent = {t for t, _, _ in watcher.since(index) if t.startswith("homeassistant/")}
     assert not resent, f"discovery re-sent by the timer: {sorted(resent)}"
+
+
+async def test_a_poll_changing_only_the_poll_time_publishes_nothing(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # Static values and no live-data stream: every reading repeats exactly.
+    sim = await envoy_simulator(FIXTURE, livedata=False)
+    settings = bridge_settings(
+        mosquitto.port, [sim], tmp_path, publish={"republish_interval": 3600, "health_interval": 0}
+    )
+    envoy = settings.envoys[0]
+    fast_only = envoy.intervals.model_copy(update={**HOUR, "fast": 1})
+    settings = settings.model_copy(
+        update={"envoys": [envoy.model_copy(update={"intervals": fast_only})]}
+    )
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+
+    try:
+        async with running_bridge(settings) as bridge:
+            await watcher.wait(lambda w: _first_round_published(bridge))
+            # Two more fast polls let the other tiers' first passes finish publishing.
+            start = await _after_polls(sim, bridge, watcher, 2)
+            # A fast poll's publishing ends before the next poll starts: 4 requests later,
+            # 3 polls (each with a new last_poll second) have been published.
+            end = await _after_polls(sim, bridge, watcher, 4)
+    finally:
+        await watcher.stop()
+    assert T.state(sim.serial, "gateway") in {t for t, _, _ in watcher.log[:start]}
+    resent = sorted({t for t, _, _ in watcher.log[start + 1 : end]})
+    assert resent == [], f"unchanged states re-sent: {resent}"
+
+
+async def _after_polls(sim: EnvoySimulator, bridge: Bridge, watcher: Watcher, polls: int) -> int:
+    """Wait for ``polls`` more meter readings, then return the log index of a sentinel."""
+    wanted = _nth_reading(sim) + polls
+    await sim.requests.wait_for(lambda e: _nth_reading(sim) >= wanted, within=15)
+    sentinel = f"test/sentinel/{wanted}"
+    await bridge.session.publish(sentinel, b"done", qos=1)
+    # Messages of one client arrive in order: everything published before is in the log.
+    await watcher.wait(lambda w: any(t == sentinel for t, _, _ in w.log))
+    return next(i for i, (t, _, _) in enumerate(watcher.log) if t == sentinel)

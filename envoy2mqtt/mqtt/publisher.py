@@ -5,16 +5,21 @@ sent when its bytes differ from the last ones, when the last send is older than 
 re-publish interval (``expire_after`` consumers need to see life), or when the last attempt
 was dropped because the broker was away. The same bookkeeping tells which topics to clear
 when a device disappears.
+
+Change detection compares a digest of the payload, optionally without *volatile* keys
+(a poll time, a meter's reading timestamp): a payload whose only difference is in such keys
+is not sent, but it is kept as the newest payload, so the periodic re-publish carries it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -43,8 +48,22 @@ def encode_payload(payload: object) -> bytes:
     return _ENCODER.encode(payload)
 
 
+def _without(value: Any, keys: Collection[str]) -> Any:
+    """``value`` with ``keys`` removed from every object at any depth."""
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
 @dataclass(slots=True)
 class _Entry:
+    digest: bytes  # what change detection compares
     payload: bytes
     periodic: bool = True  # re-sent every interval even when unchanged
     sent_at: float | None = None  # None: not delivered to the broker yet
@@ -77,7 +96,14 @@ class StatePublisher:
         self._refresh_after = republish_interval - self._tick
         self._entries: dict[str, _Entry] = {}
 
-    async def publish(self, topic: str, payload: object, *, periodic: bool = True) -> bool:
+    async def publish(
+        self,
+        topic: str,
+        payload: object,
+        *,
+        periodic: bool = True,
+        volatile: Collection[str] = (),
+    ) -> bool:
         """Publish ``payload`` retained on ``topic`` unless it is unchanged and fresh.
 
         Args:
@@ -86,15 +112,22 @@ class StatePublisher:
             periodic: ``False`` for messages that must not be refreshed on a timer
                 (discovery configs: re-sending them makes Home Assistant reload entities);
                 they are still re-sent by :meth:`republish_all` and when undelivered.
+            volatile: Keys (at any depth of a JSON object payload) left out of the change
+                comparison: a payload differing only there is stored but not sent.
 
         Returns:
             Whether a message was handed to the broker.
         """
         data = encode_payload(payload)
+        compared = data
+        if volatile and isinstance(payload, dict):
+            compared = encode_payload(_without(payload, volatile))
+        digest = _digest(compared)
         entry = self._entries.get(topic)
-        if entry is not None and entry.payload == data and not self._due(entry):
+        if entry is not None and entry.digest == digest and not self._due(entry):
+            entry.payload = data  # the newest values go out with the next refresh
             return False
-        entry = _Entry(data, periodic)
+        entry = _Entry(digest, data, periodic)
         self._entries[topic] = entry
         return await self._send(topic, entry)
 

@@ -1,0 +1,72 @@
+"""StatePublisher change detection without volatile keys (docs/performance.md, section 4)."""
+
+from __future__ import annotations
+
+import json
+
+from envoy2mqtt.catalog.volatile import volatile_keys
+from envoy2mqtt.mqtt.publisher import StatePublisher
+from tests.test_mqtt_publisher import FakeClock, RecordingTarget
+
+METER = "e2m/1221/meters/production"
+
+
+def meter(timestamp: int, power: int = 500) -> dict[str, object]:
+    phase = {"active_power": power // 2, "timestamp": timestamp}
+    return {
+        "active_power": power,
+        "timestamp": timestamp,
+        "phases": {"l1": phase, "l2": dict(phase)},
+    }
+
+
+async def test_payload_differing_only_in_volatile_keys_is_not_sent() -> None:
+    target, clock = RecordingTarget(), FakeClock()
+    publisher = StatePublisher(target, republish_interval=100, clock=clock)
+    keys = volatile_keys("meters/production")
+    assert await publisher.publish(METER, meter(1), volatile=keys)
+    clock.now += 5
+    assert not await publisher.publish(METER, meter(2), volatile=keys)  # top level and phases
+    assert await publisher.publish(METER, meter(3, power=501), volatile=keys)  # a real change
+    assert [json.loads(p)["timestamp"] for _, p, _, _ in target.sent] == [1, 3]
+
+
+async def test_refresh_carries_the_newest_volatile_values() -> None:
+    target, clock = RecordingTarget(), FakeClock()
+    publisher = StatePublisher(target, republish_interval=100, clock=clock)
+    keys = volatile_keys("gateway")
+    assert await publisher.publish(
+        "e2m/1221/gateway", {"serial": "1", "last_poll": 10}, volatile=keys
+    )
+    assert not await publisher.publish(
+        "e2m/1221/gateway", {"serial": "1", "last_poll": 20}, volatile=keys
+    )
+    assert json.loads(publisher.payload("e2m/1221/gateway") or b"")["last_poll"] == 20
+    clock.now += 100
+    assert await publisher.republish_due() == 1
+    assert json.loads(target.sent[-1][1]) == {"serial": "1", "last_poll": 20}
+    assert await publisher.republish_all() == 1  # HA birth / reconnect: the newest too
+    assert json.loads(target.sent[-1][1])["last_poll"] == 20
+
+
+async def test_without_volatile_keys_every_difference_is_sent() -> None:
+    target = RecordingTarget()
+    publisher = StatePublisher(target, republish_interval=100, clock=FakeClock())
+    battery = "e2m/1221/batteries/42"
+    assert volatile_keys("batteries/42") == frozenset()
+    assert await publisher.publish(
+        battery, {"timestamp": 1}, volatile=volatile_keys("batteries/42")
+    )
+    assert await publisher.publish(
+        battery, {"timestamp": 2}, volatile=volatile_keys("batteries/42")
+    )
+    assert await publisher.publish(METER, meter(1))
+    assert await publisher.publish(METER, meter(2))  # no keys given: compared in full
+    assert len(target.sent) == 4
+
+
+def test_volatile_keys_are_declared_per_state_group() -> None:
+    assert volatile_keys("gateway") == {"last_poll"}
+    assert volatile_keys("meters/net-consumption") == {"timestamp"}
+    assert volatile_keys("livedata") == {"last_update"}
+    assert volatile_keys("production") == frozenset()
