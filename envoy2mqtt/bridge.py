@@ -42,7 +42,14 @@ from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
 from envoy2mqtt.settings import EnvoySettings, Settings
 
-__all__ = ["Bridge", "ClientContext", "ClientFactory", "default_client", "lifetime_keys"]
+__all__ = [
+    "Bridge",
+    "ClientContext",
+    "ClientFactory",
+    "default_client",
+    "lifetime_keys",
+    "max_pending_publishes",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,6 +71,16 @@ def lifetime_keys() -> frozenset[str]:
     """Payload keys of lifetime counters: ``total_increasing`` rows that never reset daily."""
     rows = {s.value for s in ALL_SPECS if s.state_class == "total_increasing"}
     return frozenset({k for k in rows if "today" not in k} | LIFETIME_KEYS)
+
+
+def max_pending_publishes(envoys: int) -> int:
+    """Publishes that may await their PUBACK at once in a healthy bridge of ``envoys``.
+
+    Per Envoy: one publishing pass (passes run under the Envoy's lock, one message at a
+    time), one availability change and one ``bridge/info`` refresh; plus the bridge's own
+    (re-publish timer, health, command results). More than that means PUBACKs are late.
+    """
+    return 3 * envoys + 20
 
 
 def default_client(envoy: EnvoySettings, context: ClientContext) -> EnvoyClient:
@@ -98,7 +115,9 @@ class Bridge:
     ) -> None:
         """Build every part; nothing connects until :meth:`run`."""
         self.settings = settings
-        self.session = MqttSession(settings.mqtt)
+        self.session = MqttSession(
+            settings.mqtt, max_pending=max_pending_publishes(len(settings.envoys))
+        )
         self.topics = self.session.topics
         self.publisher = StatePublisher(
             self.session, republish_interval=settings.publish.republish_interval
