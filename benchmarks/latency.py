@@ -5,8 +5,9 @@ Processes: mosquitto (127.0.0.1, random port), the real ``Bridge`` in its own pr
 plus MQTT clients. All clocks are the same machine's ``time.time()``.
 
 1. **poll returned -> state published**: for each fast-tier poll, t0 = the moment the
-   simulator has the ``/ivp/meters/readings`` answer ready (its request log is told when a
-   request finishes), t1 = the first state message under ``<base>/<sn>/`` that a subscriber
+   simulator has the poll's last answer ready (``/ivp/meters/readings`` and, where the
+   bridge reads it, ``/ivp/livedata/status``; its request log is told when a request
+   finishes), t1 = the first state message under ``<base>/<sn>/`` that a subscriber
    receives after t0 (and before the next poll). Includes the HTTP response transfer, the
    bridge's decode + catalogue + publish, and the broker hop to the subscriber: an upper
    bound of the bridge's own share. Other tiers are set to 1 h so only fast polls run.
@@ -45,6 +46,8 @@ from envoy2mqtt.simulator.server import EnvoySimulator
 
 DEFAULT_FIXTURE = "7.6.185_with_cts_and_battery_3t"
 READINGS = "/ivp/meters/readings"
+# The fast tier's endpoints: its poll has returned when the last of them was answered.
+FAST_PATHS = frozenset({READINGS, "/ivp/livedata/status"})
 TARIFF = "/admin/lib/tariff"
 
 
@@ -117,10 +120,21 @@ def _state_message(watch: Watch, serial: str, seen: Seen) -> bool:
     return not suffix.endswith(("/set", "/result")) and suffix not in ("set", "result")
 
 
+def _poll_ends(times: list[float], gap: float) -> list[float]:
+    """The last answer time of each burst of fast-tier answers (one burst = one poll)."""
+    ends: list[float] = []
+    for t in times:
+        if ends and t - ends[-1] < gap:
+            ends[-1] = t
+        else:
+            ends.append(t)
+    return ends
+
+
 async def poll_to_publish(
     watch: Watch, stamps: Timestamps, serial: str, polls: int, fast: float
 ) -> list[float]:
-    """Latencies (ms) from a readings answer to the next state message, for ``polls`` polls."""
+    """Latencies (ms) from a fast poll's last answer to the next state message."""
     start = len(stamps.answered)
 
     def enough() -> bool:
@@ -132,7 +146,9 @@ async def poll_to_publish(
         if time.monotonic() > deadline:
             raise TimeoutError("the bridge did not poll often enough")
         await asyncio.wait_for(stamps.event.wait(), fast * 3 + 10)
-    answers = [t for t, e in stamps.answered[start:] if e.path == READINGS]
+    answers = _poll_ends(
+        [t for t, e in stamps.answered[start:] if e.path in FAST_PATHS], gap=fast / 2
+    )
     await asyncio.sleep(1.0)  # let the last poll's messages arrive
     states = [m.at for m in watch.messages if _state_message(watch, serial, m)]
     latencies = []
