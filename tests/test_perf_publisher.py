@@ -70,3 +70,14 @@ def test_volatile_keys_are_declared_per_state_group() -> None:
     assert volatile_keys("meters/net-consumption") == {"timestamp"}
     assert volatile_keys("livedata") == {"last_update"}
     assert volatile_keys("production") == frozenset()
+
+
+async def test_a_volatile_key_appearing_is_a_change() -> None:
+    target = RecordingTarget()
+    publisher = StatePublisher(target, republish_interval=100, clock=FakeClock())
+    keys = volatile_keys("gateway")
+    assert await publisher.publish("e2m/1/gateway", {"serial": "1"}, volatile=keys)
+    assert await publisher.publish("e2m/1/gateway", {"serial": "1", "last_poll": 5}, volatile=keys)
+    assert not await publisher.publish(
+        "e2m/1/gateway", {"serial": "1", "last_poll": 6}, volatile=keys
+    )

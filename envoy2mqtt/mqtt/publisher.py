@@ -49,9 +49,12 @@ def encode_payload(payload: object) -> bytes:
 
 
 def _without(value: Any, keys: Collection[str]) -> Any:
-    """``value`` with ``keys`` removed from every object at any depth."""
+    """``value`` with the values of ``keys`` blanked in every object at any depth.
+
+    Only the values: a volatile key appearing (the first poll time) is still a change.
+    """
     if isinstance(value, dict):
-        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+        return {k: None if k in keys else _without(v, keys) for k, v in value.items()}
     if isinstance(value, list):
         return [_without(v, keys) for v in value]
     return value
