@@ -261,9 +261,12 @@ class Bridge:
 
     async def _on_connect(self) -> None:
         # Runs inside the session's connect sequence: never wait for incoming messages here.
-        await self.publisher.republish_all()
+        await self._republish_everything()
 
     async def _republish_everything(self) -> None:
+        # Discovery configs are not stored (only digests): rebuilt from each Envoy's data.
+        for worker in self.workers:
+            await self._guarded(self.output.rediscover(worker, self.view(worker)))
         await self.publisher.republish_all()
 
     async def _health_loop(self) -> None:

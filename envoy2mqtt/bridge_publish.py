@@ -69,6 +69,8 @@ class EnvoyView:
     name: str | None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     serial: str | None = None
+    # Discovery topic -> the announced config reduced to what a later removal needs (its
+    # components' platforms); full configs are rebuilt from the snapshot when needed.
     discovery: dict[str, dict[str, Any]] = field(default_factory=dict)
     announced: bool = False
     orphans_checked: bool = False
@@ -117,6 +119,14 @@ class EnvoyPublisher:
             await self._publish_states(worker, snapshot)
             view.announced = True
 
+    async def rediscover(self, worker: EnvoyWorker, view: EnvoyView) -> None:
+        """Send every discovery config again, rebuilt from current data (reconnect, HA birth)."""
+        async with view.lock:
+            snapshot = snapshot_of(worker, view.name)
+            if snapshot is None or not view.announced:
+                return
+            await self._publish_discovery(snapshot, view, force=True)
+
     async def update(self, worker: EnvoyWorker, view: EnvoyView, groups: set[str]) -> None:
         """After a poll: publish changed states (and discovery when devices may change)."""
         async with view.lock:
@@ -150,18 +160,21 @@ class EnvoyPublisher:
             self._guard.forget(removed)
             _LOGGER.info("states cleared serial=%s topics=%s", serial, ",".join(removed))
 
-    async def _publish_discovery(self, snapshot: Snapshot, view: EnvoyView) -> None:
+    async def _publish_discovery(
+        self, snapshot: Snapshot, view: EnvoyView, *, force: bool = False
+    ) -> None:
         if self._discovery is None:
             return
         current = discovery_payloads(snapshot, self._discovery)
         configs = with_removed_components(view.discovery, current)
         for topic, config in configs.items():
             # Not on the re-publish timer: HA reloads entities for every config it receives.
-            await self._publisher.publish(topic, config, periodic=False)
+            # Only a digest is kept (configs are large); rediscover() rebuilds them.
+            await self._publisher.publish(topic, config, periodic=False, keep=False, force=force)
         for topic in sorted(set(view.discovery) - set(current)):
             await self._publisher.clear(topic)
             _LOGGER.info("discovery cleared serial=%s topic=%s", snapshot.serial, topic)
-        view.discovery = current
+        view.discovery = {topic: _removal_view(config) for topic, config in current.items()}
 
     async def _moved(self, view: EnvoyView, serial: str) -> None:
         # The host now answers with another serial (replaced gateway): retire the old one.
@@ -201,6 +214,14 @@ class EnvoyPublisher:
                 decoded = _json_object(payload)
                 if decoded is not None:
                     self._guard.seed(topic, decoded)
+
+
+def _removal_view(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a discovery config that :func:`with_removed_components` reads later."""
+    components = config.get("cmps")
+    if not isinstance(components, dict):
+        return {}
+    return {"cmps": {key: {"platform": c.get("platform")} for key, c in components.items()}}
 
 
 def _json_object(payload: bytes) -> dict[str, Any] | None:

@@ -26,6 +26,16 @@ def hourly(settings: Settings) -> Settings:
     return settings.model_copy(update={"envoys": envoys})
 
 
+def fast_only(settings: Settings) -> Settings:
+    """The same settings with a 1 s fast tier and 1 h other tiers."""
+    settings = hourly(settings)
+    envoys = [
+        e.model_copy(update={"intervals": e.intervals.model_copy(update={"fast": 1})})
+        for e in settings.envoys
+    ]
+    return settings.model_copy(update={"envoys": envoys})
+
+
 def _first_round_published(bridge: Bridge) -> bool:
     return bool(bridge.workers) and bridge.view(bridge.workers[0]).orphans_checked
 
@@ -73,11 +83,7 @@ async def test_a_poll_changing_only_the_poll_time_publishes_nothing(
     settings = bridge_settings(
         mosquitto.port, [sim], tmp_path, publish={"republish_interval": 3600, "health_interval": 0}
     )
-    envoy = settings.envoys[0]
-    fast_only = envoy.intervals.model_copy(update={**HOUR, "fast": 1})
-    settings = settings.model_copy(
-        update={"envoys": [envoy.model_copy(update={"intervals": fast_only})]}
-    )
+    settings = fast_only(settings)
     watcher = Watcher(mosquitto.host, mosquitto.port)
     await watcher.start()
 
@@ -105,3 +111,33 @@ async def _after_polls(sim: EnvoySimulator, bridge: Bridge, watcher: Watcher, po
     # Messages of one client arrive in order: everything published before is in the log.
     await watcher.wait(lambda w: any(t == sentinel for t, _, _ in w.log))
     return next(i for i, (t, _, _) in enumerate(watcher.log) if t == sentinel)
+
+
+async def test_discovery_is_rebuilt_not_stored_and_still_resent_on_ha_birth(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE, livedata=False)
+    settings = fast_only(bridge_settings(mosquitto.port, [sim], tmp_path))
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    gateway_config = f"homeassistant/device/envoy2mqtt_{sim.serial}/config"
+    try:
+        async with running_bridge(settings) as bridge:
+            await watcher.wait(lambda w: _first_round_published(bridge))
+            await _after_polls(sim, bridge, watcher, 2)  # the other tiers' passes are done
+            view = bridge.view(bridge.workers[0])
+            announced = set(view.discovery)
+            assert gateway_config in announced
+            # Per Envoy only component platforms (for removals) and a digest remain.
+            for reduced in view.discovery.values():
+                assert set(reduced) <= {"cmps"}
+                assert all(set(c) == {"platform"} for c in reduced.get("cmps", {}).values())
+            assert all(bridge.publisher.payload(t) is None for t in announced)
+            before = watcher.latest[gateway_config]
+            index = len(watcher.log)
+            await watcher.publish("homeassistant/status", "online")
+            await watcher.wait(lambda w: announced <= {t for t, _, _ in w.since(index)})
+    finally:
+        await watcher.stop()
+    resent = {t: p for t, p, _ in watcher.since(index) if t in announced}
+    assert resent[gateway_config] == before  # the full config, rebuilt identically

@@ -72,6 +72,32 @@ def test_volatile_keys_are_declared_per_state_group() -> None:
     assert volatile_keys("production") == frozenset()
 
 
+async def test_unkept_payload_is_compared_by_digest_and_sent_only_by_its_owner() -> None:
+    target, clock = RecordingTarget(), FakeClock()
+    publisher = StatePublisher(target, republish_interval=100, clock=clock)
+    config = {"cmps": {"power": {"platform": "sensor"}}}
+    assert await publisher.publish("ha/x/config", config, periodic=False, keep=False)
+    assert publisher.payload("ha/x/config") is None  # only a digest is stored
+    assert "ha/x/config" in publisher.topics("ha")
+    assert not await publisher.publish("ha/x/config", config, periodic=False, keep=False)
+    clock.now += 1000
+    assert await publisher.republish_due() == 0
+    assert await publisher.republish_all() == 0  # the owner rebuilds and re-sends it
+    assert await publisher.publish("ha/x/config", config, periodic=False, keep=False, force=True)
+    assert len(target.sent) == 2
+
+
+async def test_unkept_payload_dropped_offline_is_sent_by_the_next_publish() -> None:
+    target = RecordingTarget()
+    publisher = StatePublisher(target, republish_interval=100, clock=FakeClock())
+    target.online = False
+    assert not await publisher.publish("ha/x/config", {"a": 1}, keep=False)
+    target.online = True
+    assert await publisher.republish_due() == 0
+    assert await publisher.publish("ha/x/config", {"a": 1}, keep=False)
+    assert target.sent == [("ha/x/config", b'{"a":1}', 1, True)]
+
+
 async def test_a_volatile_key_appearing_is_a_change() -> None:
     target = RecordingTarget()
     publisher = StatePublisher(target, republish_interval=100, clock=FakeClock())

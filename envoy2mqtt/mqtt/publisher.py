@@ -67,7 +67,7 @@ def _digest(data: bytes) -> bytes:
 @dataclass(slots=True)
 class _Entry:
     digest: bytes  # what change detection compares
-    payload: bytes
+    payload: bytes | None  # None: not kept, the owner sends it again itself (keep=False)
     periodic: bool = True  # re-sent every interval even when unchanged
     sent_at: float | None = None  # None: not delivered to the broker yet
 
@@ -106,6 +106,8 @@ class StatePublisher:
         *,
         periodic: bool = True,
         volatile: Collection[str] = (),
+        keep: bool = True,
+        force: bool = False,
     ) -> bool:
         """Publish ``payload`` retained on ``topic`` unless it is unchanged and fresh.
 
@@ -117,6 +119,10 @@ class StatePublisher:
                 they are still re-sent by :meth:`republish_all` and when undelivered.
             volatile: Keys (at any depth of a JSON object payload) left out of the change
                 comparison: a payload differing only there is stored but not sent.
+            keep: ``False`` to remember only a digest of the payload (large configs the
+                owner can rebuild): :meth:`republish_all` and :meth:`republish_due` then
+                skip the topic, and the owner publishes it again after a reconnect.
+            force: Send even when unchanged and fresh (the owner's own re-publish).
 
         Returns:
             Whether a message was handed to the broker.
@@ -127,12 +133,13 @@ class StatePublisher:
             compared = encode_payload(_without(payload, volatile))
         digest = _digest(compared)
         entry = self._entries.get(topic)
-        if entry is not None and entry.digest == digest and not self._due(entry):
-            entry.payload = data  # the newest values go out with the next refresh
+        if entry is not None and entry.digest == digest and not (force or self._due(entry)):
+            if keep:
+                entry.payload = data  # the newest values go out with the next refresh
             return False
-        entry = _Entry(digest, data, periodic)
+        entry = _Entry(digest, data if keep else None, periodic)
         self._entries[topic] = entry
-        return await self._send(topic, entry)
+        return await self._send(topic, entry, data)
 
     async def clear(self, topic: str) -> bool:
         """Remove ``topic``'s retained message (empty payload) and forget it."""
@@ -166,14 +173,15 @@ class StatePublisher:
         """Send every known retained state again (after reconnect or HA birth)."""
         sent = 0
         for topic, entry in list(self._entries.items()):
-            sent += await self._send(topic, entry)
+            if entry.payload is not None:
+                sent += await self._send(topic, entry)
         return sent
 
     async def republish_due(self) -> int:
         """Send the states that were not delivered or are older than the interval."""
         sent = 0
         for topic, entry in list(self._entries.items()):
-            if self._due(entry):
+            if entry.payload is not None and self._due(entry):
                 sent += await self._send(topic, entry)
         return sent
 
@@ -190,9 +198,11 @@ class StatePublisher:
             return True
         return entry.periodic and self._clock() - entry.sent_at >= self._refresh_after
 
-    async def _send(self, topic: str, entry: _Entry) -> bool:
-        sent = await self._target.publish(topic, entry.payload, qos=self._qos, retain=True)
+    async def _send(self, topic: str, entry: _Entry, data: bytes | None = None) -> bool:
+        payload = entry.payload if data is None else data
+        assert payload is not None  # entries without a payload are sent by their owner
+        sent = await self._target.publish(topic, payload, qos=self._qos, retain=True)
         if sent:
             entry.sent_at = self._clock()
-            _LOGGER.debug("mqtt publish topic=%s bytes=%d retain=true", topic, len(entry.payload))
+            _LOGGER.debug("mqtt publish topic=%s bytes=%d retain=true", topic, len(payload))
         return sent
