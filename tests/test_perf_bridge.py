@@ -11,6 +11,7 @@ from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
+from tests.test_perf_http import established_to, until
 
 T = Topics("envoy2mqtt")
 FIXTURE = "7.6.185_with_cts_and_battery_3t"
@@ -141,3 +142,22 @@ async def test_discovery_is_rebuilt_not_stored_and_still_resent_on_ha_birth(
         await watcher.stop()
     resent = {t: p for t, p, _ in watcher.since(index) if t in announced}
     assert resent[gateway_config] == before  # the full config, rebuilt identically
+
+
+async def test_after_the_first_round_one_connection_per_envoy_stays_open(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    settings = fast_only(bridge_settings(mosquitto.port, [sim], tmp_path))
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    try:
+        async with running_bridge(settings) as bridge:
+            # The first round runs all four tiers at once (several connections); then
+            # only the fast tier polls, every second, through one kept connection.
+            await watcher.wait(lambda w: _first_round_published(bridge))
+            await until(lambda: established_to(sim.port) == 1, within=10)
+            await _after_polls(sim, bridge, watcher, 3)
+            assert established_to(sim.port) == 1
+    finally:
+        await watcher.stop()
