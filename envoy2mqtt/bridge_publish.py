@@ -69,9 +69,9 @@ class EnvoyView:
     name: str | None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     serial: str | None = None
-    # Discovery topic -> the announced config reduced to what a later removal needs (its
-    # components' platforms); full configs are rebuilt from the snapshot when needed.
-    discovery: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Discovery topic -> its components' platforms (key -> platform; empty for one-entity
+    # configs): all a later removal needs. Full configs are rebuilt from the snapshot.
+    discovery: dict[str, dict[str, str]] = field(default_factory=dict)
     announced: bool = False
     orphans_checked: bool = False
 
@@ -166,7 +166,7 @@ class EnvoyPublisher:
         if self._discovery is None:
             return
         current = discovery_payloads(snapshot, self._discovery)
-        configs = with_removed_components(view.discovery, current)
+        configs = with_removed_components(_announced_configs(view.discovery), current)
         for topic, config in configs.items():
             # Not on the re-publish timer: HA reloads entities for every config it receives.
             # Only a digest is kept (configs are large); rediscover() rebuilds them.
@@ -174,7 +174,7 @@ class EnvoyPublisher:
         for topic in sorted(set(view.discovery) - set(current)):
             await self._publisher.clear(topic)
             _LOGGER.info("discovery cleared serial=%s topic=%s", snapshot.serial, topic)
-        view.discovery = {topic: _removal_view(config) for topic, config in current.items()}
+        view.discovery = {topic: _platforms(config) for topic, config in current.items()}
 
     async def _moved(self, view: EnvoyView, serial: str) -> None:
         # The host now answers with another serial (replaced gateway): retire the old one.
@@ -216,12 +216,21 @@ class EnvoyPublisher:
                     self._guard.seed(topic, decoded)
 
 
-def _removal_view(config: dict[str, Any]) -> dict[str, Any]:
-    """The part of a discovery config that :func:`with_removed_components` reads later."""
+def _platforms(config: dict[str, Any]) -> dict[str, str]:
+    """Component key -> platform of a device-mode discovery config ({} otherwise)."""
     components = config.get("cmps")
     if not isinstance(components, dict):
         return {}
-    return {"cmps": {key: {"platform": c.get("platform")} for key, c in components.items()}}
+    return {key: str(c.get("platform")) for key, c in components.items()}
+
+
+def _announced_configs(announced: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """The announced configs as far as :func:`with_removed_components` reads them."""
+    return {
+        topic: {"cmps": {key: {"platform": p} for key, p in platforms.items()}}
+        for topic, platforms in announced.items()
+        if platforms
+    }
 
 
 def _json_object(payload: bytes) -> dict[str, Any] | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from envoy2mqtt.bridge_publish import _announced_configs, _platforms
+from envoy2mqtt.catalog.discovery import with_removed_components
 from envoy2mqtt.catalog.volatile import volatile_keys
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from tests.test_mqtt_publisher import FakeClock, RecordingTarget
@@ -107,3 +109,21 @@ async def test_a_volatile_key_appearing_is_a_change() -> None:
     assert not await publisher.publish(
         "e2m/1/gateway", {"serial": "1", "last_poll": 6}, volatile=keys
     )
+
+
+def test_kept_platforms_still_announce_removed_components() -> None:
+    topic = "homeassistant/device/x/config"
+    before = {
+        "dev": {},
+        "cmps": {
+            "power": {"platform": "sensor", "name": "P"},
+            "relay": {"platform": "switch", "name": "R"},
+        },
+    }
+    after = {"dev": {}, "cmps": {"power": {"platform": "sensor", "name": "P"}}}
+    kept = {topic: _platforms(before)}
+    assert kept == {topic: {"power": "sensor", "relay": "switch"}}
+    sent = with_removed_components(_announced_configs(kept), {topic: after})
+    assert sent[topic]["cmps"]["relay"] == {"platform": "switch"}  # HA removes it
+    assert sent[topic]["cmps"]["power"] == after["cmps"]["power"]
+    assert _platforms({"state_topic": "t"}) == {}  # one-entity (component mode) config
