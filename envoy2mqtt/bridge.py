@@ -37,7 +37,7 @@ from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.catalog.registry import ALL_SPECS
 from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.client import EnvoyClient
-from envoy2mqtt.envoy.pool import http_keepalive, shared_session
+from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_session
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
@@ -197,7 +197,9 @@ class Bridge:
     async def _serve(self) -> None:
         if self._stop.is_set():
             return
-        # One idle connection per Envoy, kept between fast polls (envoy/pool.py).
+        # One idle connection per Envoy, kept between fast polls, each with a smaller TLS
+        # read buffer (envoy/pool.py).
+        limit_tls_read_buffer()
         self._http = shared_session(http_keepalive(e.intervals.fast for e in self.settings.envoys))
         self._enlighten = EnlightenClient(
             self.settings.enlighten.login_url, self.settings.enlighten.token_url

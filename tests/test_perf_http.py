@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from asyncio import sslproto
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 import psutil
+import pytest
 
-from envoy2mqtt.envoy.pool import MIN_KEEPALIVE, IdleCappedConnector, http_keepalive
+from envoy2mqtt.envoy.pool import (
+    MIN_KEEPALIVE,
+    TLS_READ_BUFFER,
+    IdleCappedConnector,
+    http_keepalive,
+    limit_tls_read_buffer,
+)
 from envoy2mqtt.simulator.faults import Fault, FaultKind
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.plugins.simulator import StartSimulator
@@ -75,3 +83,21 @@ def test_keepalive_outlives_the_slowest_fast_tier() -> None:
     assert http_keepalive([5, 10]) == MIN_KEEPALIVE
     assert http_keepalive([5, 30]) == 45
     assert http_keepalive([]) == MIN_KEEPALIVE
+
+
+async def test_small_tls_read_buffer_still_reads_large_bodies(
+    envoy_simulator: StartSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sslproto.SSLProtocol, "max_size", sslproto.SSLProtocol.max_size)
+    limit_tls_read_buffer()
+    sim = await envoy_simulator(FIXTURE)
+    assert sim.tls
+    await sim.inject(Fault(FaultKind.HUGE, path="/info", size=300_000, count=1))
+    ssl = sim.client_ssl_context() or False
+    async with aiohttp.ClientSession() as session, session.get(f"{sim.url}/info", ssl=ssl) as r:
+        transport = r.connection.transport if r.connection is not None else None
+        body = await r.read()
+    ssl_protocol: Any = getattr(transport, "_ssl_protocol", None)
+    assert isinstance(ssl_protocol, sslproto.SSLProtocol)
+X
+    assert len(body) == 300_000

@@ -7,10 +7,14 @@ peak stays open for good. Every TLS connection holds asyncio's 256 KiB read buff
 0.75 MiB per Envoy with three of them). This pool closes the surplus as connections come
 back, keeping the most recently used one: the one the next fast poll reuses. Concurrency is
 not limited here; only idle connections are.
+
+:func:`limit_tls_read_buffer` shrinks that per-connection buffer for the whole process:
+asyncio offers no per-connection setting, and Envoy bodies are read in chunks anyway.
 """
 
 from __future__ import annotations
 
+import asyncio.sslproto
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,10 +22,19 @@ import aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.client_reqrep import ConnectionKey
 
-__all__ = ["IdleCappedConnector", "http_keepalive", "shared_session"]
+__all__ = [
+    "TLS_READ_BUFFER",
+    "IdleCappedConnector",
+    "http_keepalive",
+    "limit_tls_read_buffer",
+    "shared_session",
+]
 
 #: aiohttp's own default keep-alive, kept as the floor.
 MIN_KEEPALIVE = 15.0
+
+#: Read buffer per TLS connection set by :func:`limit_tls_read_buffer` (asyncio: 256 KiB).
+TLS_READ_BUFFER = 64 * 1024
 
 
 class IdleCappedConnector(aiohttp.TCPConnector):
@@ -54,6 +67,17 @@ class IdleCappedConnector(aiohttp.TCPConnector):
 def http_keepalive(fast_intervals: Iterable[float]) -> float:
     """Keep-alive (seconds) long enough for the slowest fast tier to reuse its connection."""
     return max([MIN_KEEPALIVE, *(1.5 * interval for interval in fast_intervals)])
+
+
+def limit_tls_read_buffer(size: int = TLS_READ_BUFFER) -> None:
+    """Make every asyncio TLS connection opened from now on allocate ``size`` bytes to read.
+
+    asyncio's SSL protocol reads (and allocates) ``max_size`` bytes per connection; the
+    attribute is a class-level default. A no-op if a Python version lacks it.
+    """
+    protocol = asyncio.sslproto.SSLProtocol
+    if isinstance(getattr(protocol, "max_size", None), int):
+        protocol.max_size = size
 
 
 def shared_session(keepalive: float) -> aiohttp.ClientSession:
