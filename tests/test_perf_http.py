@@ -99,5 +99,5 @@ async def test_small_tls_read_buffer_still_reads_large_bodies(
         body = await r.read()
     ssl_protocol: Any = getattr(transport, "_ssl_protocol", None)
     assert isinstance(ssl_protocol, sslproto.SSLProtocol)
-X
+    assert len(vars(ssl_protocol)["_ssl_buffer"]) == TLS_READ_BUFFER  # asyncio: 256 KiB
     assert len(body) == 300_000
