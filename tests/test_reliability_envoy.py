@@ -312,7 +312,9 @@ async def test_reboot_with_zeros_and_new_firmware_never_steps_lifetime_counters_
             lifetime = watcher.json(production)["watt_hours_lifetime"]
             states_before = {t for t in watcher.latest if t.startswith(prefix)}
             start = len(watcher.log)
-            await sim.reboot(firmware="8.3.9999", downtime=1.0)  # zeros, tokens revoked
+            # Zeros, tokens revoked, and down long enough for two polls to find it unreachable
+            # (a 1 s outage is ridden through by the transport's retries).
+            await sim.reboot(firmware="8.3.9999", downtime=4.0)
             await watcher.wait(lambda w: w.latest.get(availability) == b"offline")
             await watcher.wait(lambda w: w.latest.get(availability) == b"online")
             await watcher.wait(lambda w: w.json(gateway).get("firmware") == "8.3.9999")
