@@ -169,6 +169,9 @@ class EnvoyWorker:
         self.polled: set[TierName] = set()
         self._inflight: dict[TierName, asyncio.Task[None]] = {}
         self._was_online = False
+        # Serialises availability changes with state reports, see _report().
+        self._report_lock = asyncio.Lock()
+        self._unreported: set[str] = set()
 
     @property
     def serial(self) -> str | None:
@@ -241,7 +244,7 @@ class EnvoyWorker:
                 self.availability.failure(asyncio.get_running_loop().time(), _kind(exc))
                 if first:
                     # Availability starts offline; say so once so consumers see a state.
-                    await self._listener.envoy_availability(self, False)
+                    await self._announce(False)
                 first = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
@@ -295,6 +298,21 @@ class EnvoyWorker:
         task.result()  # a programming error must not pass silently
         return False
 
+    async def _announce(self, online: bool) -> None:
+        async with self._report_lock:
+            await self._listener.envoy_availability(self, online)
+
+    async def _report(self, groups: set[str]) -> None:
+        # Tiers run concurrently: another tier may have taken the Envoy offline since this
+        # poll read its data. Nothing is published while offline (a consumer would see new
+        # values after "offline"); what was read goes out with the next successful poll.
+        async with self._report_lock:
+            if not self.availability.online:
+                self._unreported |= groups
+                return
+            groups, self._unreported = groups | self._unreported, set()
+            await self._listener.envoy_updated(self, groups)
+
     def _abandon_other_polls(self) -> None:
         # The Envoy just came back: a request of another tier still pending now was sent
         # to the Envoy before or during its absence and may never be answered (a reboot
@@ -342,8 +360,8 @@ class EnvoyWorker:
             )
         if self.availability.evaluate(asyncio.get_running_loop().time()):
             self.stats.online = self.availability.online
-            await self._listener.envoy_availability(self, self.availability.online)
-        await self._listener.envoy_updated(self, set())
+            await self._announce(self.availability.online)
+        await self._report(set())
 
     async def _reprobe(self) -> None:
         # refresh_info() has already re-authenticated and re-probed; re-plan and re-announce.
@@ -363,8 +381,6 @@ class EnvoyWorker:
         if failed and not ok and all(classify(e) is not None for e in failed.values()):
             # Nothing answered (or auth is gone): a whole-poll failure, not a stale group.
             raise next(iter(failed.values()))
-        if tier is not None:
-            self.polled.add(tier)
         if ok:
             await self._read_ok()
         report = set(ok)
@@ -373,7 +389,7 @@ class EnvoyWorker:
                 # The groups read are published now, not after the re-reads of the others.
                 self.stale -= ok
                 self.stats.stale = sorted(self.stale)
-                await self._listener.envoy_updated(self, ok)
+                await self._report(ok)
             report, failed = await self._reread_server_errors(failed, deadline, retries)
             if report and not ok:
                 await self._read_ok()
@@ -385,7 +401,11 @@ class EnvoyWorker:
         if not ok:
             # The Envoy answered, with errors only: stale data, availability unchanged.
             self.stats.poll_failed(describe(next(iter(failed.values()))))
-        await self._listener.envoy_updated(self, report)
+        await self._report(report)
+        if tier is not None:
+            # Only now: orphans are cleared once every tier has polled, and this tier's
+            # devices must have been announced by then.
+            self.polled.add(tier)
 
     async def _read_ok(self) -> None:
         self.stats.poll_ok()
@@ -394,7 +414,7 @@ class EnvoyWorker:
             if self._was_online:
                 self._abandon_other_polls()
             self._was_online = True
-            await self._listener.envoy_availability(self, True)
+            await self._announce(True)
 
     async def _reread_server_errors(
         self, failed: dict[str, BaseException], deadline: float, retries: RetryBudget | None
@@ -433,7 +453,7 @@ class EnvoyWorker:
         )
         if changed:
             self.stats.online = self.availability.online
-            await self._listener.envoy_availability(self, self.availability.online)
+            await self._announce(self.availability.online)
 
     async def _watchdog(self) -> None:
         # Catches the case where every poll hangs inside its budget without failing.
@@ -443,7 +463,7 @@ class EnvoyWorker:
             await asyncio.sleep(period)
             if self.availability.evaluate(loop.time()):
                 self.stats.online = self.availability.online
-                await self._listener.envoy_availability(self, self.availability.online)
+                await self._announce(self.availability.online)
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], retry: float = 0.2) -> None:

@@ -55,7 +55,9 @@ async def _env(
     try:
         async with running_bridge(settings):
             await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
-            await watcher.wait(lambda w: f"{base}/storage" in w.latest)
+            # every state the cases read back (tiers publish in any order)
+            states = [f"{base}/{s}" for s in ("storage", "enpower", "dry_contacts/nc1")]
+            await watcher.wait(lambda w: all(t in w.latest for t in states))
             yield Env(sim, watcher, base)
     finally:
         await watcher.stop()
