@@ -6,15 +6,14 @@ an id can never inject ``+``, ``#`` or ``/`` into a topic.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from envoy2mqtt.catalog.naming import sanitize_topic_level
 
 __all__ = ["SetTopic", "Topics", "is_valid_level", "sanitize_level"]
 
 _VALID_LEVEL = re.compile(r"^[a-z0-9_-]+$")
-_INVALID_RUN = re.compile(r"[^a-z0-9_-]+")
 _SET = "set"
 _RESULT = "result"
 _SETTINGS = "settings"
@@ -28,20 +27,8 @@ def is_valid_level(level: str) -> bool:
 
 
 def sanitize_level(value: str) -> str:
-    """Turn arbitrary device text into one topic level: lowercase ``[a-z0-9_-]``, never empty.
-
-    Valid levels are returned unchanged (so the function is idempotent). Other text is
-    ASCII-folded, lowercased, and each run of other characters becomes ``_``. Text with
-    nothing usable left maps to ``id_<hash>`` so that distinct inputs stay distinct.
-    """
-    if _VALID_LEVEL.match(value):
-        return value
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
-    cleaned = _INVALID_RUN.sub("_", folded.lower()).strip("_")
-    if cleaned:
-        return cleaned
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"id_{digest}"
+    """Turn arbitrary device text into one topic level (see ``sanitize_topic_level``)."""
+    return sanitize_topic_level(value)
 
 
 def _levels(path: str) -> list[str]:
