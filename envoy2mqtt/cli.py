@@ -26,7 +26,10 @@ def _commands() -> list[ModuleType]:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     """Build the argument parser with every discovered sub-command."""
-    parser = argparse.ArgumentParser(prog="envoy2mqtt", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="envoy2mqtt",
+        description="Enphase Envoy / IQ Gateway to MQTT bridge with Home Assistant discovery.",
+    )
     parser.add_argument("--version", action="version", version=f"envoy2mqtt {__version__}")
     parser.add_argument(
         "--log-level",

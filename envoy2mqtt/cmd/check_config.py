@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from envoy2mqtt.cmd._common import add_config_argument
 from envoy2mqtt.settings import ConfigError, load_settings, summary
 
 NAME = "check-config"
@@ -14,12 +14,7 @@ HELP = "validate the configuration file and environment overrides, print a summa
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``--config`` option."""
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="YAML config file (default: config.yaml if present, else the environment only)",
-    )
+    add_config_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

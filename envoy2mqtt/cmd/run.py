@@ -12,9 +12,9 @@ import contextlib
 import logging
 import signal
 import sys
-from pathlib import Path
 
 from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.cmd._common import add_config_argument
 from envoy2mqtt.logs import setup_logging
 from envoy2mqtt.mqtt.session import MqttFatalError
 from envoy2mqtt.settings import ConfigError, Settings, load_settings
@@ -31,12 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``--config`` option."""
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="YAML config file (default: config.yaml if present, else the environment only)",
-    )
+    add_config_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
