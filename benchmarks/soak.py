@@ -29,13 +29,11 @@ import contextlib
 import functools
 import json
 import random
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,7 @@ import aiomqtt
 import psutil
 import yaml
 
-from benchmarks._broker import free_port, wait_listening
+from benchmarks._broker import Broker, running_broker
 from benchmarks._common import FIXTURES_DIR, format_table, machine_facts
 from benchmarks._soakcheck import SoakChecker
 from benchmarks.fleet import _process, _read_fleet
@@ -70,52 +68,6 @@ DATA_PATHS = (
     "/inventory.json*",
     "*",
 )
-
-
-class Broker:
-    """A restartable mosquitto on a fixed 127.0.0.1 port."""
-
-    def __init__(self, workdir: Path) -> None:
-        """Prepare (not start) the broker."""
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start on the same port and wait until it listens."""
-        conf = self.workdir / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 100000\n"
-        )
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen(
-            [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_listening(self.port)
-
-    def stop(self) -> None:
-        """SIGTERM (then SIGKILL) the broker."""
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-
-@contextlib.contextmanager
-def running_broker(workdir: Path) -> Iterator[Broker]:
-    """A started :class:`Broker`, stopped on exit."""
-    broker = Broker(workdir)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 @dataclass
