@@ -246,14 +246,19 @@ async def inject_faults(
             soak.faults.append(f"{sim['serial']} {fault} -> {'ok' if answer else 'failed'}")
 
 
-async def restart_broker(broker: Broker, soak: Soak, interval: float) -> None:
-    """Forever: every ``interval`` s restart the broker; time how long the state takes to return.
+async def restart_broker(broker: Broker, soak: Soak, interval: float, stop: asyncio.Event) -> None:
+    """Until ``stop``: every ``interval`` s restart the broker; time how long state takes to return.
 
     Back = ``bridge/state`` online again and every Envoy's availability and discovery config
-    seen again since the broker returned (the broker lost everything: no persistence).
+    seen again since the broker returned (the broker lost everything: no persistence). A
+    restart already under way when ``stop`` is set is still timed to its end (bounded), so
+    the report never drops a restart it caused.
     """
     while True:
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        if stop.is_set():
+            return
         serials = [s for s, up in soak.checker.online.items() if up]
         expected = [t for t in soak.checker.last if _republished_kind(t, serials)]
         broker.stop()
@@ -322,15 +327,19 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"# fleet online: {online} ({machine_facts()})", flush=True)
                 await asyncio.sleep(args.warmup)
                 start, start_health = sample(proc, soak), dict(soak.health)
+                stop_restarts = asyncio.Event()
+                restarter = asyncio.create_task(
+                    restart_broker(broker, soak, args.broker_restart, stop_restarts)
+                )
                 workers = [
                     asyncio.create_task(inject_faults(fleet, soak, rng, args)),
-                    asyncio.create_task(restart_broker(broker, soak, args.broker_restart)),
                     asyncio.create_task(progress(proc, soak, args.report_interval)),
                 ]
                 await asyncio.sleep(args.duration)
+                stop_restarts.set()
                 for task in workers:
                     task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+                await asyncio.gather(*workers, restarter, return_exceptions=True)
                 await clear_faults(fleet)
                 recovered = await soak.until(
                     lambda: all(soak.checker.online.get(s) for s in serials), args.ready_timeout
