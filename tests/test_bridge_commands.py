@@ -1,8 +1,8 @@
 """Commands end to end: MQTT ``/set`` -> bridge -> simulator -> re-read -> state topic.
 
 Valid commands must reach the simulator as exactly one expected request, answer ``ok`` and
-show the re-read value on the state topic. Invalid, retained and disabled commands must be
-answered with an error (retained ones: ignored) and send nothing to the Envoy.
+show the re-read value on the state topic. Invalid and disabled commands must be answered
+with an error and send nothing to the Envoy (retained ones: test_bridge_retained_commands).
 """
 
 from __future__ import annotations
@@ -176,30 +176,3 @@ async def test_disabled_dangerous_controls_answer_error_and_send_nothing(
     command_topic = f"{env.base}/{suffix}/set"
     configs = [p for t, p in env.watcher.latest.items() if t.startswith("homeassistant/")]
     assert not [c for c in configs if command_topic.encode() in c]
-
-
-async def test_retained_command_is_ignored(
-    mosquitto: Mosquitto,
-    envoy_simulator: StartSimulator,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # A retained command waiting on the broker is delivered at subscribe time, flagged
-    # retained: it must never be executed nor answered.
-    sim = await envoy_simulator(FIXTURE)
-    base = f"envoy2mqtt/{sim.serial}"
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    await watcher.publish(f"{base}/reserve_soc/set", "5", retain=True)
-    try:
-        async for env in _env(mosquitto, envoy_simulator, tmp_path, ALL_CONTROLS, sim):
-            # a later command on another topic proves the retained one was processed first
-            result = await env.command("storage_mode", "turbo")
-            assert result["status"] == "error"
-            assert not [t for t, _, _ in env.watcher.log if t == f"{base}/reserve_soc/result"]
-            assert command_writes(sim) == []
-            assert len(sim.requests) > 0  # the bridge did talk to this simulator
-            assert "reason=retained" in caplog.text
-    finally:
-        await watcher.publish(f"{base}/reserve_soc/set", "", retain=True)
-        await watcher.stop()

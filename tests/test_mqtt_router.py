@@ -82,21 +82,99 @@ async def test_settings_command_answers_on_settings_result(mosquitto: Mosquitto)
     assert handler.calls == [("1221", "dry_contacts", "nc1", True, b'{"mode": "manual"}')]
 
 
-async def test_retained_command_is_never_executed(
-    mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+RETAINED_ERROR = "retained commands are not executed; publish without the retain flag"
+
+
+async def retained_now(broker: Mosquitto, topic: str) -> list[bytes]:
+    """What a new subscriber to ``topic`` gets as retained messages (a sentinel ends it)."""
+    async with Probe(broker) as fresh:
+        await fresh.subscribe(topic, "e2m/sentinel")
+        await fresh.publish("e2m/sentinel", b"1")
+        await fresh.expect("e2m/sentinel")
+        return [bytes(m.payload) for m in fresh.received if m.topic.value == topic and m.retain]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_retained_command_replayed_at_subscribe_is_refused_and_cleared(
+    mosquitto: Mosquitto, protocol: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler = Recorder()
     async with Probe(mosquitto) as probe:
+        await probe.subscribe("e2m/1221/+/result")
         # A stale relay command left retained on the broker (e.g. by a misconfigured UI).
-        await probe.publish("e2m/1221/grid_relay/set", b"OFF", retain=True)
+        await probe.publish(
+            "e2m/1221/grid_relay/set", b'{"value": "OFF", "transaction": "t-9"}', retain=True
+        )
         with caplog.at_level(logging.WARNING, logger="envoy2mqtt.mqtt.router"):
-            async with routed(mosquitto, handler):
-                await probe.subscribe("e2m/1221/+/result")
+            async with routed(mosquitto, handler, protocol):
+                refused = await probe.expect("e2m/1221/grid_relay/result")
+                assert await retained_now(mosquitto, "e2m/1221/grid_relay/set") == []
+                # a normal command still works, and the clearing caused no second answer
                 await probe.publish("e2m/1221/charge_from_grid/set", b"ON")
                 await probe.expect("e2m/1221/charge_from_grid/result")
-        assert probe.payloads("e2m/1221/grid_relay/result") == []
+        assert len(probe.payloads("e2m/1221/grid_relay/result")) == 1
+    assert decode(refused.payload) == {
+        "status": "error",
+        "error": RETAINED_ERROR,
+        "transaction": "t-9",
+    }
     assert handler.calls == [("1221", "charge_from_grid", None, False, b"ON")]
     assert any("reason=retained" in r.getMessage() for r in caplog.records)
+
+
+async def test_mqtt5_live_retained_command_is_refused_answered_and_cleared(
+    mosquitto: Mosquitto,
+) -> None:
+    handler = Recorder()
+    async with routed(mosquitto, handler, "5"), Probe(mosquitto, v5=True) as probe:
+        await probe.subscribe("client/7/responses", "e2m/1221/grid_relay/result")
+        request = Properties(PacketTypes.PUBLISH)
+        request.ResponseTopic = "client/7/responses"
+        request.CorrelationData = b"req-1"
+        await probe.publish("e2m/1221/grid_relay/set", b"OFF", retain=True, properties=request)
+        response = await probe.expect("client/7/responses")
+        result = await probe.expect("e2m/1221/grid_relay/result")
+        assert await retained_now(mosquitto, "e2m/1221/grid_relay/set") == []
+        await probe.publish("e2m/1221/grid_relay/set", b"ON")
+        second = await probe.expect("e2m/1221/grid_relay/result")
+        assert len(probe.payloads("e2m/1221/grid_relay/result")) == 2
+    assert decode(result.payload) == {"status": "error", "error": RETAINED_ERROR}
+    assert response.payload == result.payload
+    assert response.properties is not None
+    assert response.properties.CorrelationData == b"req-1"
+    assert decode(second.payload) == {"status": "ok", "value": "ON"}
+    assert handler.calls == [("1221", "grid_relay", None, False, b"ON")]
+
+
+async def test_mqtt311_live_retained_command_is_indistinguishable_documented_limit(
+    mosquitto: Mosquitto,
+) -> None:
+    # MQTT 3.1.1 brokers clear the retain flag for existing subscribers, so the bridge sees
+    # an ordinary command (docs/mqtt-contract.md says so); the replay at the next subscribe
+    # is refused and cleared (test above).
+    handler = Recorder()
+    async with routed(mosquitto, handler, "3.1.1"), Probe(mosquitto) as probe:
+        await probe.subscribe("e2m/1221/reserve_soc/result")
+        await probe.publish("e2m/1221/reserve_soc/set", b"20", retain=True)
+        result = await probe.expect("e2m/1221/reserve_soc/result")
+        await probe.publish("e2m/1221/reserve_soc/set", b"", retain=True)
+    assert decode(result.payload) == {"status": "ok", "value": "20"}
+    assert handler.calls == [("1221", "reserve_soc", None, False, b"20")]
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_empty_command_payload_is_ignored_without_an_answer(
+    mosquitto: Mosquitto, protocol: str
+) -> None:
+    handler = Recorder()
+    async with routed(mosquitto, handler, protocol), Probe(mosquitto) as probe:
+        await probe.subscribe("e2m/1221/+/result")
+        await probe.publish("e2m/1221/grid_relay/set", b"")
+        await probe.publish("e2m/1221/grid_relay/set", b"", retain=True)
+        await probe.publish("e2m/1221/reserve_soc/set", b"10")
+        await probe.expect("e2m/1221/reserve_soc/result")
+        assert probe.payloads("e2m/1221/grid_relay/result") == []
+    assert handler.calls == [("1221", "reserve_soc", None, False, b"10")]
 
 
 async def test_oversized_payload_rejected_without_calling_the_handler(

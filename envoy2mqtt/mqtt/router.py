@@ -3,7 +3,13 @@
 Safety rules of the MQTT contract enforced here:
 
 * retained commands are never executed (a stale relay command replayed at reconnect would
-  be dangerous); they are logged and ignored;
+  be dangerous): they are answered with an error and cleared from the broker (an empty
+  retained publish), so they cannot linger. Over MQTT 5 the command filters are subscribed
+  with retain-as-published, so a retained command published while we are connected is
+  recognised too; MQTT 3.1.1 brokers deliver those with retain=0 (only the replay at
+  subscribe time carries the flag there);
+* an empty payload on a command topic is never a command: it is how a retained message is
+  cleared (our own clearing comes back to us this way) and is ignored without an answer;
 * oversized payloads are answered with an error without calling the handler;
 * commands for the same Envoy run one at a time, in arrival order;
 * a handler failure becomes an error result; it never stops the message loop.
@@ -30,6 +36,8 @@ from envoy2mqtt.mqtt.topics import SetTopic, Topics
 __all__ = ["BirthHook", "CommandHandler", "CommandResult", "CommandRouter"]
 
 _LOGGER = logging.getLogger(__name__)
+
+RETAINED_ERROR = "retained commands are not executed; publish without the retain flag"
 
 CommandHandler = Callable[[str, str, str | None, bool, bytes], Awaitable["CommandResult"]]
 BirthHook = Callable[[], Awaitable[None]]
@@ -117,7 +125,7 @@ class CommandRouter:
     async def install(self) -> None:
         """Register the subscriptions and the message handler on the session."""
         for topic_filter in self._topics.command_filters():
-            await self._session.subscribe(topic_filter, qos=1)
+            await self._session.subscribe(topic_filter, qos=1, retain_as_published=True)
         if self._ha_status_topic is not None:
             await self._session.subscribe(self._ha_status_topic, qos=1)
         self._session.add_message_handler(self.handle_message)
@@ -138,10 +146,23 @@ class CommandRouter:
         parsed = self._topics.parse_command(topic)
         if parsed is None:
             return
+        if not _as_bytes(message.payload):
+            _LOGGER.debug("mqtt command ignored reason=empty topic=%s", topic)
+            return
         if message.retain:
-            _LOGGER.warning("mqtt command ignored reason=retained topic=%s", topic)
+            self._spawn(self._refuse_retained(parsed, message))
             return
         self._spawn(self._run_command(parsed, message))
+
+    async def _refuse_retained(self, parsed: SetTopic, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        _LOGGER.warning("mqtt command refused reason=retained action=cleared topic=%s", topic)
+        # Cleared before the answer: whoever reads the error can rely on it being gone.
+        await self._session.publish(topic, b"", qos=1, retain=True)
+        payload = _as_bytes(message.payload)
+        await self._answer(
+            parsed, message, CommandResult.failure(RETAINED_ERROR, _transaction(payload))
+        )
 
     def _ha_status(self, message: aiomqtt.Message) -> None:
         # A retained status arrives right after our own (re)connect, where the on-connect

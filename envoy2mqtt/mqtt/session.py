@@ -4,6 +4,9 @@
   on every connect and ``offline`` again on a clean :meth:`MqttSession.stop`.
 * At every (re)connect the registered subscriptions are renewed and the on-connect hooks
   run (the bridge re-publishes its retained state there).
+* Over MQTT 5 a subscription can ask for retain-as-published: the broker then keeps the
+  retain flag on live deliveries too (MQTT 3.1.1 brokers clear it for existing subscribers),
+  which is how the router recognises a command published with the retain flag.
 * Each connection uses a fresh client with a clean session, so nothing is carried across a
   reconnect: publishes attempted while offline are dropped (the hooks re-publish current
   state) and commands that arrived for the old connection are never replayed.
@@ -27,6 +30,7 @@ from typing import Any
 
 import aiomqtt
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import MqttSettings
@@ -130,7 +134,8 @@ class MqttSession:
             initial=settings.reconnect_min_delay, maximum=settings.reconnect_max_delay
         )
         self._timeout = timeout
-        self._subscriptions: dict[str, int] = {}
+        # filter -> (qos, retain_as_published)
+        self._subscriptions: dict[str, tuple[int, bool]] = {}
         self._handlers: list[MessageHandler] = []
         self._hooks: list[ConnectHook] = []
         self._client: aiomqtt.Client | None = None
@@ -164,13 +169,28 @@ class MqttSession:
         """Run ``hook`` after every (re)connect, once ``online`` and subscriptions are in place."""
         self._hooks.append(hook)
 
-    async def subscribe(self, topic_filter: str, qos: int = 1) -> None:
-        """Subscribe now (if connected) and again after every reconnect."""
-        self._subscriptions[topic_filter] = qos
+    async def subscribe(
+        self, topic_filter: str, qos: int = 1, *, retain_as_published: bool = False
+    ) -> None:
+        """Subscribe now (if connected) and again after every reconnect.
+
+        ``retain_as_published`` (MQTT 5 only; ignored on 3.1.1) keeps the publisher's retain
+        flag on live deliveries.
+        """
+        self._subscriptions[topic_filter] = (qos, retain_as_published)
         client = self._client
         if client is not None:
             with contextlib.suppress(aiomqtt.MqttError):  # the reconnect will renew it
-                await client.subscribe(topic_filter, qos, timeout=self._timeout)
+                await self._subscribe_on(client, topic_filter, qos, retain_as_published)
+
+    async def _subscribe_on(
+        self, client: aiomqtt.Client, topic_filter: str, qos: int, retain_as_published: bool
+    ) -> None:
+        if self.is_v5 and retain_as_published:
+            options = SubscribeOptions(qos=qos, retainAsPublished=True)
+            await client.subscribe(topic_filter, options=options, timeout=self._timeout)
+        else:
+            await client.subscribe(topic_filter, qos, timeout=self._timeout)
 
     async def wait_connected(self) -> None:
         """Wait until a connection is up (wrap in ``asyncio.wait_for`` to bound it)."""
@@ -325,8 +345,8 @@ class MqttSession:
         await client.publish(
             self.topics.bridge_state, ONLINE, qos=1, retain=True, timeout=self._timeout
         )
-        for topic_filter, qos in list(self._subscriptions.items()):
-            await client.subscribe(topic_filter, qos, timeout=self._timeout)
+        for topic_filter, (qos, as_published) in list(self._subscriptions.items()):
+            await self._subscribe_on(client, topic_filter, qos, as_published)
         self.stats.connects += 1
         self._disconnected.clear()
         self._connected.set()

@@ -1,0 +1,139 @@
+"""Retained commands end to end: bridge + real mosquitto + simulator, MQTT 5 and 3.1.1.
+
+A command carrying the retain flag is never executed: it is answered with an error on its
+``…/result`` topic, cleared from the broker, and the simulator's request log shows no write.
+MQTT 5 sees the flag on live deliveries too (retain-as-published); MQTT 3.1.1 only on the
+replay at subscribe time (the documented limit). Normal commands keep working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.mqtt.router import RETAINED_ERROR
+from envoy2mqtt.simulator.server import EnvoySimulator
+from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.plugins.mosquitto import Mosquitto
+from tests.plugins.simulator import StartSimulator
+from tests.reliability_helpers import command_writes
+
+FIXTURE = "7.3.517"  # IQ Batteries + tariff: storage commands exist
+STORAGE = {"storage": True, "grid_relay": True}
+
+
+class Env:
+    def __init__(self, watcher: Watcher, base: str) -> None:
+        self.watcher, self.base = watcher, base
+
+    async def result_of(self, suffix: str, payload: str, *, retain: bool) -> dict[str, Any]:
+        index = len(self.watcher.log)
+        await self.watcher.publish(f"{self.base}/{suffix}/set", payload, retain=retain)
+        return await self.next_result(suffix, index)
+
+    async def next_result(self, suffix: str, index: int) -> dict[str, Any]:
+        topic = f"{self.base}/{suffix}/result"
+        await self.watcher.wait(lambda w: any(t == topic for t, _, _ in w.since(index)))
+        return json.loads(next(p for t, p, _ in self.watcher.since(index) if t == topic))
+
+    async def retained_commands(self) -> dict[str, bytes]:
+        return await self.watcher.retained_now(f"{self.base}/#")
+
+
+@pytest.fixture
+async def watcher(mosquitto: Mosquitto) -> AsyncIterator[Watcher]:
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    yield watcher
+    await watcher.stop()
+
+
+def _bridge(
+    mosquitto: Mosquitto, sim: EnvoySimulator, tmp_path: Path, protocol: str
+) -> contextlib.AbstractAsyncContextManager[Bridge]:
+    settings = bridge_settings(
+        mosquitto.port, [sim], tmp_path, controls=STORAGE, mqtt={"protocol": protocol}
+    )
+    return running_bridge(settings)
+
+
+def _set_topics(retained: dict[str, bytes]) -> list[str]:
+    return [t for t in retained if t.endswith("/set")]
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_retained_command_waiting_at_start_is_refused_cleared_and_sends_nothing(
+    mosquitto: Mosquitto,
+    envoy_simulator: StartSimulator,
+    watcher: Watcher,
+    tmp_path: Path,
+    protocol: str,
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
+    index = len(watcher.log)
+    await watcher.publish(
+        f"{env.base}/reserve_soc/set", '{"value": 5, "transaction": "stale"}', retain=True
+    )
+    async with _bridge(mosquitto, sim, tmp_path, protocol):
+        refused = await env.next_result("reserve_soc", index)
+        assert refused == {"status": "error", "error": RETAINED_ERROR, "transaction": "stale"}
+        assert _set_topics(await env.retained_commands()) == []
+        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+        await watcher.wait(lambda w: f"{env.base}/storage" in w.latest)
+        assert command_writes(sim) == []
+        # a normal command still works: exactly one write reaches the Envoy
+        ok = await env.result_of("reserve_soc", "20", retain=False)
+        assert ok == {"status": "ok", "value": 20}
+        writes = command_writes(sim)
+        assert [(w.method, w.path) for w in writes] == [("PUT", "/admin/lib/tariff")]
+        assert writes[0].body["tariff"]["storage_settings"]["reserved_soc"] == 20
+    results = [t for t, _, _ in watcher.log[index:] if t == f"{env.base}/reserve_soc/result"]
+    assert len(results) == 2  # the clearing (an empty retained publish) was not answered
+
+
+async def test_mqtt5_retained_command_published_live_is_refused_cleared_and_sends_nothing(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE)
+    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
+    async with _bridge(mosquitto, sim, tmp_path, "5"):
+        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+        await watcher.wait(lambda w: f"{env.base}/enpower" in w.latest)
+        for suffix, payload in (("grid_relay", "OFF"), ("storage_mode", "backup")):
+            refused = await env.result_of(suffix, payload, retain=True)
+            assert refused == {"status": "error", "error": RETAINED_ERROR}
+        assert _set_topics(await env.retained_commands()) == []
+        assert command_writes(sim) == []
+        ok = await env.result_of("grid_relay", "OFF", retain=False)
+        assert ok == {"status": "ok", "value": "OFF"}
+        assert [(w.method, w.path) for w in command_writes(sim)] == [
+            ("POST", "/ivp/ensemble/relay")
+        ]
+
+
+async def test_mqtt311_retained_command_published_live_runs_once_then_is_refused_at_restart(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
+) -> None:
+    # The documented MQTT 3.1.1 limit: a live delivery carries retain=0 to existing
+    # subscribers, so the bridge cannot tell; the copy left on the broker is refused and
+    # cleared at the next subscribe instead of being executed a second time.
+    sim = await envoy_simulator(FIXTURE)
+    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
+    async with _bridge(mosquitto, sim, tmp_path, "3.1.1"):
+        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+        ran = await env.result_of("reserve_soc", "30", retain=True)
+        assert ran == {"status": "ok", "value": 30}
+    assert len(command_writes(sim)) == 1
+    index = len(watcher.log)
+    async with _bridge(mosquitto, sim, tmp_path, "3.1.1"):
+        refused = await env.next_result("reserve_soc", index)
+        assert refused == {"status": "error", "error": RETAINED_ERROR}
+        assert _set_topics(await env.retained_commands()) == []
+    assert len(command_writes(sim)) == 1
