@@ -113,8 +113,12 @@ class Bridge:
         *,
         client_factory: ClientFactory | None = None,
         setup_delays: tuple[float, float] = (2.0, 120.0),
+        id_prefix: str = "",
     ) -> None:
-        """Build every part; nothing connects until :meth:`run`."""
+        """Build every part; nothing connects until :meth:`run`.
+
+        ``id_prefix`` namespaces the discovery ids (see ``DiscoveryOptions.id_prefix``).
+        """
         self.settings = settings
         self.session = MqttSession(
             settings.mqtt, max_pending=max_pending_publishes(len(settings.envoys))
@@ -142,6 +146,7 @@ class Bridge:
             discovery_prefix=ha.discovery_prefix,
             mode=ha.discovery_mode,
             controls=self.controls,
+            id_prefix=id_prefix,
         )
         self.output = EnvoyPublisher(
             self.publisher,

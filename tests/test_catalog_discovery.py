@@ -324,3 +324,30 @@ def test_relay_without_load_name_is_named_by_its_id() -> None:
     data = msgspec.structs.replace(snap.data, dry_contact_settings=settings)
     payloads = discovery_payloads(dataclasses.replace(snap, data=data), ALL_ON)
     assert _device(payloads, "7.3.517", "_relay_nc1")["dev"]["name"] == "NC1"
+
+
+def _ids(payloads: dict[str, Any]) -> tuple[set[str], set[str]]:
+    uids = {c["unique_id"] for p in payloads.values() for c in p["cmps"].values()}
+    devices = {i for p in payloads.values() for i in p["dev"]["identifiers"]}
+    vias = {p["dev"]["via_device"] for p in payloads.values() if "via_device" in p["dev"]}
+    assert vias <= devices  # links stay inside the namespace
+    return uids, devices
+
+
+@pytest.mark.parametrize("mode", ["device", "component"])
+def test_an_id_prefix_gives_every_id_and_topic_its_own_namespace(mode: str) -> None:
+    snap = snapshot("7.3.517")
+    real = discovery_payloads(snap, dataclasses.replace(ALL_ON, mode=mode))
+    demo = discovery_payloads(
+        snap, dataclasses.replace(ALL_ON, mode=mode, id_prefix="envoy2mqtt-demo")
+    )
+    assert len(demo) == len(real)
+    assert not set(demo) & set(real)
+    assert all(f"/envoy2mqtt-demo_{snap.serial}" in t for t in demo)
+    if mode == "device":
+        real_ids, demo_ids = _ids(real), _ids(demo)
+        assert all(u.startswith(f"envoy2mqtt-demo_{snap.serial}_") for u in demo_ids[0])
+        assert all(d.startswith(f"envoy2mqtt-demo_{snap.serial}") for d in demo_ids[1])
+        assert not real_ids[0] & demo_ids[0]
+        assert not real_ids[1] & demo_ids[1]
+        assert len(demo_ids[0]) == len(real_ids[0])

@@ -62,11 +62,17 @@ def device_slug(kind: DeviceKind, ident: str | None) -> str:
     return join_id(kind.value, ident)
 
 
-def device_id(snapshot: Snapshot, kind: DeviceKind, ident: str | None) -> str:
-    """Globally unique HA device identifier (also the device-discovery node id)."""
+def device_id(
+    snapshot: Snapshot, kind: DeviceKind, ident: str | None, prefix: str = ID_PREFIX
+) -> str:
+    """Globally unique HA device identifier (also the device-discovery node id).
+
+    ``prefix`` keeps separate namespaces apart (the demo uses ``envoy2mqtt-demo``), so
+    two bridges seeing the same serial never share a device.
+    """
     if kind is DeviceKind.GATEWAY:
-        return join_id(ID_PREFIX, snapshot.serial)
-    return join_id(ID_PREFIX, snapshot.serial, device_slug(kind, ident))
+        return join_id(prefix, snapshot.serial)
+    return join_id(prefix, snapshot.serial, device_slug(kind, ident))
 
 
 def _gateway(snapshot: Snapshot) -> dict[str, Any]:
@@ -117,17 +123,20 @@ def _described(snapshot: Snapshot, kind: DeviceKind, ident: str | None) -> dict[
     return _DESCRIBE[kind](snapshot.data, ident or "")
 
 
-def device_info(snapshot: Snapshot, kind: DeviceKind, ident: str | None) -> dict[str, Any]:
+def device_info(
+    snapshot: Snapshot, kind: DeviceKind, ident: str | None, prefix: str = ID_PREFIX
+) -> dict[str, Any]:
     """HA ``device`` object (entity-catalogue §2); non-gateway devices link via the gateway.
 
     Relays link via the Enpower, as in HA (which itself links via the gateway).
     """
     kind, ident = resolve(snapshot, kind, ident)
-    base = {"identifiers": [device_id(snapshot, kind, ident)], "manufacturer": MANUFACTURER}
+    ids = [device_id(snapshot, kind, ident, prefix)]
+    base = {"identifiers": ids, "manufacturer": MANUFACTURER}
     if kind is DeviceKind.GATEWAY:
         return base | _gateway(snapshot)
     info = base | _described(snapshot, kind, ident)
-    via = device_id(snapshot, DeviceKind.GATEWAY, None)
+    via = device_id(snapshot, DeviceKind.GATEWAY, None, prefix)
     if kind is DeviceKind.RELAY and snapshot.data.enpower is not None:
-        via = device_id(snapshot, DeviceKind.ENPOWER, snapshot.data.enpower.serial_number)
+        via = device_id(snapshot, DeviceKind.ENPOWER, snapshot.data.enpower.serial_number, prefix)
     return info | {"via_device": via}

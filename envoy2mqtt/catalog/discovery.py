@@ -15,8 +15,8 @@ from typing import Any, Final, Literal
 
 from envoy2mqtt import __version__
 from envoy2mqtt.catalog.controls import ControlFlags
-from envoy2mqtt.catalog.devices import device_id, device_info
-from envoy2mqtt.catalog.naming import sanitize_topic_level
+from envoy2mqtt.catalog.devices import ID_PREFIX, device_id, device_info
+from envoy2mqtt.catalog.naming import join_id, sanitize_topic_level
 from envoy2mqtt.catalog.registry import Entity, entities
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import Component, EntitySpec, IntRangeSchema
@@ -39,6 +39,9 @@ class DiscoveryOptions:
         controls: which controls are enabled (disabled ones get no entity).
         bridge_version: reported as the origin's ``sw_version``.
         support_url: reported as the origin's ``support_url``.
+        id_prefix: namespace of unique ids and device identifiers; empty = the bridge's
+            own (``<sn>_…`` / ``envoy2mqtt_<sn>…``). The demo sets ``envoy2mqtt-demo`` so
+            its entities never collide with a real Envoy of the same serial.
     """
 
     base_topic: str = "envoy2mqtt"
@@ -47,6 +50,16 @@ class DiscoveryOptions:
     controls: ControlFlags = dataclasses.field(default_factory=ControlFlags)
     bridge_version: str = __version__
     support_url: str = SUPPORT_URL
+    id_prefix: str = ""
+
+    @property
+    def device_prefix(self) -> str:
+        """The first part of every device identifier."""
+        return self.id_prefix or ID_PREFIX
+
+    def unique_id(self, entity: Entity) -> str:
+        """``entity``'s unique id in this namespace."""
+        return join_id(self.id_prefix, entity.unique_id) if self.id_prefix else entity.unique_id
 
 
 def value_template(spec: EntitySpec) -> str:
@@ -126,7 +139,7 @@ def entity_config(entity: Entity, snapshot: Snapshot, options: DiscoveryOptions)
     """The HA discovery config of one entity (without device and origin)."""
     config: dict[str, Any] = {
         "platform": entity.spec.component.value,
-        "unique_id": entity.unique_id,
+        "unique_id": options.unique_id(entity),
         "state_topic": _topic(options, snapshot, entity.group),
         "value_template": value_template(entity.spec),
         "availability": _availability(options, snapshot),
@@ -147,12 +160,13 @@ def origin(options: DiscoveryOptions) -> dict[str, str]:
 def _device_mode(snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, dict[str, Any]]:
     by_device: dict[str, list[Entity]] = defaultdict(list)
     for entity in entities(snapshot, options.controls):
-        by_device[device_id(snapshot, entity.device, entity.ident)].append(entity)
+        node = device_id(snapshot, entity.device, entity.ident, options.device_prefix)
+        by_device[node].append(entity)
     result = {}
     for dev_id, members in by_device.items():
         first = members[0]
         result[f"{options.discovery_prefix}/device/{dev_id}/config"] = {
-            "dev": device_info(snapshot, first.device, first.ident),
+            "dev": device_info(snapshot, first.device, first.ident, options.device_prefix),
             "o": origin(options),
             "cmps": {e.object_id: entity_config(e, snapshot, options) for e in members},
         }
@@ -163,9 +177,9 @@ def _component_mode(snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, 
     result = {}
     for entity in entities(snapshot, options.controls):
         config = entity_config(entity, snapshot, options)
-        node = device_id(snapshot, entity.device, entity.ident)
+        node = device_id(snapshot, entity.device, entity.ident, options.device_prefix)
         topic = f"{options.discovery_prefix}/{config.pop('platform')}/{node}/{entity.object_id}"
-        config["device"] = device_info(snapshot, entity.device, entity.ident)
+        config["device"] = device_info(snapshot, entity.device, entity.ident, options.device_prefix)
         config["origin"] = origin(options)
         result[f"{topic}/config"] = config
     return result

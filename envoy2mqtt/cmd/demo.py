@@ -3,7 +3,11 @@
 Nothing to install or configure: the simulator serves a real captured system bundled in the
 package (IQ Batteries, Enpower, dry contacts) with live-changing values, an embedded broker
 listens on 127.0.0.1 (unless ``--mqtt-host`` points at a real one), and every message the
-bridge publishes is printed as ``topic  summary``. Ctrl-C (or ``--duration``) ends it.
+bridge publishes is printed as ``topic  JSON`` (80 columns). Ctrl-C, SIGTERM, ``--duration``
+or a closed output pipe end it, and every retained topic it published is removed again.
+
+The demo lives in its own namespace (:mod:`envoy2mqtt.cmd.demo_namespace`): base topic and
+discovery ids ``envoy2mqtt-demo``, so it is safe next to a real bridge on the same broker.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ import aiomqtt
 
 from envoy2mqtt.bridge import Bridge
 from envoy2mqtt.broker import EmbeddedBroker
-from envoy2mqtt.cmd.demo_view import summarize
+from envoy2mqtt.cmd.demo_namespace import Namespace, remove_retained
+from envoy2mqtt.cmd.demo_view import Console
 from envoy2mqtt.logs import setup_logging
 from envoy2mqtt.mqtt.session import MqttFatalError
-from envoy2mqtt.settings import Settings
+from envoy2mqtt.settings import MqttSettings, Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 
 NAME = "demo"
@@ -35,6 +40,7 @@ HELP = "run a simulated Envoy, an embedded MQTT broker and the bridge; print the
 BUNDLED = Path(__file__).resolve().parent.parent / "demo_fixture"
 DEFAULT_FIXTURE = "7.3.517"
 _LIVE_SEED = 42
+NAMESPACE = Namespace()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +57,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--fast", type=float, default=2.0, help="fast poll interval in seconds (default 2)"
     )
     parser.add_argument(
-        "--discovery", action="store_true", help="also print Home Assistant discovery configs"
+        "--discovery",
+        action="store_true",
+        help=(
+            "also publish and print Home Assistant discovery configs (ids "
+            f"{NAMESPACE.id_prefix}_..., removed on exit); off by default so that a Home "
+            "Assistant on an external broker never sees the demo"
+        ),
     )
 
 
@@ -70,7 +82,7 @@ def resolve_fixture(name_or_dir: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the demo; 0 on Ctrl-C or after ``--duration``."""
+    """Run the demo; 0 on Ctrl-C, SIGTERM, ``--duration`` or a closed output pipe."""
     setup_logging(getattr(args, "log_level", None) or "warning")
     try:
         fixture = resolve_fixture(args.fixture)
@@ -81,17 +93,17 @@ def run(args: argparse.Namespace) -> int:
         print("envoy2mqtt demo: --fast must be >= 1", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_demo(args, fixture))
+        return asyncio.run(_demo(args, fixture))
     except MqttFatalError as exc:
         print(f"envoy2mqtt demo: cannot connect to the MQTT broker: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
 
 
-async def _demo(args: argparse.Namespace, fixture: Path) -> None:
+async def _demo(args: argparse.Namespace, fixture: Path) -> int:
     stop = asyncio.Event()
+    console = Console(on_closed=stop.set)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
@@ -102,22 +114,31 @@ async def _demo(args: argparse.Namespace, fixture: Path) -> None:
         EnvoySimulator(fixture, live_seed=_LIVE_SEED) as sim,
         _broker(args) as broker,
     ):
-        print(f"# simulated Envoy {sim.serial} (firmware {sim.firmware}) at {sim.url}", flush=True)
-        print(f"# MQTT broker {broker.host}:{broker.port}; Ctrl-C to stop", flush=True)
+        console.line(f"# simulated Envoy {sim.serial} (firmware {sim.firmware}) at {sim.url}")
+        console.line(f"# MQTT broker {broker.host}:{broker.port}; Ctrl-C to stop")
+        console.line(f"# topics below {NAMESPACE.base_topic}/, removed again on exit")
         with tempfile.TemporaryDirectory(prefix="envoy2mqtt-demo-") as tokens:
-            settings = _settings(sim, broker, args.fast, Path(tokens))
-            await _run_bridge(settings, broker, stop, discovery=args.discovery)
-    print("# demo stopped", flush=True)
+            settings = _settings(sim, broker, args, Path(tokens))
+            try:
+                await _run_bridge(settings, console, stop, discovery=args.discovery)
+            except MqttFatalError:
+                raise  # refused at the first connect: nothing was published
+            except BaseException:
+                await _clean_up(settings, broker, console)
+                raise
+            status = await _clean_up(settings, broker, console)
+    console.line("# demo stopped")
+    return status
 
 
 @contextlib.asynccontextmanager
 async def _broker(args: argparse.Namespace) -> AsyncIterator[Endpoint]:
     if args.mqtt_host:
-        yield Endpoint(args.mqtt_host, args.mqtt_port or 1883, "3.1.1")
+        yield Endpoint(args.mqtt_host, args.mqtt_port or 1883, "3.1.1", external=True)
         return
     # amqtt speaks MQTT 3.1.1 only.
     async with EmbeddedBroker(args.mqtt_port) as broker:
-        yield Endpoint(broker.host, broker.port, "3.1.1")
+        yield Endpoint(broker.host, broker.port, "3.1.1", external=False)
 
 
 @dataclass(frozen=True)
@@ -127,9 +148,13 @@ class Endpoint:
     host: str
     port: int
     protocol: str
+    external: bool
 
 
-def _settings(sim: EnvoySimulator, broker: Endpoint, fast: float, tokens: Path) -> Settings:
+def _settings(
+    sim: EnvoySimulator, broker: Endpoint, args: argparse.Namespace, tokens: Path
+) -> Settings:
+    fast = args.fast
     envoy: dict[str, Any] = {
         "host": sim.url,
         "name": "Demo Envoy",
@@ -141,11 +166,14 @@ def _settings(sim: EnvoySimulator, broker: Endpoint, fast: float, tokens: Path) 
         "host": broker.host,
         "port": broker.port,
         "protocol": broker.protocol,
-        "client_id": "envoy2mqtt-demo",
+        "client_id": NAMESPACE.base_topic,
+        "base_topic": NAMESPACE.base_topic,
     }
+    homeassistant = {"enabled": args.discovery, "discovery_prefix": NAMESPACE.discovery_prefix}
     return Settings.model_validate(
         {
             "mqtt": mqtt,
+            "homeassistant": homeassistant,
             "envoys": [envoy],
             "controls": {"grid_relay": True, "dry_contacts": True, "storage": True},
             "token_cache_dir": tokens,
@@ -155,11 +183,11 @@ def _settings(sim: EnvoySimulator, broker: Endpoint, fast: float, tokens: Path) 
 
 
 async def _run_bridge(
-    settings: Settings, broker: Endpoint, stop: asyncio.Event, *, discovery: bool
+    settings: Settings, console: Console, stop: asyncio.Event, *, discovery: bool
 ) -> None:
-    bridge = Bridge(settings)
+    bridge = Bridge(settings, id_prefix=NAMESPACE.id_prefix)
     bridge_task = asyncio.create_task(bridge.run())
-    viewer = asyncio.create_task(_view(broker, discovery=discovery))
+    viewer = asyncio.create_task(_view(settings.mqtt, console, discovery=discovery))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({bridge_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -173,20 +201,37 @@ async def _run_bridge(
             await viewer
 
 
-async def _view(broker: Endpoint, *, discovery: bool) -> None:
-    v5 = broker.protocol == "5"
-    version = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
+async def _clean_up(settings: Settings, broker: Endpoint, console: Console) -> int:
+    """Remove the demo's retained topics from an external broker; 1 when some are left.
+
+    The embedded broker keeps nothing beyond the process, so there is nothing to remove.
+    """
+    if not broker.external:
+        return 0
+    try:
+        result = await remove_retained(settings.mqtt, NAMESPACE)
+    except (aiomqtt.MqttError, TimeoutError, OSError) as exc:
+        print(f"envoy2mqtt demo: retained topics not removed: {exc}", file=sys.stderr)
+        return 1
+    console.line(f"# removed {result.removed} retained topics")
+    if result.left:
+        print(f"envoy2mqtt demo: {result.left} retained topics left", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _view(mqtt: MqttSettings, console: Console, *, discovery: bool) -> None:
+    version = aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
     while True:
         try:
-            async with aiomqtt.Client(broker.host, broker.port, protocol=version) as client:
-                await client.subscribe("envoy2mqtt/#")
-                if discovery:
-                    await client.subscribe("homeassistant/#")
+            async with aiomqtt.Client(mqtt.host, mqtt.port, protocol=version) as client:
+                for topic_filter in NAMESPACE.filters(discovery=discovery):
+                    await client.subscribe(topic_filter)
                 async for message in client.messages:
                     topic = message.topic.value
-                    if "/bridge/scan/" in topic:
-                        continue  # the bridge's own start-up marker
+                    if "/bridge/scan/" in topic or not NAMESPACE.owns(topic):
+                        continue  # the bridge's start-up marker; others' discovery
                     payload = message.payload if isinstance(message.payload, bytes) else b""
-                    print(f"{topic}  {summarize(payload)}", flush=True)
+                    console.message(topic, payload)
         except aiomqtt.MqttError:
             await asyncio.sleep(1)  # the broker is restarting; try again
