@@ -1,11 +1,14 @@
 """An in-process MQTT broker (amqtt) on 127.0.0.1 for ``envoy2mqtt demo``.
 
 It exists so that the demo works without installing mosquitto; it is never used by
-``envoy2mqtt run``. Anonymous access only, loopback only, no persistence.
+``envoy2mqtt run``. Anonymous access only, loopback only, no persistence. amqtt comes with
+the ``demo`` extra (``pip install 'envoy2mqtt[demo]'``) so that plain installs and the image
+do not carry its dependency tree.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import socket
 from types import TracebackType
@@ -13,6 +16,21 @@ from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 _LOOPBACK = "127.0.0.1"
+
+
+MISSING_HINT = (
+    "the embedded MQTT broker needs the 'demo' extra: pip install 'envoy2mqtt[demo]' "
+    "(from a source checkout: pip install '.[demo]'), or use a broker you have with "
+    "--mqtt-host HOST"
+)
+
+
+def broker_available() -> bool:
+    """Whether amqtt (the ``demo`` extra) is installed."""
+    try:
+        return importlib.util.find_spec("amqtt.broker") is not None
+    except (ImportError, ValueError):  # a parent package that is missing or blocked
+        return False
 
 
 def _free_port() -> int:

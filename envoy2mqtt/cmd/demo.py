@@ -26,7 +26,7 @@ from typing import Any
 import aiomqtt
 
 from envoy2mqtt.bridge import Bridge
-from envoy2mqtt.broker import EmbeddedBroker
+from envoy2mqtt.broker import MISSING_HINT, EmbeddedBroker, broker_available
 from envoy2mqtt.cmd.demo_namespace import Namespace, remove_retained
 from envoy2mqtt.cmd.demo_view import Console
 from envoy2mqtt.logs import setup_logging
@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.fast < 1:
         print("envoy2mqtt demo: --fast must be >= 1", file=sys.stderr)
+        return 2
+    if not args.mqtt_host and not broker_available():
+        print(f"envoy2mqtt demo: {MISSING_HINT}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(_demo(args, fixture))
