@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import pytest
 
+from envoy2mqtt.simulator.faults import Fault, FaultKind
 from envoy2mqtt.simulator.server import EnvoySimulator
-from tests.plugins.simulator import StartSimulator, sim_session
+from tests.plugins.simulator import FakeClock, StartSimulator, sim_session
 
 
 async def _call(
@@ -150,3 +152,59 @@ async def test_legacy_write_needs_digest(envoy_simulator: StartSimulator) -> Non
         async with session.post(url, json={"mains_admin_state": "open"}) as resp:
             assert resp.status == 401
     assert sim.requests.writes()[0].status == 401
+
+
+async def test_cloud_revert_restores_storage_settings_and_bumps_date(
+    envoy_simulator: StartSimulator,
+) -> None:
+    clock = FakeClock()
+    sim = await envoy_simulator("8.2.4345_with_device_data", clock=clock)
+    async with sim_session(sim) as session:
+        url = f"{sim.url}/__sim__/faults"
+        rule = {"kind": "cloud_revert", "seconds": 0.05, "count": 1}
+        async with session.post(url, json=rule) as resp:
+            assert resp.status == 201
+    _, before = await _call(sim, "GET", "/admin/lib/tariff")
+    original = before["tariff"]["storage_settings"]
+    tariff = before["tariff"]
+    tariff["storage_settings"] = dict(original, reserved_soc=80.0)
+    assert (await _call(sim, "PUT", "/admin/lib/tariff", {"tariff": tariff}))[0] == 200
+    _, shown = await _call(sim, "GET", "/admin/lib/tariff")
+    assert shown["tariff"]["storage_settings"]["reserved_soc"] == 80.0  # accepted and shown
+    assert shown["tariff"]["date"] == before["tariff"]["date"]
+    await sim.cloud.wait_push()
+    _, after = await _call(sim, "GET", "/admin/lib/tariff")
+    restored = after["tariff"]["storage_settings"]
+    assert {k: v for k, v in restored.items() if k != "date"} == {
+        k: v for k, v in original.items() if k != "date"
+    }
+    assert restored["date"] == after["tariff"]["date"] == str(int(clock.now))
+    assert after["tariff"]["date"] != before["tariff"]["date"]
+    assert sim.status()["cloud_pushes"] == 1
+    # count=1: the rule is used up, the next write sticks
+    tariff["storage_settings"] = dict(original, reserved_soc=70.0)
+    assert (await _call(sim, "PUT", "/admin/lib/tariff", {"tariff": tariff}))[0] == 200
+    await sim.cloud.wait_push()
+    _, last = await _call(sim, "GET", "/admin/lib/tariff")
+    assert last["tariff"]["storage_settings"]["reserved_soc"] == 70.0
+    assert sim.status()["cloud_pushes"] == 1
+
+
+async def test_cloud_revert_undoes_writes_in_a_row_to_the_first_settings(
+    envoy_simulator: StartSimulator,
+) -> None:
+    sim = await envoy_simulator("8.2.4345_with_device_data")
+    await sim.inject(Fault(FaultKind.CLOUD_REVERT, seconds=0.05))
+    assert [f.kind for f in sim.faults.active(sim.clock())] == [FaultKind.CLOUD_REVERT]
+    _, before = await _call(sim, "GET", "/admin/lib/tariff")
+    original = before["tariff"]["storage_settings"]["reserved_soc"]
+    for reserve in (60.0, 65.0):
+        tariff = before["tariff"]
+        tariff["storage_settings"] = dict(tariff["storage_settings"], reserved_soc=reserve)
+        assert (await _call(sim, "PUT", "/admin/lib/tariff", {"tariff": tariff}))[0] == 200
+    await sim.cloud.wait_push()
+    _, after = await _call(sim, "GET", "/admin/lib/tariff")
+    assert after["tariff"]["storage_settings"]["reserved_soc"] == original
+    assert sim.cloud.pushes == 1
+    with pytest.raises(ValueError, match="cloud_revert needs seconds"):
+        Fault(FaultKind.CLOUD_REVERT)

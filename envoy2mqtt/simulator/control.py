@@ -4,7 +4,8 @@ Routes (JSON in, JSON out):
 
 * ``GET /__sim__/status``: serial, firmware, URL, auth, counters.
 * ``GET|POST|DELETE /__sim__/faults`` and ``DELETE /__sim__/faults/<id>``: list, add
-  (:class:`~envoy2mqtt.simulator.faults.Fault` fields), clear all, remove one.
+  (:class:`~envoy2mqtt.simulator.faults.Fault` fields), clear all, remove one. A
+  ``{"kind": "cloud_revert", "seconds": 60}`` rule makes the gateway undo tariff writes.
 * ``GET|DELETE /__sim__/requests``: the request log, or clear it.
 * ``POST /__sim__/reboot``: ``{"firmware": "8.3.1", "downtime": 5}`` (both optional).
 * ``POST|DELETE /__sim__/tokens``: issue a token (``{"username", "user_type"}``) or revoke all.

@@ -3,6 +3,9 @@
 Request faults (latency, error, timeout, unauthorized, garbage, truncated, wrong_type, huge,
 outage) are kept in a :class:`FaultSet` and matched against each request's path. Action
 faults (refused, reboot) happen once, when they are added, and are carried out by the server.
+The ``cloud_revert`` rule is kept like a request fault but never changes a reply: an accepted
+``PUT /admin/lib/tariff`` it matches is undone ``seconds`` later, as a gateway whose Enlighten
+cloud pushes its own tariff back (see :mod:`envoy2mqtt.simulator.cloud_tariff`).
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ class FaultKind(enum.StrEnum):
     OUTAGE = "outage"
     REFUSED = "refused"
     REBOOT = "reboot"
+    CLOUD_REVERT = "cloud_revert"
 
 
 ACTION_KINDS = frozenset({FaultKind.REFUSED, FaultKind.REBOOT})
+# Rules with an effect after a reply instead of on it (looked up by the code that has it).
+AFTER_KINDS = frozenset({FaultKind.CLOUD_REVERT})
 BODY_KINDS = frozenset(
     {FaultKind.GARBAGE, FaultKind.TRUNCATED, FaultKind.WRONG_TYPE, FaultKind.HUGE}
 )
@@ -48,7 +54,7 @@ class Fault:
         path: glob matched against the request path with and without its query string.
         count: how many matching requests it affects; None means until removed or expired.
         seconds: latency delay, longest hang for ``timeout`` (0 = until released), duration of
-            an ``outage`` or of ``refused`` (0 = until resumed).
+            an ``outage`` or of ``refused`` (0 = until resumed), delay of a ``cloud_revert``.
         duration: if set, the rule expires this many seconds after it was added.
         status: HTTP status of an ``error`` fault (5xx).
         size: body size in bytes of a ``huge`` fault.
@@ -82,6 +88,8 @@ class Fault:
                 raise ValueError(message)
         if self.kind is FaultKind.OUTAGE and self.seconds <= 0 and self.count is None:
             raise ValueError("outage needs seconds > 0 or a count")
+        if self.kind is FaultKind.CLOUD_REVERT and self.seconds <= 0:
+            raise ValueError("cloud_revert needs seconds > 0 (the delay before the cloud push)")
 
     def matches(self, path: str, path_qs: str) -> bool:
         """Return True if this rule applies to a request for ``path_qs``."""
@@ -170,7 +178,7 @@ class FaultSet:
         """
         matched = Matched()
         for fault in self.active(now):
-            if not fault.matches(path, path_qs):
+            if fault.kind in AFTER_KINDS or not fault.matches(path, path_qs):
                 continue
             if fault.kind is FaultKind.OUTAGE and not device:
                 continue
@@ -182,6 +190,14 @@ class FaultSet:
                 continue
             self._use(fault)
         return matched
+
+    def take_after(self, kind: FaultKind, path: str, now: float) -> Fault | None:
+        """The first active ``kind`` rule matching ``path``, consuming one use of it."""
+        for fault in self.active(now):
+            if fault.kind is kind and fault.matches(path, path):
+                self._use(fault)
+                return fault
+        return None
 
     def _use(self, fault: Fault) -> None:
         if fault.count is None:

@@ -28,6 +28,7 @@ LOGIN_PATH = "/login/login.json"
 TOKENS_PATH = "/tokens"
 CLOUD_PATHS = frozenset({LOGIN_PATH, TOKENS_PATH})
 CHECK_JWT = "/auth/check_jwt"
+TARIFF_PATH = "/admin/lib/tariff"
 _SECRET_FIELDS = frozenset({"user[password]", "session_id"})
 
 
@@ -136,6 +137,8 @@ def _device(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
 
 
 def _write(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
+    tariff_write = (request.method, request.path) == ("PUT", TARIFF_PATH)
+    before = sim.cloud.storage_now() if tariff_write else None
     try:
         body = msgspec.json.decode(raw) if raw else None
         if (request.method, request.path) == ("POST", STREAM_PATH) and sim.livedata is not None:
@@ -150,6 +153,8 @@ def _write(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
         exists = sim.state.exists(sim.state.store.resolve(request.path))
         return Reply.text(405, "Method Not Allowed") if exists else Reply.text(404, "Not Found")
     _LOG.info("sim write applied method=%s path=%s", request.method, request.path)
+    if tariff_write:
+        sim.tariff_written(before)
     return Reply.json(200, reply)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from envoy2mqtt.simulator import handler
+from envoy2mqtt.simulator.cloud_tariff import CloudTariff
 from envoy2mqtt.simulator.digest import DigestVerifier
 from envoy2mqtt.simulator.faults import ACTION_KINDS, Fault, FaultKind, FaultSet
 from envoy2mqtt.simulator.fixture_store import FixtureMode
@@ -89,6 +90,7 @@ class EnvoySimulator:
         self.enlighten = Enlighten.with_accounts(self.tokens, accounts)
         self.digest = DigestVerifier(legacy_users(self.state.serial))
         self.faults = FaultSet()
+        self.cloud = CloudTariff(self.state, clock)
         self.requests = RequestLog()
         self.state.set_live(live_seed)
         # Golden mode reproduces what the goldens were made from: no synthesised endpoints.
@@ -162,6 +164,7 @@ class EnvoySimulator:
             "token_calls": self.enlighten.token_calls,
             "active_tokens": self.tokens.active_tokens,
             "requests": len(self.requests),
+            "cloud_pushes": self.cloud.pushes,
             "livedata": None
             if self.livedata is None
             else {
@@ -185,6 +188,7 @@ class EnvoySimulator:
         """Stop serving and release everything (hung requests end, timers are cancelled)."""
         for timer in list(self._timers):
             timer.cancel()
+        self.cloud.cancel()
         self._wake()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -254,8 +258,9 @@ class EnvoySimulator:
         return fault
 
     def clear_faults(self) -> None:
-        """Remove every fault rule and release requests that hang."""
+        """Remove every fault rule, release requests that hang, drop a pending cloud push."""
         self.faults.clear()
+        self.cloud.cancel()
         self._wake()
 
     async def reboot(self, firmware: str | None = None, downtime: float = 0.0) -> None:
@@ -277,6 +282,12 @@ class EnvoySimulator:
                 self._later(downtime, self.resume_listening)
             else:
                 await self.resume_listening()
+
+    def tariff_written(self, before: dict[str, Any] | None) -> None:
+        """An accepted tariff PUT: a ``cloud_revert`` rule has it undone later."""
+        fault = self.faults.take_after(FaultKind.CLOUD_REVERT, "/admin/lib/tariff", self.clock())
+        if fault is not None:
+            self.cloud.written(before, fault.seconds)
 
     def revoke_tokens(self) -> None:
         """Invalidate every token and check_jwt session (clients get 401 until re-auth)."""
