@@ -242,6 +242,7 @@ class Bridge:
                 configured_serial=envoy.serial,
                 grace=envoy.availability_grace,
                 setup_delays=self._setup_delays,
+                watch_offsets=self.settings.controls.storage_watch,
             )
             self.workers.append(worker)
             self._views[id(worker)] = EnvoyView(name=envoy.name)

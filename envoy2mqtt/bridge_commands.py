@@ -3,17 +3,22 @@
 Validation happens before any HTTP request: an unknown Envoy, a disabled control or a bad
 payload is answered with an error result and the Envoy never sees a request. After a
 successful write the client re-reads the affected groups, and the bridge publishes what
-the Envoy then reports (the device is the source of truth).
+the Envoy then reports (the device is the source of truth). A battery-settings write is
+then watched (:mod:`envoy2mqtt.bridge_tariff_watch`); if the gateway undoes it, a second
+``reverted`` result follows the first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envoy2mqtt.bridge_publish import snapshot_of
+from envoy2mqtt.bridge_tariff_watch import Revert, SettingsControl, written_setting
 from envoy2mqtt.bridge_worker import EnvoyWorker, describe
 from envoy2mqtt.catalog.commands import CommandError, parse_command
+from envoy2mqtt.catalog.controls import STORAGE_MODES
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.mqtt.router import CommandResult
 from envoy2mqtt.mqtt.topics import sanitize_level
@@ -53,11 +58,61 @@ class CommandExecutor:
             parsed = parse_command(snapshot, name, ident, payload, self._bridge.controls)
         except CommandError as exc:
             return CommandResult.failure(exc.message, exc.transaction)
+        watcher = worker.tariff_watch
+        storage_write = written_setting(parsed.command) is not None
+        cloud = storage_write and watcher.control is SettingsControl.CLOUD
         try:
-            await worker.execute(parsed.command)
+            with watcher.writing():
+                await worker.execute(parsed.command)
         except EnvoyError as exc:
             _LOGGER.warning(
                 "command failed serial=%s control=%s error=%s", serial, name, describe(exc)
             )
             return CommandResult.failure(str(exc) or type(exc).__name__, parsed.transaction)
-        return CommandResult.ok(parsed.value, parsed.transaction)
+        outcome = watcher.begin(parsed.command)
+        return CommandResult(
+            "ok",
+            value=parsed.value,
+            transaction=parsed.transaction,
+            warning=CLOUD_WARNING if cloud else None,
+            follow_up=None if outcome is None else _reverted(outcome),
+        )
+
+
+CLOUD_WARNING = (
+    "this gateway's cloud configuration replaced an earlier local battery-settings change; "
+    "this change may be replaced too (watch for a 'reverted' result)"
+)
+
+
+async def _reverted(outcome: asyncio.Future[Revert | None]) -> CommandResult | None:
+    revert = await outcome
+    if revert is None:
+        return None
+    return CommandResult(
+        "reverted", value=command_value(revert.setting, revert.value), error=revert_text(revert)
+    )
+
+
+def revert_text(revert: Revert) -> str:
+    """The plain-words ``error`` of a ``reverted`` result."""
+    if revert.cause == "date":
+        why = "a tariff pushed by the cloud arrived after the local change"
+    else:
+        why = f"the Envoy shows {command_value(revert.setting, revert.value)!r} again"
+    return (
+        "the gateway's cloud configuration replaced the local change "
+        f"({why}); on this firmware the battery settings are managed from the "
+        "Enphase cloud (Enlighten app), change them there"
+    )
+
+
+def command_value(setting: str, value: Any) -> Any:
+    """An Envoy-side storage setting in the vocabulary of its ``/set`` (as results echo it)."""
+    if setting == "mode":
+        return next((name for name, raw in STORAGE_MODES.items() if raw == value), value)
+    if setting == "charge_from_grid" and isinstance(value, bool):
+        return "ON" if value else "OFF"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

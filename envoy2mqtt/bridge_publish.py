@@ -59,6 +59,7 @@ def snapshot_of(worker: EnvoyWorker, name: str | None) -> Snapshot | None:
         token_expires_at=int(expires) if expires else None,
         last_poll=round(worker.stats.last_poll_at) if worker.stats.last_poll_at else None,
         host=worker.host,
+        settings_control=worker.tariff_watch.control.value,
     )
 
 

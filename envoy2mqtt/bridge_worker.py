@@ -23,6 +23,7 @@ from envoy2mqtt.bridge_schedule import (
     next_tick,
     plan_tiers,
 )
+from envoy2mqtt.bridge_tariff_watch import DEFAULT_OFFSETS, TariffWatcher, read_tariff
 from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,
@@ -142,6 +143,7 @@ class EnvoyWorker:
         configured_serial: str | None = None,
         grace: float | None = None,
         setup_delays: tuple[float, float] = (1.0, 60.0),
+        watch_offsets: Sequence[float] = DEFAULT_OFFSETS,
     ) -> None:
         """Create a worker (it does nothing until :meth:`run`).
 
@@ -153,6 +155,7 @@ class EnvoyWorker:
             configured_serial: serial from the config, used before /info is known.
             grace: seconds without a successful poll before ``offline`` (default: derived).
             setup_delays: first and maximum delay between setup attempts.
+            watch_offsets: seconds after a storage write at which the tariff is re-read.
         """
         self.client = client
         self.host = host
@@ -172,6 +175,17 @@ class EnvoyWorker:
         # Serialises availability changes with state reports, see _report().
         self._report_lock = asyncio.Lock()
         self._unreported: set[str] = set()
+        self.tariff_watch = TariffWatcher(
+            lambda: read_tariff(self.client),
+            lambda: self._report({"tariff"}),
+            watch_offsets,
+            describe=lambda: f"host={self.host} serial={self.serial} firmware={self.firmware}",
+        )
+
+    @property
+    def firmware(self) -> str | None:
+        """The firmware version from /info, once known."""
+        return getattr(getattr(self.client, "info", None), "firmware", None)
 
     @property
     def serial(self) -> str | None:
@@ -202,6 +216,7 @@ class EnvoyWorker:
             await asyncio.gather(*tasks)
         finally:
             await cancel_and_wait(tasks)
+            await self.tariff_watch.stop()
 
     async def close(self) -> None:
         """Close the client's HTTP resources."""

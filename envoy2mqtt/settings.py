@@ -280,6 +280,16 @@ class ControlSettings(_Section):
     grid_relay: bool = False
     dry_contacts: bool = False
     storage: bool = True
+    # Seconds after a storage write at which the tariff is re-read to see whether the
+    # gateway's cloud undid it (docs/mqtt-contract.md, "reverted"); [] = no watch.
+    storage_watch: list[float] = Field(default=[10, 30, 90, 180], max_length=20)
+
+    @field_validator("storage_watch")
+    @classmethod
+    def _positive_offsets(cls, value: list[float]) -> list[float]:
+        if any(offset <= 0 or offset > 3600 for offset in value):
+            raise PydanticCustomError("offsets", "every offset must be > 0 and <= 3600 seconds")
+        return sorted(value)
 
 
 class PublishSettings(_Section):

@@ -310,3 +310,45 @@ async def test_commands_sent_while_the_bridge_was_away_are_not_replayed(
             await probe.expect("e2m/1221/reserve_soc/result")
         assert probe.payloads("e2m/1221/grid_relay/result") == []
     assert handler.calls == [("1221", "reserve_soc", None, False, b"50")]
+
+
+async def test_follow_up_result_goes_to_the_same_topics_without_blocking_the_envoy(
+    mosquitto: Mosquitto,
+) -> None:
+    release: asyncio.Future[CommandResult | None] = asyncio.get_running_loop().create_future()
+
+    async def watched(
+        serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
+    ) -> CommandResult:
+        if control == "reserve_soc":
+            return CommandResult("ok", value=30, warning="may be replaced", follow_up=release)
+        return CommandResult.ok(value="backup")
+
+    async with routed(mosquitto, watched), Probe(mosquitto, v5=True) as probe:
+        result_topic = "e2m/1221/reserve_soc/result"
+        await probe.subscribe("client/7/responses", result_topic, "e2m/1221/storage_mode/result")
+        request = Properties(PacketTypes.PUBLISH)
+        request.ResponseTopic = "client/7/responses"
+        request.CorrelationData = b"req-43"
+        await probe.publish(
+            "e2m/1221/reserve_soc/set", b'{"value": 30, "transaction": "t-9"}', properties=request
+        )
+        first = decode((await probe.expect(result_topic)).payload)
+        assert first == {
+            "status": "ok",
+            "value": 30,
+            "warning": "may be replaced",
+            "transaction": "t-9",
+        }
+        await probe.expect("client/7/responses")
+        # the pending follow-up does not hold the Envoy's command lock
+        await probe.publish("e2m/1221/storage_mode/set", b"backup")
+        await probe.expect("e2m/1221/storage_mode/result")
+        release.set_result(CommandResult("reverted", value=43, error="replaced by the cloud"))
+        second = decode((await probe.expect(result_topic)).payload)
+        response = await probe.expect("client/7/responses")
+    expected = {"status": "reverted", "value": 43, "error": "replaced by the cloud"}
+    assert second == expected | {"transaction": "t-9"}
+    assert decode(response.payload) == second
+    assert response.properties is not None
+    assert response.properties.CorrelationData == b"req-43"

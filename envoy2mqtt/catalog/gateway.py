@@ -1,9 +1,15 @@
-"""Gateway diagnostics and generator status: our extras (groups ``gateway``, ``generator``)."""
+"""Gateway diagnostics and generator status: our extras (groups ``gateway``, ``generator``).
+
+"Battery settings control" reads ``settings_control`` of the ``storage`` group: whether
+battery-settings writes stick on this gateway or its cloud undoes them
+(:mod:`envoy2mqtt.bridge_tariff_watch`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from envoy2mqtt.catalog.controls import CHARGE_FROM_GRID
 from envoy2mqtt.catalog.spec import (
     TIMESTAMP_EXPR,
     Category,
@@ -24,6 +30,10 @@ SPECS: tuple[EntitySpec, ...] = (
     replace(_DIAG, key="token_expires", value="token_expires_at", name="Token expiry",
             device_class="timestamp", expr=TIMESTAMP_EXPR, enabled=False,
             condition=when("token auth", lambda s: s.token_expires_at is not None)),
+    replace(_DIAG, key="battery_settings_control", group="storage", value="settings_control",
+            name="Battery settings control", device_class="enum",
+            options=("local", "cloud", "unknown"), icon="mdi:cloud-sync",
+            condition=CHARGE_FROM_GRID.requirement),
     replace(_DIAG, key="generator_admin_state", group="generator", value="admin_state",
             name="Generator admin state", category=None, icon="mdi:engine", condition=_GEN),
     replace(_DIAG, key="generator_oper_state", group="generator", value="oper_state",

@@ -41,6 +41,8 @@ class Snapshot:
         token_expires_at: JWT expiry, epoch seconds, for token-auth Envoys.
         last_poll: time of the last successful poll, epoch seconds.
         host: the host the bridge talks to (not published in state payloads).
+        settings_control: ``local`` / ``cloud`` / ``unknown``: whether battery-settings
+            writes stick on this gateway, as the bridge's watch after writes has seen.
     """
 
     serial: str
@@ -60,6 +62,7 @@ class Snapshot:
     token_expires_at: int | None = None
     last_poll: float | None = None
     host: str | None = None
+    settings_control: str = "unknown"
 
     @property
     def ct_meter_types(self) -> list[str]:

@@ -174,4 +174,7 @@ def state_payloads(snapshot: Snapshot) -> dict[str, Payload]:
     payloads = {"gateway": _gateway(snapshot)}
     for build in _DATA_GROUPS:
         payloads |= build(snapshot.data)
+    if "storage" in payloads:
+        # Not Envoy data: what the bridge saw after its own writes (bridge_tariff_watch).
+        payloads["storage"]["settings_control"] = snapshot.settings_control
     return payloads

@@ -12,6 +12,8 @@ Safety rules of the MQTT contract enforced here:
   cleared (our own clearing comes back to us this way) and is ignored without an answer;
 * oversized payloads are answered with an error without calling the handler;
 * commands for the same Envoy run one at a time, in arrival order;
+* a result may carry a ``follow_up``: a second result published later on the same topics
+  (``reverted`` after a battery-settings write the gateway undid), never holding the lock;
 * a handler failure becomes an error result; it never stops the message loop.
 """
 
@@ -45,12 +47,20 @@ BirthHook = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """The answer to one command, published as JSON on its ``…/result`` topic."""
+    """The answer to one command, published as JSON on its ``…/result`` topic.
 
-    status: Literal["ok", "error"]
+    ``follow_up``, when set, is awaited after this result was published; a result it
+    returns is published as a second message to the same destinations (None: nothing).
+    """
+
+    status: Literal["ok", "error", "reverted"]
     value: Any = None
     error: str | None = None
     transaction: Any = None
+    warning: str | None = None
+    follow_up: Awaitable[CommandResult | None] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     @classmethod
     def ok(cls, value: Any = None, transaction: Any = None) -> CommandResult:
@@ -65,7 +75,7 @@ class CommandResult:
     def to_payload(self) -> dict[str, Any]:
         """The JSON object of the contract; absent fields are omitted."""
         payload: dict[str, Any] = {"status": self.status}
-        for key in ("value", "error", "transaction"):
+        for key in ("value", "error", "warning", "transaction"):
             value = getattr(self, key)
             if value is not None:
                 payload[key] = value
@@ -203,6 +213,30 @@ class CommandRouter:
             result.error,
         )
         await self._answer(parsed, message, result)
+        if result.follow_up is not None:
+            self._spawn(self._follow(parsed, message, result))
+
+    async def _follow(
+        self, parsed: SetTopic, message: aiomqtt.Message, first: CommandResult
+    ) -> None:
+        if first.follow_up is None:
+            return
+        try:
+            later = await first.follow_up
+        except Exception:
+            _LOGGER.exception("mqtt command follow-up failed control=%s", parsed.control)
+            return
+        if later is None:
+            return
+        if later.transaction is None:
+            later = dataclasses.replace(later, transaction=first.transaction)
+        _LOGGER.info(
+            "mqtt command follow-up serial=%s control=%s status=%s",
+            parsed.serial,
+            parsed.control,
+            later.status,
+        )
+        await self._answer(parsed, message, later)
 
     async def _execute(self, parsed: SetTopic, payload: bytes) -> CommandResult:
         if len(payload) > self._max_payload:
