@@ -35,7 +35,7 @@ from envoy2mqtt.bridge_worker import ClientLike, EnvoyWorker, cancel_and_wait
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.catalog.registry import ALL_SPECS
-from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
+from envoy2mqtt.envoy.auth.enlighten import EnlightenClient, ca_context
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_session
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
@@ -206,8 +206,9 @@ class Bridge:
         # read buffer (envoy/pool.py).
         limit_tls_read_buffer()
         self._http = shared_session(http_keepalive(e.intervals.fast for e in self.settings.envoys))
+        cloud = self.settings.enlighten
         self._enlighten = EnlightenClient(
-            self.settings.enlighten.login_url, self.settings.enlighten.token_url
+            cloud.login_url, cloud.token_url, ssl_context=ca_context(cloud.ca_file)
         )
         self._make_workers()
         await self._publish_info()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import stat
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
@@ -304,6 +305,21 @@ class EnlightenSettings(_Section):
 
     login_url: str = "https://enlighten.enphaseenergy.com/login/login.json"
     token_url: str = "https://entrez.enphaseenergy.com/tokens"  # noqa: S105 - a URL
+    # Trust only this CA for the cloud: for simulators (`envoy2mqtt simulate` writes one).
+    ca_file: Path | None = None
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        path = _readable_file(value, info)
+        if path is not None:
+            try:
+                ssl.create_default_context(cafile=str(path))
+            except ssl.SSLError:
+                raise PydanticCustomError(
+                    "not_a_ca_file", "no PEM certificate in {path}", {"path": str(path)}
+                ) from None
+        return path
 
     @field_validator("login_url", "token_url")
     @classmethod
@@ -470,6 +486,7 @@ _CUSTOM_KINDS = frozenset(
         "serial",
         "duplicate",
         "url",
+        "not_a_ca_file",
     }
 )
 

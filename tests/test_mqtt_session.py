@@ -369,8 +369,13 @@ async def test_tls_with_untrusted_broker_certificate_is_fatal_at_first_connect(
         cert_file=certs / "client.pem",
         key_file=certs / "client.key",
     )
-    with pytest.raises(MqttTlsError, match=r"mqtt\.tls"):
+    with pytest.raises(MqttTlsError, match=r"mqtt\.tls\.ca_file") as caught:
         await asyncio.wait_for(session.run(), WAIT)
+    text = str(caught.value)
+    assert text.startswith(f"TLS certificate of MQTT broker 127.0.0.1:{port} not trusted: ")
+    assert "self-signed certificate in certificate chain" in text  # the verify reason
+    assert "_ssl.c" not in text
+    assert "[SSL" not in text
 
 
 async def test_tls_insecure_skips_verification(tls_broker: tuple[Mosquitto, int, Path]) -> None:

@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
+from envoy2mqtt.cmd.sim_config import RunConfig, parse_broker, write_run_config
 from envoy2mqtt.simulator.fixture_store import FixtureMode
 from envoy2mqtt.simulator.livedata import DEFAULT_STREAM_SECONDS
 from envoy2mqtt.simulator.server import EnvoySimulator
@@ -50,6 +52,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_STREAM_SECONDS,
         help="how long one live-stream enable request lasts (default: 900)",
     )
+    parser.add_argument(
+        "--mqtt",
+        default="127.0.0.1:1883",
+        metavar="HOST[:PORT]",
+        help="broker written into the printed bridge config (default: 127.0.0.1:1883)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not args.livedata_stream_seconds > 0:
         print("error: --livedata-stream-seconds must be positive", file=sys.stderr)
+        return 2
+    try:
+        args.broker = parse_broker(args.mqtt)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_serve(args))
@@ -88,15 +101,17 @@ async def _serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await sim.start()
-    try:
-        _announce(sim)
-        await stop.wait()
-    finally:
-        await sim.stop()
+    # The bridge config and CA file live as long as the simulator they point at.
+    with tempfile.TemporaryDirectory(prefix=f"envoy2mqtt-sim-{sim.serial}-") as tmp:
+        try:
+            _announce(sim, write_run_config(sim, args.broker, Path(tmp)))
+            await stop.wait()
+        finally:
+            await sim.stop()
     print("simulator stopped", flush=True)
 
 
-def _announce(sim: EnvoySimulator) -> None:
+def _announce(sim: EnvoySimulator, config: RunConfig) -> None:
     owner = DEFAULT_ACCOUNTS[0]
     auth = "token" if sim.state.uses_tokens else "digest"
     print(f"simulated Envoy serial={sim.serial} firmware={sim.firmware} auth={auth}")
@@ -104,5 +119,9 @@ def _announce(sim: EnvoySimulator) -> None:
     if sim.livedata is not None:
         print(f"livedata={sim.url}/ivp/livedata/status")
     print(f"enlighten login_url={sim.url}/login/login.json token_url={sim.url}/tokens")
+    if config.ca_file is not None:
+        print(f"enlighten ca_file={config.ca_file}")
     print(f"enlighten account email={owner.email} password={owner.password}")
+    print(f"bridge config={config.config_file}  (envoy2mqtt run --config FILE), contents:")
+    print("\n".join(f"    {line}" for line in config.text.splitlines()))
     print(f"control api={sim.url}/__sim__/status  (Ctrl-C to stop)", flush=True)

@@ -37,7 +37,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyTimeoutError,
 )
 from envoy2mqtt.envoy.fetch import Response
-from envoy2mqtt.redact import redact
+from envoy2mqtt.envoy.net_errors import describe_client_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ class HttpTransport:
             raise EnvoyTimeoutError(msg) from exc
         except aiohttp.ClientError as exc:
             _LOGGER.debug("http method=%s path=%s error=%s", method, path, exc.__class__.__name__)
-            msg = f"{method} {url} failed: {exc.__class__.__name__}: {redact(str(exc))[:200]}"
+            msg = f"{method} {url} failed: {describe_client_error(exc)}"
             raise EnvoyCommunicationError(msg) from exc
         ms = (time.monotonic() - started) * 1000
         _LOGGER.debug("http method=%s path=%s status=%s ms=%.1f", method, path, status, ms)
@@ -336,7 +336,8 @@ async def _send_once(
     try:
         return await handler(req)
     except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
-        raise WriteConnectionLost(f"connection lost during {req.method}: {exc}") from exc
+        msg = f"connection lost during {req.method}: {describe_client_error(exc)}"
+        raise WriteConnectionLost(msg) from exc
 
 
 def _middlewares(method: str, auth: RequestAuth) -> tuple[ClientMiddlewareType, ...]:

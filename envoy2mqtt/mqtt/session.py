@@ -34,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import MqttSettings
+from envoy2mqtt.tls_errors import certificate_problem, find_ssl_error, ssl_reason
 
 __all__ = [
     "Backoff",
@@ -416,14 +417,22 @@ class MqttSession:
             return MqttFatalError(
                 f"{where} refused the connection ({exc}): check mqtt.client_id and mqtt.protocol"
             )
+        problem = certificate_problem(exc)
+        if problem is not None:
+            return MqttTlsError(
+                f"TLS certificate of {where} not trusted: {problem}; set mqtt.tls.ca_file to "
+                "the CA certificate that signed it (or mqtt.tls.insecure: true, unverified)"
+            )
         text = str(exc)
         # A plain-MQTT listener answers a TLS ClientHello by resetting the connection: with
         # TLS on, a reset right after TCP connected (a refused port is ECONNREFUSED, retried)
         # means the port does not speak TLS.
         mismatch = s.tls.enabled and ("reset by peer" in text or "EOF occurred" in text)
         if "SSL" in text or "certificate" in text.lower() or mismatch:
+            found = find_ssl_error(exc)
+            reason = ssl_reason(found) if found is not None else text
             return MqttTlsError(
-                f"TLS handshake with {where} failed ({text}): check mqtt.tls (ca_file, "
+                f"TLS handshake with {where} failed ({reason}): check mqtt.tls (ca_file, "
                 "cert_file, key_file) and that the broker port expects TLS"
             )
         return None

@@ -10,6 +10,7 @@ import json
 import logging
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,20 +23,28 @@ from tenacity import (
 )
 from yarl import URL
 
-from envoy2mqtt.envoy.auth.errors import EnlightenCredentialsRejected, EnlightenMFARequired
+from envoy2mqtt.envoy.auth.errors import (
+    EnlightenCertificateUntrusted,
+    EnlightenCredentialsRejected,
+    EnlightenMFARequired,
+)
 from envoy2mqtt.envoy.errors import (
     EnlightenUnreachableError,
     EnvoyAuthenticationError,
     EnvoyMalformedResponse,
 )
+from envoy2mqtt.envoy.net_errors import describe_client_error, peer_of
 from envoy2mqtt.envoy.transport import RetryBudget, read_bounded
 from envoy2mqtt.redact import register_secret
+from envoy2mqtt.tls_errors import certificate_problem
 
 _LOGGER = logging.getLogger(__name__)
 
 LOGIN_URL = "https://enlighten.enphaseenergy.com/login/login.json"
 TOKEN_URL = "https://entrez.enphaseenergy.com/tokens"  # noqa: S105 - a URL, not a secret
 CLOUD_BUDGET = RetryBudget(attempts=3, seconds=30.0, max_wait=3.0)
+#: What to do about an untrusted certificate, in the words of the configuration file.
+CA_HINT = "set enlighten.ca_file to the CA certificate that signed it"
 _MAX_BODY = 1024 * 1024
 
 
@@ -46,7 +55,20 @@ class _Reply:
 
 
 class _Transient(Exception):
-    """A cloud transport failure worth retrying."""
+    """A cloud transport failure worth retrying (``peer``: ``host:port`` when known)."""
+
+    def __init__(self, reason: str, peer: str | None = None) -> None:
+        super().__init__(reason)
+        self.peer = peer
+
+
+def ca_context(ca_file: Path | str | None) -> ssl.SSLContext | None:
+    """A verifying context trusting only ``ca_file`` (``None``: the system's CAs).
+
+    Raises:
+        OSError, ssl.SSLError: the file cannot be read or holds no certificate.
+    """
+    return None if ca_file is None else ssl.create_default_context(cafile=str(ca_file))
 
 
 class EnlightenClient:
@@ -61,8 +83,13 @@ class EnlightenClient:
         timeout: float = 10.0,
         budget: RetryBudget = CLOUD_BUDGET,
         ssl_context: ssl.SSLContext | None = None,
+        ca_hint: str = CA_HINT,
     ) -> None:
-        """Configure the cloud endpoints; ``session`` is shared and not closed here."""
+        """Configure the cloud endpoints; ``session`` is shared and not closed here.
+
+        ``ssl_context`` replaces the system's trusted CAs (e.g. a simulator's CA file);
+        ``ca_hint`` ends the message of an untrusted certificate (CLI option or config key).
+        """
         self.login_url = login_url
         self.token_url = token_url
         self._session = session
@@ -70,6 +97,7 @@ class EnlightenClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._budget = budget
         self._ssl: ssl.SSLContext | bool = ssl_context or True
+        self._ca_hint = ca_hint
 
     async def fetch_token(self, username: str, password: str, serial: str) -> str:
         """Log in as ``username`` and return a fresh JWT for gateway ``serial``.
@@ -134,7 +162,7 @@ class EnlightenClient:
                 with attempt:
                     return await self._post_once(url, data, json_body)
         except _Transient as exc:
-            msg = f"cannot reach Enlighten at {URL(url).host}: {exc}"
+            msg = f"cannot reach Enlighten at {exc.peer or URL(url).host}: {exc}"
             raise EnlightenUnreachableError(msg) from None
         except EnvoyMalformedResponse as exc:
             msg = f"Enlighten answered with an oversized body at {URL(url).host}"
@@ -157,10 +185,18 @@ class EnlightenClient:
                 )
                 return _Reply(resp.status, body)
         except TimeoutError:
-            raise _Transient("timeout") from None
+            raise _Transient("timed out") from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            # Retrying cannot make a certificate trusted: say so at once.
+            msg = (
+                f"TLS certificate of Enlighten at {peer_of(exc)} not trusted: "
+                f"{certificate_problem(exc) or 'verification failed'}; {self._ca_hint}"
+            )
+            raise EnlightenCertificateUntrusted(msg) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise _Transient(describe_client_error(exc), peer_of(exc)) from None
         except aiohttp.ClientError as exc:
-            # exception texts may carry the request URL only; no body, no headers
-            raise _Transient(exc.__class__.__name__) from None
+            raise _Transient(describe_client_error(exc)) from None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -5,11 +5,15 @@ All are :class:`EnvoyAuthenticationError` subclasses; none of their texts contai
 
 from __future__ import annotations
 
-from envoy2mqtt.envoy.errors import EnvoyAuthenticationError
+from envoy2mqtt.envoy.errors import EnlightenUnreachableError, EnvoyAuthenticationError
 
 
 class EnlightenCredentialsRejected(EnvoyAuthenticationError):
     """Enlighten refused the username/password."""
+
+
+class EnlightenCertificateUntrusted(EnlightenUnreachableError):
+    """Enlighten's TLS certificate failed verification (a proxy, a simulator, a wrong CA file)."""
 
 
 class EnlightenMFARequired(EnvoyAuthenticationError):
