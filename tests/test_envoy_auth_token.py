@@ -12,6 +12,7 @@ import pytest
 
 from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.auth.errors import (
+    EnlightenCertificateUntrusted,
     EnlightenCredentialsRejected,
     EnlightenMFARequired,
     EnvoyTokenRejected,
@@ -219,7 +220,10 @@ async def test_enlighten_unreachable(fake_envoy) -> None:
     client = _client(
         fake, None, username="owner@example.com", password="owner-pw", enlighten=enlighten
     )
-    with pytest.raises(EnlightenUnreachableError, match="cannot reach Enlighten"):
+    with pytest.raises(
+        EnlightenUnreachableError,
+        match=r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect \(connection refused\)$",
+    ):
         await client.setup()
     await client.close()
     await enlighten.close()
@@ -234,7 +238,11 @@ async def test_enlighten_tls_is_verified(fake_envoy) -> None:
     client = _client(
         fake, None, username="owner@example.com", password="owner-pw", enlighten=enlighten
     )
-    with pytest.raises(EnlightenUnreachableError, match="Certificate"):
+    with pytest.raises(
+        EnlightenCertificateUntrusted,
+        match=r"^TLS certificate of Enlighten at 127\.0\.0\.1:\d+ not trusted: self-signed "
+        r"certificate; set enlighten\.ca_file",
+    ):
         await client.setup()
     await client.close()
     await enlighten.close()

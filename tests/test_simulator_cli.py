@@ -6,26 +6,48 @@ import asyncio
 import signal
 import sys
 
+from pathlib import Path
+
 import aiohttp
 import pytest
+import yaml
 
+from envoy2mqtt.mqtt.topics import Topics
+from tests.bridge_helpers import Watcher
+from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import FIXTURES_DIR
 
 
 async def _start(*args: str) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    proc, printed, _ = await _start_with_lines(*args)
+    return proc, printed
+
+
+async def _start_with_lines(
+    *args: str,
+) -> tuple[asyncio.subprocess.Process, dict[str, str], list[str]]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "envoy2mqtt", "simulate", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None
     printed: dict[str, str] = {}
+    lines: list[str] = []
     while "api" not in printed:  # the last announcement line
         line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
         assert line, "simulate exited before printing its URL"
+        lines.append(line.rstrip("\n"))
         for word in line.split():
             key, _, value = word.partition("=")
             printed.setdefault(key, value)
-    return proc, printed
+    return proc, printed, lines
+
+
+def _printed_config(lines: list[str]) -> str:
+    """The indented block after ``bridge config=…`` (the YAML ``run`` is told to use)."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("bridge config="))
+    block = [line for line in lines[start + 1 :] if line.startswith("    ")]
+    return "\n".join(line[4:] for line in block) + "\n"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -72,3 +94,59 @@ async def test_simulate_rejects_missing_fixture() -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 2
     assert b"not a fixture directory" in err
+
+
+@pytest.mark.parametrize("fixture", ["8.3.5169_with_generator", "4.10.35"])
+async def test_simulate_prints_a_config_that_run_accepts_as_is(
+    fixture: str, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    sim, printed, lines = await _start_with_lines(
+        "--fixture", str(FIXTURES_DIR / fixture), "--mqtt", f"127.0.0.1:{mosquitto.port}"
+    )
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    bridge: asyncio.subprocess.Process | None = None
+    try:
+        text = _printed_config(lines)
+        assert text == Path(printed["config"]).read_text()  # printed = written
+        config = yaml.safe_load(text)
+        https = fixture.startswith("8.")
+        if https:  # the fake Enlighten's self-signed certificate is trusted via its CA file
+            assert config["enlighten"]["ca_file"] == printed["ca_file"]
+            assert Path(printed["ca_file"]).read_bytes().startswith(b"-----BEGIN CERTIFICATE")
+        (tmp_path / "config.yaml").write_text(text)
+        await watcher.start()
+        production = Topics("envoy2mqtt").state(printed["serial"], "production")
+        bridge = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "envoy2mqtt", "run", "--config", str(tmp_path / "config.yaml"),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await watcher.wait(lambda w: production in w.latest, 60)
+        assert watcher.json(production)["watts_now"] > 0
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{printed['url']}/__sim__/status", ssl=False) as resp,
+        ):
+            status = await resp.json()
+        # a token came from the fake Enlighten (over verified TLS) only where one is needed
+        assert (status["cloud_calls"] > 0) is https
+    finally:
+        await watcher.stop()
+        if bridge is not None and bridge.returncode is None:
+            bridge.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(bridge.communicate(), 30)
+            assert b"Traceback" not in err
+            assert b"not trusted" not in err
+        sim.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(sim.communicate(), 20)
+    assert not Path(printed["config"]).exists()  # removed with the simulator
+
+
+async def test_simulate_rejects_a_bad_mqtt_option() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "envoy2mqtt", "simulate",
+        "--fixture", str(FIXTURES_DIR / "4.10.35"), "--mqtt", "broker:99999",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 2
+    assert b"--mqtt must be HOST or HOST:PORT" in err
