@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from envoy2mqtt.cmd.dump import DUMP_PATHS
+from envoy2mqtt.envoy.features import CtType
 from envoy2mqtt.simulator.fixture_store import FixtureStore, slug_for
 from tests.plugins.fake_envoy_http import free_port
 from tests.plugins.simulator import FIXTURES_DIR
@@ -140,3 +143,47 @@ def test_dump_of_unreachable_host_fails_cleanly(tmp_path) -> None:
     assert code == 1
     assert err.startswith("error: ")
     assert not (tmp_path / "d").exists()
+
+
+def _all_cts_enabled(source: str, target: Path) -> Path:
+    """A copy of fixture ``source`` whose every CT in /ivp/meters is enabled."""
+    shutil.copytree(FIXTURES_DIR / source, target)
+    meters = json.loads((target / "ivp_meters").read_text())
+    for meter in meters:
+        meter["state"] = "enabled"
+    (target / "ivp_meters").write_text(json.dumps(meters))
+    return target
+
+
+async def test_probe_summary_lists_every_ct_type(envoy_simulator, tmp_path) -> None:
+    listed: set[str] = set()
+    # The collar fixture has every CT type but total-consumption, which the other one has.
+    for source in ("8.3.1598_collar", "8.3.5433_tot_is_net_cons"):
+        sim = await envoy_simulator(_all_cts_enabled(source, tmp_path / source))
+        code, out, err = await _cli("probe", sim.url, "--token", sim.issue_token())
+        assert code == 0, err
+        line = next(line for line in out.splitlines() if line.startswith("phases:"))
+        types = line.partition("CTs: ")[2]
+        count, _, names = types.partition(" ")
+        names_listed = names.strip("()").split(", ")
+        assert int(count) == len(names_listed) == 7
+        listed |= set(names_listed)
+    assert listed == {str(kind) for kind in CtType}
+
+
+async def test_probe_gets_a_token_from_a_simulated_enlighten_with_its_ca_file(
+    envoy_simulator, tmp_path
+) -> None:
+    sim = await envoy_simulator("8.3.5169_with_generator")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(sim.certificate.cert_pem)
+    cloud = ["--login-url", f"{sim.url}/login/login.json", "--token-url", f"{sim.url}/tokens"]
+    login = ["--username", "owner@example.com", "--password", "owner-password", *cloud]
+    code, _out, err = await _cli("probe", sim.url, *login, "--attempts", "1")
+    assert code == 1
+    assert f"TLS certificate of Enlighten at 127.0.0.1:{sim.port} not trusted" in err
+    assert "pass --enlighten-ca-file" in err
+    code, out, err = await _cli("probe", sim.url, *login, "--enlighten-ca-file", str(ca_file))
+    assert code == 0, err
+    assert "auth: token (owner" in out
+    assert sim.enlighten.token_calls == 1

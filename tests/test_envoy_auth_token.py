@@ -222,7 +222,8 @@ async def test_enlighten_unreachable(fake_envoy) -> None:
     )
     with pytest.raises(
         EnlightenUnreachableError,
-        match=r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect \(connection refused\)$",
+        match=r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect "
+        r"\(connection refused\)$",
     ):
         await client.setup()
     await client.close()

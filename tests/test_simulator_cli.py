@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-
 from pathlib import Path
 
 import aiohttp
@@ -106,14 +105,8 @@ async def test_simulate_prints_a_config_that_run_accepts_as_is(
     watcher = Watcher(mosquitto.host, mosquitto.port)
     bridge: asyncio.subprocess.Process | None = None
     try:
-        text = _printed_config(lines)
-        assert text == Path(printed["config"]).read_text()  # printed = written
-        config = yaml.safe_load(text)
         https = fixture.startswith("8.")
-        if https:  # the fake Enlighten's self-signed certificate is trusted via its CA file
-            assert config["enlighten"]["ca_file"] == printed["ca_file"]
-            assert Path(printed["ca_file"]).read_bytes().startswith(b"-----BEGIN CERTIFICATE")
-        (tmp_path / "config.yaml").write_text(text)
+        _check_written(printed, _printed_config(lines), https, tmp_path / "config.yaml")
         await watcher.start()
         production = Topics("envoy2mqtt").state(printed["serial"], "production")
         bridge = await asyncio.create_subprocess_exec(
@@ -138,7 +131,20 @@ async def test_simulate_prints_a_config_that_run_accepts_as_is(
             assert b"not trusted" not in err
         sim.send_signal(signal.SIGTERM)
         await asyncio.wait_for(sim.communicate(), 20)
-    assert not Path(printed["config"]).exists()  # removed with the simulator
+    assert not _exists(printed["config"])  # removed with the simulator
+
+
+def _check_written(printed: dict[str, str], text: str, https: bool, copy: Path) -> None:
+    assert text == Path(printed["config"]).read_text()  # printed = written
+    config = yaml.safe_load(text)
+    if https:  # the fake Enlighten's self-signed certificate is trusted via its CA file
+        assert config["enlighten"]["ca_file"] == printed["ca_file"]
+        assert Path(printed["ca_file"]).read_bytes().startswith(b"-----BEGIN CERTIFICATE")
+    copy.write_text(text)
+
+
+def _exists(path: str) -> bool:
+    return Path(path).exists()
 
 
 async def test_simulate_rejects_a_bad_mqtt_option() -> None:

@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import json
 import os
+import ssl
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from envoy2mqtt.envoy.auth.enlighten import LOGIN_URL, TOKEN_URL
+from envoy2mqtt.envoy.auth.enlighten import LOGIN_URL, TOKEN_URL, EnlightenClient, ca_context
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.export import export_state
@@ -22,6 +25,7 @@ NAME = "probe"
 HELP = "connect to an Envoy, detect its features and print them with current values"
 
 EXIT_FAILED = 1
+_CLI_CA_HINT = "pass --enlighten-ca-file with the CA certificate that signed it"
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +48,17 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--attempts", type=int, default=4, help="tries per request on transport errors"
     )
-    parser.add_argument("--login-url", default=LOGIN_URL, help=argparse.SUPPRESS)
-    parser.add_argument("--token-url", default=TOKEN_URL, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--login-url", default=LOGIN_URL, help="Enlighten login URL (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--token-url", default=TOKEN_URL, help="Enlighten token URL (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--enlighten-ca-file",
+        type=Path,
+        help="trust this PEM CA for Enlighten instead of the system CAs (simulators only)",
+    )
 
 
 def client_from_args(args: argparse.Namespace) -> EnvoyClient:
@@ -60,6 +73,14 @@ def client_from_args(args: argparse.Namespace) -> EnvoyClient:
         raise ValueError("--attempts must be >= 1")
     if args.password and not args.username:
         raise ValueError("--password needs --username")
+    try:
+        cloud_ssl = ca_context(args.enlighten_ca_file)
+    except (OSError, ssl.SSLError) as err:
+        msg = f"--enlighten-ca-file {args.enlighten_ca_file}: no readable PEM certificate ({err})"
+        raise ValueError(msg) from None
+    enlighten = EnlightenClient(
+        args.login_url, args.token_url, ssl_context=cloud_ssl, ca_hint=_CLI_CA_HINT
+    )
     return EnvoyClient(
         args.host,
         username=args.username,
@@ -67,8 +88,8 @@ def client_from_args(args: argparse.Namespace) -> EnvoyClient:
         token=args.token,
         serial=args.serial,
         token_cache_dir=args.token_cache_dir,
-        login_url=args.login_url,
-        token_url=args.token_url,
+        enlighten=enlighten,
+        owns_enlighten=True,
         timeout=args.timeout,
         budget=replace(DATA_BUDGET, attempts=args.attempts),
         info_budget=replace(INFO_BUDGET, attempts=args.attempts),
@@ -127,7 +148,7 @@ def describe(state: dict[str, Any], client: EnvoyClient) -> list[str]:
         f"model: {state['envoy_model']}",
         f"auth: {_auth_line(client)}",
         f"features: {', '.join(state['supported_features']) or 'none'}",
-        _phase_line(state),
+        _phase_line(state, client.probe_result.meter_types),
     ]
     data = state["data"]
     for label, key in (
@@ -151,9 +172,9 @@ def _auth_line(client: EnvoyClient) -> str:
     return f"token ({client.token_type or 'unknown'}, expires {when})"
 
 
-def _phase_line(state: dict[str, Any]) -> str:
-    keys = ("production_meter_type", "consumption_meter_type", "storage_meter_type")
-    cts = [str(state[key]) for key in keys if state.get(key)]
+def _phase_line(state: dict[str, Any], meter_types: Sequence[str]) -> str:
+    # Every enabled CT in /ivp/meters order, not only the three pyenphase names a field for.
+    cts = list(meter_types)
     mode = f" ({state['phase_mode']})" if state.get("phase_mode") else ""
     listed = f" ({', '.join(cts)})" if cts else ""
     return f"phases: {state['phase_count']}{mode}, CTs: {state['ct_meter_count']}{listed}"

@@ -140,6 +140,7 @@ class EnvoyClient:
         info_budget: RetryBudget = INFO_BUDGET,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         enlighten: EnlightenClient | None = None,
+        owns_enlighten: bool = False,
         collector_factory: CollectorFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -160,6 +161,7 @@ class EnvoyClient:
             info_budget: retry budget for reading ``/info``.
             refresh_margin: renew tokens this many seconds before expiry.
             enlighten: a shared Enlighten client (overrides ``login_url``/``token_url``).
+            owns_enlighten: close ``enlighten`` in :meth:`close` (made for this client alone).
             collector_factory: builds the data collector (default ``probe.DataCollector``).
             clock: epoch-seconds clock (tests).
 
@@ -173,7 +175,7 @@ class EnvoyClient:
         self._token = token
         self._serial = serial
         self._cache = TokenCache(token_cache_dir) if token_cache_dir else None
-        self._owns_enlighten = enlighten is None
+        self._owns_enlighten = enlighten is None or owns_enlighten
         self._enlighten = enlighten or EnlightenClient(login_url, token_url, session=session)
         self._info_budget = info_budget
         self._margin = refresh_margin
