@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ FIXTURE = "8.2.4345_with_device_data"  # Encharge + Enpower, tariff with opt_sch
 WATCH = [0.3, 0.6, 1.0]  # seconds after a storage write (production default: 10/30/90/180)
 ORIGINAL_RESERVE = 43  # the fixture's reserved_soc
 REVERTED = "battery settings reverted"
+CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "mqtt-contract.md"
 
 
 class Gateway:
@@ -84,6 +86,14 @@ async def gateway(
         yield gw
 
 
+def contract_example(status: str) -> Any:
+    """The JSON example with ``status`` from the battery-settings section of the contract."""
+    text = CONTRACT.read_text(encoding="utf-8")
+    section = text[text.index("### Battery-settings writes that do not stick") :]
+    blocks = re.findall(r"```json\n(.*?)\n```", section, flags=re.DOTALL)
+    return next(json.loads(b) for b in blocks if json.loads(b).get("status") == status)
+
+
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
@@ -106,6 +116,7 @@ async def test_cloud_revert_sends_a_second_result_and_shows_the_real_value(
     assert second["value"] == ORIGINAL_RESERVE
     assert second["transaction"] == "t-1"
     assert "cloud configuration replaced the local change" in second["error"]
+    assert second == contract_example("reverted")  # the documented payload is real output
     await gw.wait_storage(reserved_soc=ORIGINAL_RESERVE, settings_control="cloud")
     assert gw.sim.cloud.pushes == 1
     [warning] = _warnings(caplog)
@@ -120,6 +131,7 @@ async def test_cloud_revert_sends_a_second_result_and_shows_the_real_value(
     assert first["status"] == "ok"
     assert first["value"] == "backup"
     assert "may be replaced" in first["warning"]
+    assert f'"warning": "{first["warning"]}"' in CONTRACT.read_text(encoding="utf-8")
     assert second["status"] == "reverted"
     assert second["value"] == "self_consumption"
     await gw.wait_storage(mode="self-consumption", settings_control="cloud")
