@@ -3,7 +3,10 @@
 One file per endpoint (named by :func:`~envoy2mqtt.simulator.fixture_store.slug_for`) plus
 ``<slug>_log.json`` with status, headers and duration, so a dump can be replayed by the
 simulator or attached to a bug report. Authorization and cookie headers are dropped and every
-registered secret is masked in bodies and header values.
+registered secret is masked in bodies and header values; MAC, IP and e-mail addresses are
+replaced by documentation placeholders (:mod:`envoy2mqtt.cmd.dump_mask`; ``--keep-network``
+keeps MAC and IP addresses). An output directory that is not empty is refused unless
+``--force`` is given (then files of the same name are replaced, others left alone).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from envoy2mqtt.cmd.dump_mask import DumpMasker
 from envoy2mqtt.cmd.probe import add_connection_arguments, client_from_args, start_logging
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.errors import EnvoyError
@@ -67,26 +71,49 @@ _DUMP_BUDGET = RetryBudget(attempts=2, seconds=60.0)
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``dump`` options."""
     add_connection_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="directory to write into (empty or new)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out (files of the same name are replaced)",
+    )
+    parser.add_argument(
+        "--keep-network",
+        action="store_true",
+        help="keep MAC and IP addresses (masked by default; e-mail addresses always are)",
+    )
+
+
+def _refusal(out: Path, force: bool) -> str | None:
+    if out.exists() and not out.is_dir():
+        return f"--out {out} exists and is not a directory"
+    if not force and out.is_dir() and any(out.iterdir()):
+        return f"--out {out} is not empty (use --force to write into it anyway)"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     """Dump the Envoy; 0 when at least ``/info`` was written, 1 with a one-line error otherwise."""
     start_logging(args)
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out} exists and is not a directory", file=sys.stderr)
+    refusal = _refusal(out, args.force)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 1
+    masker = DumpMasker(keep_network=args.keep_network)
     try:
         client = client_from_args(args)
         fetched, failed = asyncio.run(fetch_all(client))
         out.mkdir(parents=True, exist_ok=True)
         for path, full in fetched:
-            _write(out, path, full)
+            _write(out, path, full, masker)
     except (EnvoyError, ValueError, OSError) as err:
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     print(f"wrote {len(fetched)} endpoints to {out}")
+    print(masker.report())
     for path, reason in sorted(failed.items()):
         print(f"not fetched: {path}: {reason}")
     return 0
@@ -118,7 +145,7 @@ async def fetch_all(
     return fetched, failed
 
 
-def _write(out: Path, path: str, full: FullResponse) -> None:
+def _write(out: Path, path: str, full: FullResponse, masker: DumpMasker) -> None:
     slug = slug_for(path)
     kept = [(k, v) for k, v in full.headers if k.lower() not in _DROPPED_HEADERS]
     log = {
@@ -126,5 +153,7 @@ def _write(out: Path, path: str, full: FullResponse) -> None:
         "code": full.response.status,
         "duration_seconds": round(full.response.elapsed_ms / 1000, 3),
     }
-    (out / slug).write_bytes(redact_bytes(full.response.body))
-    (out / f"{slug}_log.json").write_text(json.dumps(log, indent=4) + "\n", encoding="utf-8")
+    body = masker.mask(slug, redact_bytes(full.response.body))
+    text = (json.dumps(log, indent=4) + "\n").encode()
+    (out / slug).write_bytes(body)
+    (out / f"{slug}_log.json").write_bytes(masker.mask(f"{slug}_log.json", text))
