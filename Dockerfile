@@ -1,7 +1,10 @@
-# envoy2mqtt: Enphase Envoy -> MQTT bridge.
+# envoy2mqtt: Enphase Envoy -> MQTT bridge (with a broker: compose.yaml).
 #   docker build -t envoy2mqtt .
-#   docker run -d -v ./config:/config envoy2mqtt     (reads /config/config.yaml)
-# Secrets can come from the environment instead of the file, e.g. ENVOY2MQTT_MQTT__PASSWORD.
+#   docker run -d -v ./config:/config:ro -v envoy2mqtt-data:/data envoy2mqtt
+# It reads /config/config.yaml as uid 10001: `chown 10001` the file (it may stay mode 0600)
+# or keep the secrets in the environment instead, e.g. ENVOY2MQTT_MQTT__PASSWORD, and
+# chmod 644 it. Tokens are cached in /data/tokens (keep /data in a volume).
+# No embedded broker: the image installs envoy2mqtt without the [demo] extra.
 
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -20,10 +23,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ENVOY2MQTT_HEALTH__BIND=127.0.0.1
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
-    && useradd --system --uid 10001 --home-dir /data --create-home envoy2mqtt \
-    && mkdir -p /config /data/tokens && chown envoy2mqtt /data/tokens \
+    && groupadd --system --gid 10001 envoy2mqtt \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /data --create-home envoy2mqtt \
+    && mkdir -p /config /data/tokens && chown 10001:10001 /data /data/tokens \
     && chmod 0700 /data/tokens
-USER envoy2mqtt
+# Numeric, so that runAsNonRoot-style checks can verify it without /etc/passwd.
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/config", "/data"]
 # /healthz answers 200 while the bridge runs and its MQTT session is up (loopback only).

@@ -35,6 +35,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from envoy2mqtt.config_access import config_exists, unreadable_reason
 from envoy2mqtt.redact import register_secret
 
 __all__ = [
@@ -500,7 +501,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config file ({exc.strerror or exc})"]) from None
+        raise ConfigError([unreadable_reason(path, exc)]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -558,7 +559,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
         file = DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
     else:
         file = Path(path).expanduser()
-        if not file.exists():
+        if not config_exists(file):
             raise ConfigError([f"{file}: config file not found"])
     data = _read_yaml(file) if file is not None else {}
     token = _FILE_DATA.set(data)
