@@ -241,7 +241,7 @@ class Bridge:
                 host=envoy.host,
                 intervals=(envoy.intervals.fast, envoy.intervals.normal, envoy.intervals.slow),
                 configured_serial=envoy.serial,
-                grace=envoy.availability_grace,
+                grace=envoy.grace(),
                 setup_delays=self._setup_delays,
                 watch_offsets=self.settings.controls.storage_watch,
             )

@@ -103,14 +103,24 @@ def next_tick(previous_tick: float, interval: float, now: float) -> float:
     return tick + missed * interval
 
 
-def grace_period(tiers: Iterable[Tier]) -> float:
-    """Seconds without a successful poll after which an Envoy is reported offline.
+#: Default availability grace in normal intervals (``envoys[].availability_grace: null``).
+#: config.example.yaml states it; a test checks that comment against this constant.
+GRACE_NORMAL_INTERVALS = 3
 
-    Three intervals of the most frequent tier that reads data, so that one or two lost
-    polls do not flap availability.
+
+def default_grace(normal_interval: float) -> float:
+    """Seconds without a successful poll before ``offline`` when none is configured.
+
+    Three normal intervals: every Envoy has data in the normal tier (one without meters has
+    nothing faster), so the default always spans at least three polls of some data tier and
+    one or two lost polls never flap availability.
     """
-    intervals = [t.interval for t in tiers if t.groups]
-    return 3 * min(intervals) if intervals else 3 * max((t.interval for t in tiers), default=60)
+    return GRACE_NORMAL_INTERVALS * normal_interval
+
+
+def fastest_data_tier(tiers: Iterable[Tier]) -> Tier | None:
+    """The most frequent tier that reads data (None: only the /info check)."""
+    return min((t for t in tiers if t.groups), key=lambda t: t.interval, default=None)
 
 
 class FailureKind(enum.StrEnum):
@@ -121,27 +131,24 @@ class FailureKind(enum.StrEnum):
 
 
 class Availability:
-    """Decides ``online``/``offline`` for one Envoy from poll outcomes.
+    """Decides ``online``/``offline`` for one Envoy from poll outcomes (docs/internals.md).
 
-    Online after a successful poll. Offline immediately when authentication is impossible,
-    after ``unreachable_after`` consecutive unreachable polls, or when no poll succeeded
-    within the grace period. A poll where only some groups failed is a success (those
-    groups are stale, the Envoy is not offline).
+    Online after a successful poll (of any tier). Offline when no poll succeeded for more
+    than ``grace`` seconds, and at once when authentication is impossible. Unreachable polls
+    and polls where only some groups failed (those groups are stale) do not shorten the
+    grace: they are what the grace period is there to ride out.
     """
 
-    def __init__(self, grace: float, unreachable_after: int = 2) -> None:
+    def __init__(self, grace: float) -> None:
         """Create the tracker; the Envoy starts offline (nothing known yet)."""
         self.grace = grace
-        self._unreachable_after = unreachable_after
         self._last_ok: float | None = None
-        self._unreachable = 0
         self._auth_failed = False
         self.online = False
 
     def success(self, now: float) -> bool:
         """Record a successful poll; returns True when availability changed."""
         self._last_ok = now
-        self._unreachable = 0
         self._auth_failed = False
         return self._set(online=True)
 
@@ -149,17 +156,20 @@ class Availability:
         """Record a failed poll; returns True when availability changed."""
         if kind is FailureKind.AUTH:
             self._auth_failed = True
-        else:
-            self._unreachable += 1
         return self.evaluate(now)
+
+    def deadline(self) -> float | None:
+        """When the grace runs out without another success (None: offline already)."""
+        if self._last_ok is None or not self.online:
+            return None
+        return self._last_ok + self.grace
 
     def evaluate(self, now: float) -> bool:
         """Re-check the grace period; returns True when availability changed."""
         if self._last_ok is None:
             return self._set(online=False)
         expired = now - self._last_ok > self.grace
-        down = self._auth_failed or self._unreachable >= self._unreachable_after or expired
-        return self._set(online=not down)
+        return self._set(online=not (self._auth_failed or expired))
 
     def _set(self, *, online: bool) -> bool:
         changed = online != self.online

@@ -19,7 +19,8 @@ from envoy2mqtt.bridge_schedule import (
     FailureKind,
     Tier,
     TierName,
-    grace_period,
+    default_grace,
+    fastest_data_tier,
     next_tick,
     plan_tiers,
 )
@@ -97,6 +98,8 @@ def classify(error: BaseException) -> FailureKind | None:
     return None
 
 
+#: The watchdog checks just after the grace deadline (the rule is "more than grace").
+_DEADLINE_SLACK = 0.01
 #: First pause before re-reading groups that answered 5xx; doubles per retry.
 SERVER_ERROR_PAUSE = 0.2
 #: Time kept free at the end of a tier's budget: a re-read cut off by the tier's timeout
@@ -153,7 +156,8 @@ class EnvoyWorker:
             host: the configured host (for logs and ``bridge/info``).
             intervals: fast, normal and slow poll periods in seconds.
             configured_serial: serial from the config, used before /info is known.
-            grace: seconds without a successful poll before ``offline`` (default: derived).
+            grace: seconds without a successful poll before ``offline`` (default:
+                :func:`~envoy2mqtt.bridge_schedule.default_grace` of the normal interval).
             setup_delays: first and maximum delay between setup attempts.
             watch_offsets: seconds after a storage write at which the tariff is re-read.
         """
@@ -163,10 +167,11 @@ class EnvoyWorker:
         self.stats = EnvoyStats(host=host, serial=configured_serial)
         self._listener = listener
         self._intervals = intervals
-        self._grace_override = grace
         self._setup_delays = setup_delays
         self._tiers: dict[TierName, Tier] = {}
-        self.availability = Availability(grace=grace or 3 * intervals[0])
+        self.availability = Availability(
+            grace=default_grace(intervals[1]) if grace is None else grace
+        )
         self.stale: set[str] = set()
         self.ready = asyncio.Event()
         self.polled: set[TierName] = set()
@@ -275,7 +280,7 @@ class EnvoyWorker:
         fast, normal, slow = self._intervals
         tiers = plan_tiers(fast, normal, slow, None if groups is None else list(groups))
         self._tiers = {t.name: t for t in tiers}
-        self.availability.grace = self._grace_override or grace_period(tiers)
+        _warn_if_grace_too_short(self.host, tiers, self.availability.grace)
         self.stats.serial = self.serial
         _LOGGER.info(
             "envoy ready host=%s serial=%s tiers=%s",
@@ -471,11 +476,13 @@ class EnvoyWorker:
             await self._announce(self.availability.online)
 
     async def _watchdog(self) -> None:
-        # Catches the case where every poll hangs inside its budget without failing.
-        period = max(self.availability.grace / 3, 0.5)
+        # Takes the Envoy offline when the grace runs out, also while every poll hangs
+        # inside its budget without failing: wakes at the deadline, not on a coarse period.
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(period)
+            deadline = self.availability.deadline()
+            wait = self.availability.grace if deadline is None else deadline - loop.time()
+            await asyncio.sleep(max(wait, 0.0) + _DEADLINE_SLACK)
             if self.availability.evaluate(loop.time()):
                 self.stats.online = self.availability.online
                 await self._announce(self.availability.online)
@@ -493,6 +500,21 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], retry: float = 0.2
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=retry)
+
+
+def _warn_if_grace_too_short(host: str, tiers: Iterable[Tier], grace: float) -> None:
+    # Settings only know the fast interval; an Envoy without fast-tier data (no meters,
+    # no livedata) polls its data at the normal interval and would flap between polls.
+    fastest = fastest_data_tier(tiers)
+    if fastest is not None and grace <= fastest.interval:
+        _LOGGER.warning(
+            "availability grace too short host=%s grace=%gs fastest_data_tier=%s interval=%gs "
+            "effect=offline between polls",
+            host,
+            grace,
+            fastest.name,
+            fastest.interval,
+        )
 
 
 def _kind(exc: BaseException) -> FailureKind:

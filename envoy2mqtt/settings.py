@@ -35,6 +35,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from envoy2mqtt.bridge_schedule import default_grace
 from envoy2mqtt.config_access import config_exists, unreadable_reason
 from envoy2mqtt.redact import register_secret
 
@@ -223,6 +224,19 @@ class EnvoySettings(_Section):
     intervals: IntervalSettings = IntervalSettings()
     availability_grace: float | None = Field(default=None, gt=0)
 
+    @field_validator("availability_grace")
+    @classmethod
+    def _grace_spans_a_poll(cls, value: float | None, info: ValidationInfo) -> float | None:
+        intervals = info.data.get("intervals")
+        if value is not None and intervals is not None and value <= intervals.fast:
+            raise PydanticCustomError(
+                "grace",
+                "must be longer than intervals.fast ({fast}) (got {got}): the Envoy would "
+                "go offline between two polls",
+                {"fast": _num(intervals.fast), "got": _num(value)},
+            )
+        return value
+
     @field_validator("host")
     @classmethod
     def _valid_host(cls, value: str) -> str:
@@ -268,7 +282,7 @@ class EnvoySettings(_Section):
         """Seconds without a successful poll before availability goes ``offline``."""
         if self.availability_grace is not None:
             return self.availability_grace
-        return 3 * self.intervals.normal
+        return default_grace(self.intervals.normal)
 
     def _host_parts(self) -> dict[str, str | None]:
         match = _HOST_RE.match(self.host)
@@ -483,6 +497,7 @@ _CUSTOM_KINDS = frozenset(
         "key_without_cert",
         "order",
         "interval_order",
+        "grace",
         "host",
         "serial",
         "duplicate",

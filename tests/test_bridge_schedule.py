@@ -9,7 +9,8 @@ from envoy2mqtt.bridge_schedule import (
     FailureKind,
     Tier,
     TierName,
-    grace_period,
+    default_grace,
+    fastest_data_tier,
     next_tick,
     plan_tiers,
 )
@@ -52,9 +53,11 @@ def test_next_tick_keeps_the_rate_and_skips_missed_ticks() -> None:
     assert next_tick(100.0, 5.0, 117.5) == 120.0  # ticks 105, 110, 115 were missed
 
 
-def test_grace_is_three_intervals_of_the_fastest_data_tier() -> None:
-    assert grace_period(plan_tiers(5, 60, 600, ["meters", "production"])) == 15
-    assert grace_period(plan_tiers(5, 60, 600, ["production"])) == 180
+def test_default_grace_is_three_normal_intervals_whatever_the_tiers() -> None:
+    assert default_grace(60) == 180
+    assert default_grace(2.5) == 7.5
+    assert fastest_data_tier(plan_tiers(5, 60, 600, ["meters", "production"])).interval == 5
+    assert fastest_data_tier(plan_tiers(5, 60, 600, ["production"])).interval == 60
 
 
 def test_availability_starts_offline_and_follows_success() -> None:
@@ -65,14 +68,25 @@ def test_availability_starts_offline_and_follows_success() -> None:
     assert av.success(1.0) is False
 
 
-def test_one_unreachable_poll_does_not_flap_two_do() -> None:
+def test_unreachable_polls_do_not_go_offline_before_the_grace() -> None:
     av = Availability(grace=15)
     av.success(0.0)
-    assert av.failure(1.0, FailureKind.UNREACHABLE) is False
-    assert av.online
-    assert av.failure(2.0, FailureKind.UNREACHABLE) is True
+    for now in (1.0, 2.0, 5.0, 10.0, 15.0):
+        assert av.failure(now, FailureKind.UNREACHABLE) is False
+        assert av.online
+    assert av.failure(15.5, FailureKind.UNREACHABLE) is True
     assert not av.online
-    assert av.success(3.0) is True
+    assert av.success(16.0) is True
+    assert av.online
+
+
+def test_deadline_is_last_success_plus_grace_while_online() -> None:
+    av = Availability(grace=15)
+    assert av.deadline() is None
+    av.success(3.0)
+    assert av.deadline() == 18.0
+    av.evaluate(18.5)
+    assert av.deadline() is None
 
 
 def test_auth_failure_is_offline_at_once() -> None:

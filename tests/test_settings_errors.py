@@ -69,6 +69,11 @@ def problems(tmp_path: Path, text: str) -> list[str]:
             "envoys: envoys[1].host duplicates envoys[0].host ('ENVOY.local')",
         ),
         (
+            MQTT + ENVOY + "    availability_grace: 5\n",
+            "envoys[0].availability_grace: must be longer than intervals.fast (5) (got 5): "
+            "the Envoy would go offline between two polls",
+        ),
+        (
             MQTT + ENVOY + "    serial: '12-34'\n",
             "envoys[0].serial: must be letters and digits only (got '12-34')",
         ),
