@@ -11,6 +11,7 @@ then watched (:mod:`envoy2mqtt.bridge_tariff_watch`); if the gateway undoes it, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ class CommandExecutor:
         storage_write = written_setting(parsed.command) is not None
         cloud = storage_write and watcher.control is SettingsControl.CLOUD
         try:
-            with watcher.writing():
+            with watcher.writing() if storage_write else contextlib.nullcontext():
                 await worker.execute(parsed.command)
         except EnvoyError as exc:
             _LOGGER.warning(

@@ -144,3 +144,15 @@ async def test_read_in_flight_during_a_newer_write_is_not_checked() -> None:
 
 async def _record(published: list[SettingsControl], watcher: TariffWatcher) -> None:
     published.append(watcher.control)
+
+
+async def test_empty_offsets_turn_the_watch_off() -> None:
+    async def never() -> Tariff:
+        raise AssertionError("no read without a window")
+
+    async def nothing() -> None:
+        return None
+
+    watcher = TariffWatcher(never, nothing, offsets=[])
+    assert watcher.begin(SetReserveSoc(value=20)) is None
+    assert watcher.control is SettingsControl.UNKNOWN

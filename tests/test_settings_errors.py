@@ -116,6 +116,10 @@ def problems(tmp_path: Path, text: str) -> list[str]:
             "mqtt.reconnect_max_delay: must be >= reconnect_min_delay (10) (got 5)",
         ),
         ("mqtt: 5\n" + ENVOY, "mqtt: input should be a valid dictionary or instance of "),
+        (
+            MQTT + ENVOY + "controls:\n  storage_watch: [10, -1]\n",
+            "controls.storage_watch: every offset must be > 0 and <= 3600 seconds",
+        ),
     ],
 )
 def test_error_has_field_path_and_reason(tmp_path: Path, text: str, expected: str) -> None:

@@ -49,6 +49,7 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
     assert settings.controls.grid_relay is False
     assert settings.controls.dry_contacts is False
     assert settings.controls.storage is True
+    assert settings.controls.storage_watch == [10, 30, 90, 180]
     assert settings.publish.republish_interval == 300
     assert settings.token_cache_dir == Path.home() / ".cache" / "envoy2mqtt"
     assert settings.logging.level == "info"

@@ -60,11 +60,15 @@ class CloudTariff:
             return
         if self._saved is None:
             self._saved = before
-        self.cancel()
+        self._cancel_timer()
         self._push = asyncio.get_running_loop().create_task(self._push_later(delay))
 
     def cancel(self) -> None:
-        """Forget a pending push (simulator stopped or its faults cleared)."""
+        """Forget a pending push and the settings it would restore (stop, faults cleared)."""
+        self._cancel_timer()
+        self._saved = None
+
+    def _cancel_timer(self) -> None:
         if self._push is not None and not self._push.done():
             self._push.cancel()
         self._push = None
@@ -75,7 +79,8 @@ class CloudTariff:
             await asyncio.shield(self._push)
 
     def push(self) -> None:
-        """Restore the cloud's storage settings now, with a new ``date``."""
+        """Restore the cloud's storage settings now, with a new ``date`` (no later push)."""
+        self._cancel_timer()
         tariff, saved, self._saved = _tariff(self._state), self._saved, None
         if tariff is None or saved is None:
             return
@@ -88,4 +93,5 @@ class CloudTariff:
 
     async def _push_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        self._push = None  # this task is the push: push() must not cancel it
         self.push()
