@@ -8,6 +8,7 @@ raises :class:`ConfigError` listing each problem as ``<field path>: <reason>``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import ssl
 import stat
@@ -38,6 +39,7 @@ from pydantic_settings import (
 from envoy2mqtt.bridge_schedule import default_grace
 from envoy2mqtt.config_access import config_exists, unreadable_reason
 from envoy2mqtt.redact import register_secret
+from envoy2mqtt.settings_env import env_json_problems, env_variable_for
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -486,7 +488,8 @@ def _format_problem(error: Mapping[str, Any]) -> str:
         reason = reason[0].lower() + reason[1:] if reason else reason
         if kind not in _CUSTOM_KINDS and not secret and not isinstance(got, dict | list):
             reason += f" (got {got!r})"
-    return f"{_format_loc(loc)}: {reason}"
+    variable = env_variable_for(os.environ, ENV_PREFIX, loc)
+    return f"{_format_loc(loc)}: {reason}" + (f" (from {variable})" if variable else "")
 
 
 _CUSTOM_KINDS = frozenset(
@@ -575,16 +578,20 @@ def load_settings(path: Path | str | None = None) -> Settings:
     else:
         file = Path(path).expanduser()
         if not config_exists(file):
-            raise ConfigError([f"{file}: config file not found"])
+            raise ConfigError([f"no config file at {file}"])
     data = _read_yaml(file) if file is not None else {}
     token = _FILE_DATA.set(data)
     try:
         settings = Settings()  # type: ignore[call-arg]  # values come from the sources
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        problems = format_validation_error(exc)
+        if file is None:
+            problems.insert(0, _no_default_file())
+        raise ConfigError(problems) from None
     except SettingsError as exc:
         # Raised for undecodable JSON in ENVOY2MQTT_*; its text names the field, not the value.
-        raise ConfigError([f"environment ({ENV_PREFIX}*): {exc}"]) from None
+        problems = env_json_problems(os.environ, ENV_PREFIX, Settings)
+        raise ConfigError(problems or [f"environment ({ENV_PREFIX}*): {exc}"]) from None
     finally:
         _FILE_DATA.reset(token)
     for secret in settings.secret_values():
@@ -592,6 +599,13 @@ def load_settings(path: Path | str | None = None) -> Settings:
     if file is not None:
         _warn_if_exposed(file, data)
     return settings
+
+
+def _no_default_file() -> str:
+    return (
+        f"no config file at {DEFAULT_CONFIG_PATH.absolute()} (the default; pass --config FILE); "
+        f"read {ENV_PREFIX}* variables only"
+    )
 
 
 def _auth_kind(envoy: EnvoySettings) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.bridge_helpers import Watcher
@@ -14,10 +16,12 @@ from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
 
 
-async def run_cli(*args: str) -> tuple[int, str]:
+async def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "envoy2mqtt", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env,
     )  # fmt: skip
     try:
         _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -45,10 +49,23 @@ async def test_bad_config_exits_2_with_the_field_path(tmp_path: Path) -> None:
     assert "envoys[0].intervals.fast: must be >= 1" in err
 
 
-async def test_missing_config_file_exits_2(tmp_path: Path) -> None:
-    code, err = await run_cli("run", "--config", str(tmp_path / "nope.yaml"))
-    assert code == 2
-    assert "not found" in err
+@pytest.mark.parametrize("command", ["run", "check-config"])
+async def test_missing_config_file_is_named(command: str, tmp_path: Path) -> None:
+    code, err = await run_cli(command, "--config", str(tmp_path / "nope.yaml"))
+    assert code == (2 if command == "run" else 1)
+    assert f"no config file at {tmp_path / 'nope.yaml'}" in err
+    assert "mqtt.host" not in err
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+async def test_missing_default_config_file_says_where_it_looked(
+    command: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ENVOY2MQTT_")}
+    code, err = await run_cli(command, cwd=tmp_path, env=env)
+    assert code == (2 if command == "run" else 1)
+    assert f"no config file at {tmp_path / 'config.yaml'} (the default; pass --config FILE)" in err
+    assert "mqtt.host: required" in err
 
 
 async def test_refused_broker_login_exits_1_with_a_clear_message(tmp_path: Path) -> None:

@@ -195,12 +195,76 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
 def test_bad_json_in_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVOY2MQTT_ENVOYS", '[{"host": "e", "token": "tok-abcdefgh"')
     found = problems(tmp_path, MQTT)
-    assert found[0].startswith("environment (ENVOY2MQTT_*): error parsing value for field")
+    assert found == [
+        "ENVOY2MQTT_ENVOYS: not valid JSON (Expecting ',' delimiter at line 1 column 39)"
+    ]
     assert "tok-abcdefgh" not in found[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        # the brief's example: a missing comma
+        (
+            "ENVOY2MQTT_ENVOYS",
+            '[{"host": "a" "b"}]',
+            "ENVOY2MQTT_ENVOYS: not valid JSON (Expecting ',' delimiter at line 1 column 15)",
+        ),
+        # a nested section, and the name as the user spelt it (lower case works too)
+        (
+            "ENVOY2MQTT_MQTT__TLS",
+            '{"enabled": tru}',
+            "ENVOY2MQTT_MQTT__TLS: not valid JSON (Expecting value at line 1 column 13)",
+        ),
+        (
+            "envoy2mqtt_controls",
+            "{grid_relay: true}",
+            "envoy2mqtt_controls: not valid JSON "
+            "(Expecting property name enclosed in double quotes at line 1 column 2)",
+        ),
+    ],
+)
+def test_undecodable_variable_is_named_with_the_json_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENVOY2MQTT_MQTT__HOST", "not-json-but-a-string")  # not reported
+    assert problems(tmp_path, MQTT + ENVOY) == [expected]
 
 
 def test_env_error_uses_the_same_field_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ENVOY2MQTT_MQTT__KEEPALIVE", "1")
-    assert "mqtt.keepalive: must be >= 5 (got '1')" in problems(tmp_path, MQTT + ENVOY)
+    assert "mqtt.keepalive: must be >= 5 (got '1') (from ENVOY2MQTT_MQTT__KEEPALIVE)" in problems(
+        tmp_path, MQTT + ENVOY
+    )
+
+
+def test_valid_json_of_the_wrong_shape_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVOY2MQTT_ENVOYS", '{"host": "a"}')
+    assert problems(tmp_path, MQTT) == [
+        "envoys: input should be a valid list (from ENVOY2MQTT_ENVOYS)"
+    ]
+
+
+def test_file_values_do_not_blame_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVOY2MQTT_MQTT__PORT", "1883")
+    assert problems(tmp_path, MQTT + "  keepalive: 1\n" + ENVOY) == [
+        "mqtt.keepalive: must be >= 5 (got 1)"
+    ]
+
+
+def test_missing_default_file_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)  # cwd is tmp_path, without a config.yaml
+    assert caught.value.problems == [
+        f"no config file at {tmp_path / 'config.yaml'} (the default; pass --config FILE); "
+        "read ENVOY2MQTT_* variables only",
+        "mqtt.host: required",
+        "envoys: required",
+    ]

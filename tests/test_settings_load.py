@@ -200,5 +200,6 @@ def test_check_config_reports_errors_and_exits_1(
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "nope.yaml")
+    assert caught.value.problems == [f"no config file at {tmp_path / 'nope.yaml'}"]
