@@ -298,6 +298,7 @@ class Bridge:
             stats=self.stats,
             envoys=lambda: [w.stats for w in self.workers],
             mqtt_connected=lambda: self.session.connected,
+            published=lambda: self.session.stats.published,
         )
         try:
             return await start_health_server(view, self.settings.health.bind, port)

@@ -21,11 +21,20 @@ _LOGGER = logging.getLogger(__name__)
 
 @dataclass
 class HealthView:
-    """What the endpoints read: live counters and the MQTT connection state."""
+    """What the endpoints read at each request: live counters and the MQTT connection state.
+
+    ``published`` reads the session's own counter (``stats.messages_published`` is only
+    copied when ``bridge/health`` goes out, up to a minute old).
+    """
 
     stats: BridgeStats
     envoys: Callable[[], list[EnvoyStats]]
     mqtt_connected: Callable[[], bool]
+    published: Callable[[], int] | None = None
+
+    def messages_published(self) -> int:
+        """MQTT messages published so far."""
+        return self.published() if self.published is not None else self.stats.messages_published
 
 
 def _label(value: str) -> str:
@@ -40,7 +49,7 @@ def metrics_text(view: HealthView) -> str:
         "# TYPE envoy2mqtt_mqtt_connected gauge",
         f"envoy2mqtt_mqtt_connected {int(view.mqtt_connected())}",
         "# TYPE envoy2mqtt_messages_published_total counter",
-        f"envoy2mqtt_messages_published_total {view.stats.messages_published}",
+        f"envoy2mqtt_messages_published_total {view.messages_published()}",
         "# TYPE envoy2mqtt_resident_memory_bytes gauge",
         f"envoy2mqtt_resident_memory_bytes {rss_bytes()}",
     ]

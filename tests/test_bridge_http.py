@@ -100,3 +100,39 @@ async def test_bridge_serves_the_endpoints_when_configured(
         await watcher.stop()
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(f"http://127.0.0.1:{port}/healthz")
+
+
+def _metric(text: str, name: str) -> float:
+    line = next(line for line in text.splitlines() if line.startswith(f"{name} "))
+    return float(line.split()[1])
+
+
+async def test_metrics_are_current_at_scrape_time(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator("8.3.5169_with_generator")
+    port = free_port()
+    settings = bridge_settings(
+        mosquitto.port,
+        [sim],
+        tmp_path,
+        health={"port": port, "bind": "127.0.0.1"},
+        publish={"health_interval": 3600},  # bridge/health (and its copy) never in this test
+    )
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    production = f"envoy2mqtt/{sim.serial}/production"
+    try:
+        async with running_bridge(settings) as bridge:
+            await watcher.wait(lambda w: production in w.latest)
+            # Each was published by the session before it arrived (the retained scan has its
+            # own connection).
+            seen = sum("/bridge/scan/" not in topic for topic, _, _ in watcher.log)
+            status, text = await get(f"http://127.0.0.1:{port}/metrics")
+            assert status == 200
+            published = _metric(text, "envoy2mqtt_messages_published_total")
+            assert published >= seen > 0
+            assert published <= bridge.session.stats.published
+            assert bridge.stats.messages_published == 0  # only the health loop copies it
+    finally:
+        await watcher.stop()
