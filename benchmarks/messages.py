@@ -39,6 +39,7 @@ from envoy2mqtt.bridge import lifetime_keys
 from envoy2mqtt.bridge_guard import LifetimeGuard
 from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
 from envoy2mqtt.bridge_schedule import plan_tiers
+from envoy2mqtt.bridge_tariff_watch import TariffWatch
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.models.data import EnvoyData
@@ -113,6 +114,7 @@ class _Worker:
     stats: _Stats = dataclasses.field(default_factory=_Stats)
     stale: set[str] = dataclasses.field(default_factory=set)
     first_round_done: bool = True
+    tariff_watch: TariffWatch = dataclasses.field(default_factory=TariffWatch)
 
     @property
     def serial(self) -> str:
