@@ -23,11 +23,12 @@ from typing import Any
 
 import aiohttp
 
-from envoy2mqtt import __version__
 from envoy2mqtt.bridge_commands import CommandExecutor
+from envoy2mqtt.bridge_fleet import FleetMember
 from envoy2mqtt.bridge_guard import LIFETIME_KEYS, LifetimeGuard
 from envoy2mqtt.bridge_health import BridgeStats, health_payload
 from envoy2mqtt.bridge_http import HealthView, start_health_server
+from envoy2mqtt.bridge_info import info_payload
 from envoy2mqtt.bridge_orphans import scan_retained
 from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
 from envoy2mqtt.bridge_schedule import LONG_BUDGET
@@ -114,14 +115,18 @@ class Bridge:
         client_factory: ClientFactory | None = None,
         setup_delays: tuple[float, float] = (2.0, 120.0),
         id_prefix: str = "",
+        ownership_retry: float = 60.0,
     ) -> None:
         """Build every part; nothing connects until :meth:`run`.
 
         ``id_prefix`` namespaces the discovery ids (see ``DiscoveryOptions.id_prefix``).
         """
         self.settings = settings
+        self.served = settings.served_envoys()
         self.session = MqttSession(
-            settings.mqtt, max_pending=max_pending_publishes(len(settings.envoys))
+            settings.mqtt,
+            instance=settings.instance,
+            max_pending=max_pending_publishes(len(self.served)),
         )
         self.topics = self.session.topics
         self.publisher = StatePublisher(
@@ -147,6 +152,7 @@ class Bridge:
             mode=ha.discovery_mode,
             controls=self.controls,
             id_prefix=id_prefix,
+            bridge_state_topic=self.topics.bridge_state,
         )
         self.output = EnvoyPublisher(
             self.publisher,
@@ -155,13 +161,18 @@ class Bridge:
             options if ha.enabled else None,
         )
         self.commands = CommandExecutor(self)
+        named = settings.instance is not None
         self.router = CommandRouter(
             self.session,
             self.commands.handle,
             ha_status_topic=ha.status_topic if ha.enabled else None,
             on_ha_online=self._republish_everything,
             max_payload=settings.mqtt.max_command_bytes,
+            per_envoy=named,
+            accepts=self._serves_serial if named else None,
         )
+        # Several instances on one base topic: Envoys are served only once owned.
+        self.fleet = FleetMember(self, self.router, retry=ownership_retry) if named else None
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down gracefully (safe from a signal handler)."""
@@ -171,6 +182,13 @@ class Bridge:
         """The publishing state of ``worker``."""
         return self._views[id(worker)]
 
+    def serves(self, worker: EnvoyWorker) -> bool:
+        """Whether this bridge publishes for ``worker``'s Envoy (named instances: owned)."""
+        return self.fleet is None or self.fleet.owns(worker)
+
+    def _serves_serial(self, serial: str) -> bool:
+        return self.fleet is not None and self.fleet.ownership.owns(serial)
+
     async def run(self) -> None:
         """Run until :meth:`stop` or cancellation.
 
@@ -178,6 +196,8 @@ class Bridge:
             MqttFatalError: the broker refused the first connection (credentials, TLS).
         """
         await self.router.install()
+        if self.fleet is not None:
+            await self.fleet.install()
         self.session.add_on_connect(self._on_connect)
         session_task = asyncio.create_task(self.session.run(), name="mqtt-session")
         try:
@@ -211,11 +231,23 @@ class Bridge:
             cloud.login_url, cloud.token_url, ssl_context=ca_context(cloud.ca_file)
         )
         self._make_workers()
+        if not self.served:
+            _LOGGER.warning(
+                "no configured Envoy in this shard instance=%s shard=%s envoys=%d",
+                self.settings.instance,
+                self.settings.shard,
+                len(self.settings.envoys),
+            )
         await self._publish_info()
         tasks = [
             asyncio.create_task(self._scan(), name="retained-scan"),
             asyncio.create_task(self.publisher.run(), name="republish"),
             asyncio.create_task(self._health_loop(), name="health"),
+            *(
+                [asyncio.create_task(self.fleet.ownership.run(), name="ownership")]
+                if self.fleet
+                else []
+            ),
             *(
                 asyncio.create_task(self._supervise(w), name=f"envoy-{w.host}")
                 for w in self.workers
@@ -234,7 +266,7 @@ class Bridge:
         assert self._http is not None
         assert self._enlighten is not None
         context = ClientContext(self._http, self._enlighten, self.settings.token_cache_dir)
-        for envoy in self.settings.envoys:
+        for envoy in self.served:
             worker = EnvoyWorker(
                 self._factory(envoy, context),
                 self,
@@ -244,6 +276,7 @@ class Bridge:
                 grace=envoy.grace(),
                 setup_delays=self._setup_delays,
                 watch_offsets=self.settings.controls.storage_watch,
+                gate=self.fleet.gate if self.fleet is not None else None,
             )
             self.workers.append(worker)
             self._views[id(worker)] = EnvoyView(name=envoy.name)
@@ -252,7 +285,11 @@ class Bridge:
         # A bug in one Envoy's handling must not stop the others: log, wait, start again.
         while True:
             try:
-                await worker.run()
+                if self.fleet is None:
+                    await worker.run()
+                else:
+                    await self.fleet.run_worker(worker)  # returns when the Envoy was lost
+                    continue
             except Exception as exc:
                 _LOGGER.exception("envoy worker crashed host=%s", worker.host)
                 worker.stats.error(f"internal error: {type(exc).__name__}")
@@ -314,22 +351,7 @@ class Bridge:
 
     def info_payload(self) -> dict[str, Any]:
         """The ``bridge/info`` JSON (settings in force without secrets, Envoys)."""
-        s = self.settings
-        return {
-            "version": __version__,
-            "mqtt": {
-                "host": s.mqtt.host,
-                "port": s.mqtt.port,
-                "protocol": s.mqtt.protocol,
-                "client_id": s.mqtt.client_id,
-                "base_topic": s.mqtt.base_topic,
-                "tls": s.mqtt.tls.enabled,
-                "authenticated": s.mqtt.username is not None,
-            },
-            "homeassistant": s.homeassistant.model_dump(mode="json"),
-            "controls": s.controls.model_dump(mode="json"),
-            "envoys": [_envoy_info(w) for w in self.workers],
-        }
+        return info_payload(self.settings, self.workers, self.fleet)
 
     async def _publish_info(self) -> None:
         await self.publisher.publish(self.topics.bridge_info, self.info_payload())
@@ -338,15 +360,23 @@ class Bridge:
 
     async def envoy_ready(self, worker: EnvoyWorker) -> None:
         """Publish discovery and states after a (re-)probe."""
+        if self.fleet is not None and not self.fleet.owns(worker):
+            # Re-probed as another serial (gateway replaced): claim that one first.
+            self.fleet.restart(worker)
+            return
         await self._guarded(self.output.announce(worker, self.view(worker)))
         await self._guarded(self._publish_info())
 
     async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
         """Publish what a poll or a command re-read changed."""
+        if not self.serves(worker):
+            return
         await self._guarded(self.output.update(worker, self.view(worker), groups))
 
     async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
         """Publish an availability change and refresh ``bridge/info``."""
+        if not self.serves(worker):
+            return
         _LOGGER.info(
             "envoy availability host=%s serial=%s online=%s", worker.host, worker.serial, online
         )
@@ -364,11 +394,14 @@ class Bridge:
     async def _shutdown(self, session_task: asyncio.Task[None]) -> None:
         await self.router.close()
         for worker in self.workers:
-            if worker.serial is not None and self.session.connected:
+            if worker.serial is not None and self.serves(worker) and self.session.connected:
                 with contextlib.suppress(Exception):
                     await self.session.publish(
                         self.topics.availability(worker.serial), b"offline", qos=1, retain=True
                     )
+        if self.fleet is not None and self.session.connected:
+            with contextlib.suppress(Exception):
+                await self.fleet.release_all()
         if not session_task.done():
             await self.session.stop()
         session_task.cancel()
@@ -381,19 +414,3 @@ class Bridge:
         if self._http is not None:
             await self._http.close()
         _LOGGER.info("bridge stopped")
-
-
-def _envoy_info(worker: EnvoyWorker) -> dict[str, Any]:
-    client: Any = worker.client
-    info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
-    out: dict[str, Any] = {"host": worker.host, "serial": worker.serial}
-    if info is not None:
-        out |= {"firmware": info.firmware, "part_number": info.part_number}
-    if probe is not None:
-        out |= {"model": probe.envoy_model, "features": probe.features.names()}
-    out["online"] = worker.availability.online
-    if worker.stale:
-        out["stale"] = sorted(worker.stale)
-    if worker.stats.last_error is not None:
-        out["last_error"] = worker.stats.last_error
-    return out

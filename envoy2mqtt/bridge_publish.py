@@ -200,12 +200,22 @@ class EnvoyPublisher:
         found = set(scan.under(root))
         if self._discovery is not None:
             found |= scan.discovery_for(self._discovery.discovery_prefix, root)
-        orphans = sorted(found - ours - {self._topics.availability(view.serial)})
+        own = {self._topics.availability(view.serial), self._topics.owner(view.serial)}
+        orphans = sorted(found - ours - own)
         for topic in orphans:
             await self._publisher.clear(topic)
             scan.messages.pop(topic, None)
         if orphans:
             _LOGGER.info("orphans cleared serial=%s count=%d", view.serial, len(orphans))
+
+    def forget(self, view: EnvoyView) -> None:
+        """Stop re-publishing an Envoy another instance now serves (its topics stay)."""
+        if view.serial is not None:
+            self._publisher.forget(self._publisher.topics(self._topics.device_prefix(view.serial)))
+        self._publisher.forget(view.discovery)
+        view.discovery = {}
+        view.announced = False
+        view.orphans_checked = False
 
     def seed_guard(self, scan: RetainedScan, serials: list[str]) -> None:
         """Take lifetime counters from the retained states of the previous run."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from envoy2mqtt.bridge_health import EnvoyStats
@@ -84,6 +84,11 @@ class WorkerListener(Protocol):
         """Availability of this Envoy changed."""
 
 
+Gate = Callable[["EnvoyWorker"], Awaitable[bool]]
+"""Awaited once the serial is known, before anything is published or polled: returns when
+the worker may serve this Envoy, True if it had to wait (its probe data is then old)."""
+
+
 def retry_budget(tier: Tier) -> RetryBudget:
     """Transport retries that fit in the tier's time budget (the timeout is the hard cap)."""
     return RetryBudget(attempts=3, seconds=tier.budget * 0.75, max_wait=max(tier.budget / 4, 0.25))
@@ -147,6 +152,7 @@ class EnvoyWorker:
         grace: float | None = None,
         setup_delays: tuple[float, float] = (1.0, 60.0),
         watch_offsets: Sequence[float] = DEFAULT_OFFSETS,
+        gate: Gate | None = None,
     ) -> None:
         """Create a worker (it does nothing until :meth:`run`).
 
@@ -160,6 +166,8 @@ class EnvoyWorker:
                 :func:`~envoy2mqtt.bridge_schedule.default_grace` of the normal interval).
             setup_delays: first and maximum delay between setup attempts.
             watch_offsets: seconds after a storage write at which the tariff is re-read.
+            gate: awaited before the Envoy is contacted (configured serial) or right after
+                its setup (serial from /info); see :data:`Gate`.
         """
         self.client = client
         self.host = host
@@ -186,6 +194,7 @@ class EnvoyWorker:
             watch_offsets,
             describe=lambda: f"host={self.host} serial={self.serial} firmware={self.firmware}",
         )
+        self._gate = gate
 
     @property
     def firmware(self) -> str | None:
@@ -211,6 +220,8 @@ class EnvoyWorker:
 
     async def run(self) -> None:
         """Set up (retrying) and poll until cancelled."""
+        if self._gate is not None and self.configured_serial:
+            await self._gate(self)  # no request to an Envoy this instance may not serve
         await self._setup_until_ready()
         tasks = [
             asyncio.create_task(self._tier_loop(name), name=f"poll-{self.host}-{name}")
@@ -222,6 +233,19 @@ class EnvoyWorker:
         finally:
             await cancel_and_wait(tasks)
             await self.tariff_watch.stop()
+
+    def reset(self) -> None:
+        """Forget the poll state (before :meth:`run` starts again after an interruption)."""
+        self.availability = Availability(grace=self.availability.grace)
+        self.stats.online = False
+        self.stale.clear()
+        self.stats.stale = []
+        self.ready.clear()
+        self.polled.clear()
+        self._tiers = {}
+        self._inflight.clear()
+        self._was_online = False
+        self._unreported.clear()
 
     async def close(self) -> None:
         """Close the client's HTTP resources."""
@@ -269,6 +293,8 @@ class EnvoyWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
                 continue
+            if self._gate is not None and await self._gate(self):
+                continue  # waited for the Envoy: set up again for fresh data
             await self._after_probe()
             return
 

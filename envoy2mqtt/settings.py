@@ -40,6 +40,7 @@ from envoy2mqtt.bridge_schedule import default_grace
 from envoy2mqtt.config_access import config_exists, unreadable_reason
 from envoy2mqtt.redact import register_secret
 from envoy2mqtt.settings_env import env_json_problems, env_variable_for
+from envoy2mqtt.sharding import Shard, instance_problem
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -389,6 +390,8 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
+    instance: str | None = None
+    shard: str | None = None
     mqtt: MqttSettings
     homeassistant: HomeAssistantSettings = HomeAssistantSettings()
     envoys: list[EnvoySettings] = Field(min_length=1)
@@ -416,8 +419,54 @@ class Settings(BaseSettings):
     def _mqtt_section_defaults(cls, data: Any) -> Any:
         # A missing `mqtt:` section should be reported as the missing key inside it.
         if isinstance(data, dict) and "mqtt" not in data:
-            return {**data, "mqtt": {}}
-        return data
+            data = {**data, "mqtt": {}}
+        return _instance_client_id(data)
+
+    @field_validator("instance", mode="before")
+    @classmethod
+    def _instance_as_text(cls, value: Any) -> Any:
+        # YAML reads `instance: 1` as an int; the name is a word either way.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("instance")
+    @classmethod
+    def _valid_instance(cls, value: str | None) -> str | None:
+        problem = None if value is None else instance_problem(value)
+        if problem is not None:
+            raise PydanticCustomError(
+                "instance", "{problem} (got '{got}')", {"problem": problem, "got": value}
+            )
+        return value
+
+    @field_validator("shard")
+    @classmethod
+    def _valid_shard(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            shard = Shard.parse(value)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "shard", "{reason} (got '{got}')", {"reason": str(exc), "got": value}
+            ) from None
+        # An invalid instance is missing from info.data and is reported on its own.
+        if "instance" in info.data and info.data["instance"] is None:
+            raise PydanticCustomError(
+                "shard", "needs `instance` too: each instance of a sharded fleet has its own name"
+            )
+        return str(shard)
+
+    @property
+    def shard_spec(self) -> Shard | None:
+        """The parsed ``shard`` (``None``: serve every configured Envoy)."""
+        return Shard.parse(self.shard) if self.shard is not None else None
+
+    def served_envoys(self) -> list[EnvoySettings]:
+        """The configured Envoys this instance serves (its shard; all without ``shard``)."""
+        shard = self.shard_spec
+        if shard is None:
+            return list(self.envoys)
+        return shard.select(self.envoys, [(e.serial, e.host) for e in self.envoys])
 
     @field_validator("token_cache_dir")
     @classmethod
@@ -448,6 +497,19 @@ class Settings(BaseSettings):
         for envoy in self.envoys:
             values += [envoy.password, envoy.token]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def _instance_client_id(data: Any) -> Any:
+    """Default ``mqtt.client_id`` to ``envoy2mqtt-<instance>`` when only ``instance`` is set."""
+    if not isinstance(data, dict) or not isinstance(data.get("instance"), str | int):
+        return data
+    client_id = f"envoy2mqtt-{data['instance']}"
+    mqtt = data.get("mqtt")
+    if isinstance(mqtt, dict) and "client_id" not in mqtt:
+        return {**data, "mqtt": {**mqtt, "client_id": client_id}}
+    if isinstance(mqtt, MqttSettings) and "client_id" not in mqtt.model_fields_set:
+        return {**data, "mqtt": mqtt.model_copy(update={"client_id": client_id})}
+    return data
 
 
 def _num(value: Any) -> Any:
@@ -506,6 +568,8 @@ _CUSTOM_KINDS = frozenset(
         "duplicate",
         "url",
         "not_a_ca_file",
+        "instance",
+        "shard",
     }
 )
 
@@ -628,12 +692,19 @@ def summary(settings: Settings) -> list[str]:
         f"homeassistant: enabled={ha.enabled} prefix={ha.discovery_prefix} "
         f"mode={ha.discovery_mode}",
     ]
+    served = settings.served_envoys()
+    if settings.instance is not None:
+        lines.append(
+            f"instance: {settings.instance} shard={settings.shard or '-'} "
+            f"serves={len(served)}/{len(settings.envoys)} envoys"
+        )
     for index, envoy in enumerate(settings.envoys):
         iv = envoy.intervals
         lines.append(
             f"envoys[{index}]: host={envoy.host} name={envoy.name or '-'} "
             f"serial={envoy.serial or '-'} "
             f"auth={_auth_kind(envoy)} intervals={iv.fast:g}/{iv.normal:g}/{iv.slow:g}s"
+            + ("" if any(e is envoy for e in served) else " (other shard: not served)")
         )
     controls = settings.controls
     enabled = [

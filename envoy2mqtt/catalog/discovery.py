@@ -42,6 +42,9 @@ class DiscoveryOptions:
         id_prefix: namespace of unique ids and device identifiers; empty = the bridge's
             own (``<sn>_…`` / ``envoy2mqtt_<sn>…``). The demo sets ``envoy2mqtt-demo`` so
             its entities never collide with a real Envoy of the same serial.
+        bridge_state_topic: the serving bridge's ``state`` topic (Last Will), listed first
+            in every entity's availability; ``None`` = ``<base_topic>/bridge/state``. A
+            bridge with an ``instance`` name passes ``<base>/bridge/<instance>/state``.
     """
 
     base_topic: str = "envoy2mqtt"
@@ -51,6 +54,7 @@ class DiscoveryOptions:
     bridge_version: str = __version__
     support_url: str = SUPPORT_URL
     id_prefix: str = ""
+    bridge_state_topic: str | None = None
 
     @property
     def device_prefix(self) -> str:
@@ -90,7 +94,7 @@ def _topic(options: DiscoveryOptions, snapshot: Snapshot, suffix: str) -> str:
 
 def _availability(options: DiscoveryOptions, snapshot: Snapshot) -> list[dict[str, str]]:
     return [
-        {"topic": f"{options.base_topic}/bridge/state"},
+        {"topic": options.bridge_state_topic or f"{options.base_topic}/bridge/state"},
         {"topic": _topic(options, snapshot, "availability")},
     ]
 

@@ -157,6 +157,11 @@ class StatePublisher:
             _LOGGER.info("mqtt cleared stale topics prefix=%s count=%d", prefix, len(stale))
         return stale
 
+    def forget(self, topics: Iterable[str]) -> None:
+        """Stop tracking ``topics`` without clearing them (another instance serves them now)."""
+        for topic in topics:
+            self._entries.pop(topic, None)
+
     def topics(self, prefix: str = "") -> set[str]:
         """Topics currently published by us, optionally limited to ``prefix`` (a topic level)."""
         if not prefix:

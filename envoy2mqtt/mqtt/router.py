@@ -110,6 +110,11 @@ class CommandRouter:
         on_ha_online: Called when Home Assistant announces ``online`` (it restarted).
         max_payload: Larger command payloads are rejected without calling the handler.
         command_timeout: A handler running longer than this gets an error result.
+        per_envoy: Subscribe to the ``/set`` topics of the Envoys added with
+            :meth:`serve_envoy` only (several instances on one base topic), instead of
+            every Envoy's.
+        accepts: ``accepts(serial)`` False: a command for that Envoy is another
+            instance's to answer and is ignored without a result.
     """
 
     def __init__(
@@ -121,6 +126,8 @@ class CommandRouter:
         on_ha_online: BirthHook | None = None,
         max_payload: int = 4096,
         command_timeout: float = 60.0,
+        per_envoy: bool = False,
+        accepts: Callable[[str], bool] | None = None,
     ) -> None:
         self._session = session
         self._topics: Topics = session.topics
@@ -131,14 +138,27 @@ class CommandRouter:
         self._command_timeout = command_timeout
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._per_envoy = per_envoy
+        self._accepts = accepts
 
     async def install(self) -> None:
         """Register the subscriptions and the message handler on the session."""
-        for topic_filter in self._topics.command_filters():
-            await self._session.subscribe(topic_filter, qos=1, retain_as_published=True)
+        if not self._per_envoy:
+            for topic_filter in self._topics.command_filters():
+                await self._session.subscribe(topic_filter, qos=1, retain_as_published=True)
         if self._ha_status_topic is not None:
             await self._session.subscribe(self._ha_status_topic, qos=1)
         self._session.add_message_handler(self.handle_message)
+
+    async def serve_envoy(self, serial: str) -> None:
+        """Subscribe to the command topics of one Envoy (``per_envoy`` mode)."""
+        for topic_filter in self._topics.command_filters(serial):
+            await self._session.subscribe(topic_filter, qos=1, retain_as_published=True)
+
+    async def drop_envoy(self, serial: str) -> None:
+        """Stop receiving the command topics of one Envoy (``per_envoy`` mode)."""
+        for topic_filter in self._topics.command_filters(serial):
+            await self._session.unsubscribe(topic_filter)
 
     async def close(self) -> None:
         """Cancel commands still running (at shutdown)."""
@@ -155,6 +175,9 @@ class CommandRouter:
             return
         parsed = self._topics.parse_command(topic)
         if parsed is None:
+            return
+        if self._accepts is not None and not self._accepts(parsed.serial):
+            _LOGGER.debug("mqtt command ignored reason=not ours topic=%s", topic)
             return
         if not _as_bytes(message.payload):
             _LOGGER.debug("mqtt command ignored reason=empty topic=%s", topic)

@@ -118,19 +118,22 @@ class MqttSession:
         timeout: Seconds to wait for CONNACK, SUBACK and PUBACK.
         max_pending: Publishes awaiting their PUBACK at once before aiomqtt warns (the
             bridge sizes it to its fleet: each Envoy publishes one message at a time).
+        instance: The bridge instance name: its ``state`` topic (and Last Will) becomes
+            ``<base>/bridge/<instance>/state``.
     """
 
     def __init__(
         self,
         settings: MqttSettings,
         *,
+        instance: str | None = None,
         backoff: Backoff | None = None,
         timeout: float = 10.0,
         max_pending: int = 10,
     ) -> None:
         self._settings = settings
         self._max_pending = max_pending
-        self.topics = Topics(settings.base_topic)
+        self.topics = Topics(settings.base_topic, instance)
         self._backoff = backoff or Backoff(
             initial=settings.reconnect_min_delay, maximum=settings.reconnect_max_delay
         )
@@ -192,6 +195,15 @@ class MqttSession:
             await client.subscribe(topic_filter, options=options, timeout=self._timeout)
         else:
             await client.subscribe(topic_filter, qos, timeout=self._timeout)
+
+    async def unsubscribe(self, topic_filter: str) -> None:
+        """Drop a subscription now (if connected) and from the ones renewed at reconnect."""
+        if self._subscriptions.pop(topic_filter, None) is None:
+            return
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):  # gone with the connection anyway
+                await client.unsubscribe(topic_filter, timeout=self._timeout)
 
     async def wait_connected(self) -> None:
         """Wait until a connection is up (wrap in ``asyncio.wait_for`` to bound it)."""

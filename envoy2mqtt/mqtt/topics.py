@@ -17,8 +17,10 @@ _VALID_LEVEL = re.compile(r"^[a-z0-9_-]+$")
 _SET = "set"
 _RESULT = "result"
 _SETTINGS = "settings"
+_OWNER = "owner"
+_BRIDGE = "bridge"
 # A serial can never be "bridge": that level holds the bridge's own topics.
-_RESERVED_SERIALS = frozenset({"bridge"})
+_RESERVED_SERIALS = frozenset({_BRIDGE})
 
 
 def is_valid_level(level: str) -> bool:
@@ -47,24 +49,76 @@ class SetTopic:
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """Builders for every topic under one base topic (which may itself contain ``/``)."""
+    """Builders for every topic under one base topic (which may itself contain ``/``).
+
+    With an ``instance`` name the bridge's own topics move one level down
+    (``<base>/bridge/<instance>/state``) so that several instances share one base topic.
+    """
 
     base: str = "envoy2mqtt"
+    instance: str | None = None
+
+    @property
+    def bridge_root(self) -> str:
+        """``<base>/bridge`` or ``<base>/bridge/<instance>``."""
+        root = f"{self.base}/{_BRIDGE}"
+        return root if self.instance is None else f"{root}/{self.instance}"
 
     @property
     def bridge_state(self) -> str:
-        """``<base>/bridge/state``: ``online``/``offline``, the Last Will topic."""
-        return f"{self.base}/bridge/state"
+        """``<base>/bridge[/<instance>]/state``: ``online``/``offline``, the Last Will topic."""
+        return f"{self.bridge_root}/state"
 
     @property
     def bridge_info(self) -> str:
-        """``<base>/bridge/info``: retained JSON about the bridge and its Envoys."""
-        return f"{self.base}/bridge/info"
+        """``<base>/bridge[/<instance>]/info``: retained JSON about the bridge and its Envoys."""
+        return f"{self.bridge_root}/info"
 
     @property
     def bridge_health(self) -> str:
-        """``<base>/bridge/health``: periodic, non-retained health JSON."""
-        return f"{self.base}/bridge/health"
+        """``<base>/bridge[/<instance>]/health``: periodic, non-retained health JSON."""
+        return f"{self.bridge_root}/health"
+
+    @property
+    def bridge_sync(self) -> str:
+        """``<base>/bridge/<instance>/sync``: non-retained marker, see ``bridge_owner``."""
+        return f"{self.bridge_root}/sync"
+
+    def instance_state(self, instance: str) -> str:
+        """``<base>/bridge/<instance>/state`` of any instance."""
+        return f"{self.base}/{_BRIDGE}/{instance}/state"
+
+    @property
+    def instance_states_filter(self) -> str:
+        """Subscription filter matching every instance's ``state`` topic."""
+        return f"{self.base}/{_BRIDGE}/+/state"
+
+    def parse_instance_state(self, topic: str) -> str | None:
+        """The instance whose ``state`` topic ``topic`` is, or ``None``."""
+        levels = self._below_base(topic)
+        if levels is None or len(levels) != 3 or levels[0] != _BRIDGE or levels[2] != "state":
+            return None
+        return levels[1]
+
+    def owner(self, serial: str) -> str:
+        """``<base>/<sn>/owner``: retained name of the instance serving this Envoy."""
+        return f"{self.device_prefix(serial)}/{_OWNER}"
+
+    @property
+    def owners_filter(self) -> str:
+        """Subscription filter matching every Envoy's ``owner`` topic."""
+        return f"{self.base}/+/{_OWNER}"
+
+    def parse_owner(self, topic: str) -> str | None:
+        """The serial level whose ``owner`` topic ``topic`` is, or ``None``."""
+        levels = self._below_base(topic)
+        if levels is None or len(levels) != 2 or levels[1] != _OWNER:
+            return None
+        return None if levels[0] in _RESERVED_SERIALS else levels[0]
+
+    def _below_base(self, topic: str) -> list[str] | None:
+        prefix = self.base + "/"
+        return topic[len(prefix) :].split("/") if topic.startswith(prefix) else None
 
     def availability(self, serial: str) -> str:
         """``<base>/<sn>/availability``."""
@@ -97,12 +151,13 @@ class Topics:
         """The result topic answering the command topic ``parsed`` came from."""
         return self.result(parsed.serial, parsed.control, parsed.ident, settings=parsed.is_settings)
 
-    def command_filters(self) -> tuple[str, ...]:
-        """Subscription filters that cover every ``/set`` topic of the contract."""
+    def command_filters(self, serial: str | None = None) -> tuple[str, ...]:
+        """Subscription filters covering every ``/set`` topic (of one Envoy when ``serial``)."""
+        sn = "+" if serial is None else sanitize_level(serial)
         return (
-            f"{self.base}/+/+/{_SET}",
-            f"{self.base}/+/+/+/{_SET}",
-            f"{self.base}/+/+/+/{_SETTINGS}/{_SET}",
+            f"{self.base}/{sn}/+/{_SET}",
+            f"{self.base}/{sn}/+/+/{_SET}",
+            f"{self.base}/{sn}/+/+/{_SETTINGS}/{_SET}",
         )
 
     def parse_command(self, topic: str) -> SetTopic | None:

@@ -1,0 +1,115 @@
+"""One named instance of a fleet: serves only the Envoys it owns (see ``bridge_owner``).
+
+The bridge uses this only when ``instance`` is configured. It gates every worker on
+ownership, subscribes to the ``/set`` topics of owned Envoys only, and when another
+instance wins an Envoy it stops that worker, forgets what it published for it (the new
+owner publishes it now) and lets it wait for the Envoy again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from envoy2mqtt.bridge_owner import Ownership
+from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.mqtt.router import CommandRouter
+from envoy2mqtt.mqtt.topics import sanitize_level
+
+if TYPE_CHECKING:
+    from envoy2mqtt.bridge import Bridge
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class FleetMember:
+    """Ownership-aware worker control for one bridge with an ``instance`` name."""
+
+    def __init__(self, bridge: Bridge, router: CommandRouter, *, retry: float) -> None:
+        """Serve the workers of ``bridge``; ``retry`` bounds the wait between re-checks."""
+        self._bridge = bridge
+        self._router = router
+        self.ownership = Ownership(
+            bridge.session,
+            expected=self._expected,
+            on_gained=router.serve_envoy,
+            on_lost=self._lost,
+            retry=retry,
+        )
+        self._runs: dict[int, asyncio.Task[None]] = {}
+        self._claimed: dict[int, str] = {}
+
+    async def install(self) -> None:
+        """Subscribe to claims and instance states (before the session runs)."""
+        await self.ownership.install()
+
+    def owns(self, worker: EnvoyWorker) -> bool:
+        """Whether ``worker``'s Envoy is served by this instance right now."""
+        serial = worker.serial
+        return serial is not None and self.ownership.owns(serial)
+
+    def owner_of(self, worker: EnvoyWorker) -> str | None:
+        """The live instance serving ``worker``'s Envoy, as far as this instance knows."""
+        serial = worker.serial
+        return None if serial is None else self.ownership.live_owner(serial)
+
+    async def gate(self, worker: EnvoyWorker) -> bool:
+        """The worker's gate: wait until this instance owns the Envoy."""
+        serial = worker.serial
+        assert serial is not None  # the worker calls its gate once the serial is known
+        level = sanitize_level(serial)
+        old = self._claimed.get(id(worker))
+        if old is not None and old != level:
+            await self._release(old)  # the host now answers with another serial
+        self._claimed[id(worker)] = level
+        return await self.ownership.acquire(level)
+
+    async def run_worker(self, worker: EnvoyWorker) -> None:
+        """Run ``worker`` until it fails or loses its Envoy (then it is reset for a re-run)."""
+        task = asyncio.create_task(worker.run(), name=f"envoy-run-{worker.host}")
+        self._runs[id(worker)] = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._runs.pop(id(worker), None)
+            if not task.done():  # the supervisor itself is being cancelled
+                task.cancel()
+                await asyncio.wait({task})
+        if not task.cancelled():
+            task.result()  # a worker never returns normally: re-raise its failure
+            return
+        await self._retire(worker)
+
+    def restart(self, worker: EnvoyWorker) -> None:
+        """Stop ``worker``'s current run; :meth:`run_worker` then retires it."""
+        task = self._runs.get(id(worker))
+        if task is not None:
+            task.cancel()
+
+    async def release_all(self) -> None:
+        """Clean exit: clear every claim of this instance."""
+        await self.ownership.release_all()
+
+    async def _retire(self, worker: EnvoyWorker) -> None:
+        claimed = self._claimed.get(id(worker))
+        if claimed is not None and claimed != sanitize_level(worker.serial or claimed):
+            await self._release(claimed)
+        self._bridge.output.forget(self._bridge.view(worker))
+        worker.reset()
+
+    async def _release(self, level: str) -> None:
+        await self._router.drop_envoy(level)
+        await self.ownership.release(level)
+
+    async def _lost(self, level: str, owner: str) -> None:
+        await self._router.drop_envoy(level)
+        for worker in self._bridge.workers:
+            if worker.serial is not None and sanitize_level(worker.serial) == level:
+                _LOGGER.info("envoy handed over serial=%s owner=%s", level, owner)
+                self.restart(worker)
+
+    def _expected(self) -> set[str]:
+        configured = {e.serial for e in self._bridge.served if e.serial}
+        known = {w.serial for w in self._bridge.workers if w.serial}
+        return {sanitize_level(s) for s in configured | known}

@@ -1,0 +1,61 @@
+"""The retained ``bridge/info`` payload: settings in force (no secrets) and each Envoy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from envoy2mqtt import __version__
+from envoy2mqtt.bridge_fleet import FleetMember
+from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.settings import Settings
+
+__all__ = ["envoy_info", "info_payload"]
+
+
+def info_payload(
+    settings: Settings, workers: Sequence[EnvoyWorker], fleet: FleetMember | None
+) -> dict[str, Any]:
+    """The ``bridge/info`` JSON; a named instance adds ``instance``, ``shard`` and owners."""
+    s = settings
+    payload: dict[str, Any] = {"version": __version__}
+    if s.instance is not None:
+        payload |= {"instance": s.instance, "shard": s.shard}
+    envoys = []
+    for worker in workers:
+        info = envoy_info(worker)
+        if fleet is not None:
+            info["owner"] = fleet.owner_of(worker)
+            info["online"] = info["online"] and fleet.owns(worker)
+        envoys.append(info)
+    return payload | {
+        "mqtt": {
+            "host": s.mqtt.host,
+            "port": s.mqtt.port,
+            "protocol": s.mqtt.protocol,
+            "client_id": s.mqtt.client_id,
+            "base_topic": s.mqtt.base_topic,
+            "tls": s.mqtt.tls.enabled,
+            "authenticated": s.mqtt.username is not None,
+        },
+        "homeassistant": s.homeassistant.model_dump(mode="json"),
+        "controls": s.controls.model_dump(mode="json"),
+        "envoys": envoys,
+    }
+
+
+def envoy_info(worker: EnvoyWorker) -> dict[str, Any]:
+    """One Envoy's entry: host, serial, firmware, model, features, online, stale, error."""
+    client: Any = worker.client
+    info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
+    out: dict[str, Any] = {"host": worker.host, "serial": worker.serial}
+    if info is not None:
+        out |= {"firmware": info.firmware, "part_number": info.part_number}
+    if probe is not None:
+        out |= {"model": probe.envoy_model, "features": probe.features.names()}
+    out["online"] = worker.availability.online
+    if worker.stale:
+        out["stale"] = sorted(worker.stale)
+    if worker.stats.last_error is not None:
+        out["last_error"] = worker.stats.last_error
+    return out
