@@ -356,6 +356,10 @@ class Bridge:
     async def _publish_info(self) -> None:
         await self.publisher.publish(self.topics.bridge_info, self.info_payload())
 
+    async def refresh_info(self) -> None:
+        """Publish ``bridge/info`` again (ownership changed); never raises."""
+        await self._guarded(self._publish_info())
+
     # -- WorkerListener -------------------------------------------------------------------
 
     async def envoy_ready(self, worker: EnvoyWorker) -> None:

@@ -35,6 +35,7 @@ class FleetMember:
             expected=self._expected,
             on_gained=router.serve_envoy,
             on_lost=self._lost,
+            on_change=bridge.refresh_info,
             retry=retry,
         )
         self._runs: dict[int, asyncio.Task[None]] = {}

@@ -61,6 +61,8 @@ class Ownership:
         on_gained: called once a claim is confirmed (subscribe the Envoy's commands).
         on_lost: ``on_lost(serial, owner)`` when another instance won a tie (stop
             polling, drop the command subscriptions).
+        on_change: called after each gain, loss or newly found other owner (refresh
+            ``bridge/info``).
         retry: seconds between re-checks while another live instance owns an Envoy.
         echo_timeout: seconds to wait for an own claim to come back from the broker.
     """
@@ -72,6 +74,7 @@ class Ownership:
         expected: Callable[[], set[str]],
         on_gained: SerialHook,
         on_lost: LostHook,
+        on_change: Callable[[], Awaitable[None]] | None = None,
         retry: float = 60.0,
         echo_timeout: float = 10.0,
     ) -> None:
@@ -83,6 +86,7 @@ class Ownership:
         self._expected = expected
         self._on_gained = on_gained
         self._on_lost = on_lost
+        self._on_change = on_change
         self._retry = retry
         self._echo_timeout = echo_timeout
         self.owners: dict[str, str] = {}
@@ -122,6 +126,8 @@ class Ownership:
         reported: str | None = None
         while True:
             await self._synced.wait()
+            # Taken before looking: a change while this pass awaits must still wake it.
+            changed = self._changed
             if level in self.mine:
                 return waited
             owner = self.live_owner(level)
@@ -137,6 +143,7 @@ class Ownership:
                         previous or "-",
                     )
                     await self._on_gained(level)
+                    await self._changed_hook()
                     return waited
             elif owner != reported:
                 reported = owner
@@ -149,8 +156,9 @@ class Ownership:
                     owner,
                     self._retry,
                 )
+                await self._changed_hook()
             waited = True
-            await self._wait_changed()
+            await self._wait(changed)
 
     async def release(self, serial: str) -> None:
         """Stop serving ``serial`` voluntarily and clear its claim."""
@@ -170,8 +178,9 @@ class Ownership:
         """Resolve conflicts for the Envoys served whenever the view changes (a task)."""
         while True:
             await self._synced.wait()
+            changed = self._changed
             await self._reconcile()
-            await self._wait_changed()
+            await self._wait(changed)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -211,9 +220,9 @@ class Ownership:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def _wait_changed(self) -> None:
+    async def _wait(self, changed: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), self._retry)
+            await asyncio.wait_for(changed.wait(), self._retry)
 
     async def _claim(self, level: str) -> None:
         self._echo.setdefault(level, asyncio.Event()).clear()
@@ -258,3 +267,8 @@ class Ownership:
             self.instance,
         )
         await self._on_lost(level, owner)
+        await self._changed_hook()
+
+    async def _changed_hook(self) -> None:
+        if self._on_change is not None:
+            await self._on_change()

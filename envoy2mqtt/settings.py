@@ -500,14 +500,19 @@ class Settings(BaseSettings):
 
 
 def _instance_client_id(data: Any) -> Any:
-    """Default ``mqtt.client_id`` to ``envoy2mqtt-<instance>`` when only ``instance`` is set."""
+    """With ``instance`` set, a default ``mqtt.client_id`` becomes ``envoy2mqtt-<instance>``.
+
+    "Default" includes the literal ``envoy2mqtt`` (config.example.yaml spells it out):
+    instances sharing one client id would keep disconnecting each other.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("instance"), str | int):
         return data
-    client_id = f"envoy2mqtt-{data['instance']}"
+    default = MqttSettings.model_fields["client_id"].default
+    client_id = f"{default}-{data['instance']}"
     mqtt = data.get("mqtt")
-    if isinstance(mqtt, dict) and "client_id" not in mqtt:
+    if isinstance(mqtt, dict) and mqtt.get("client_id", default) == default:
         return {**data, "mqtt": {**mqtt, "client_id": client_id}}
-    if isinstance(mqtt, MqttSettings) and "client_id" not in mqtt.model_fields_set:
+    if isinstance(mqtt, MqttSettings) and mqtt.client_id == default:
         return {**data, "mqtt": mqtt.model_copy(update={"client_id": client_id})}
     return data
 
