@@ -422,10 +422,10 @@ class Settings(BaseSettings):
             data = {**data, "mqtt": {}}
         return _instance_client_id(data)
 
-    @field_validator("instance", mode="before")
+    @field_validator("instance", "shard", mode="before")
     @classmethod
     def _instance_as_text(cls, value: Any) -> Any:
-        # YAML reads `instance: 1` as an int; the name is a word either way.
+        # YAML reads `instance: 1` (or a malformed `shard: 2`) as an int: text either way.
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("instance")

@@ -20,7 +20,8 @@ FAKE_OWNER = textwrap.dedent(
         port, base, name, *serials = sys.argv[1:]
         state = f"{base}/bridge/{name}/state"
         will = aiomqtt.Will(state, b"offline", qos=1, retain=True)
-        async with aiomqtt.Client("127.0.0.1", int(port), identifier=f"fake-{name}", will=will) as c:
+        client = aiomqtt.Client("127.0.0.1", int(port), identifier=f"fake-{name}", will=will)
+        async with client as c:
             await c.publish(state, b"online", qos=1, retain=True)
             for serial in serials:
                 await c.publish(f"{base}/{serial}/owner", name.encode(), qos=1, retain=True)
