@@ -13,7 +13,13 @@ This process subscribes to ``envoy2mqtt/#``, waits until every Envoy's availabil
 alone (psutil) over ``--window`` seconds: CPU time / wall time (% of one core) and RSS
 (sampled every second). Targets: 200 Envoys <= 50 % of a core and <= 150 MB; 1 Envoy <= 40 MB.
 
-Run: ``python -m benchmarks.fleet --envoys 1 --envoys 50 --envoys 200 [--window 60]``.
+``--instances N`` splits the same fleet over N bridge processes on the one broker, all
+reading the same config file and differing only by ``ENVOY2MQTT_INSTANCE=b<k>`` and
+``ENVOY2MQTT_SHARD=<k>/N`` (docs/fleet.md); CPU, RSS and USS are then the sums over the
+N processes, with the largest single instance alongside.
+
+Run: ``python -m benchmarks.fleet --envoys 1 --envoys 50 --envoys 200 [--window 60]
+[--instances 3]``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +65,21 @@ class FleetResult:
     sim_cpu_pct: float
     log_warnings: int
     window_s: float
+    instances: int = 1
+    cpu_pct_max: float = 0.0
+    rss_mib_max_one: float = 0.0
+    per_instance: list[tuple[int, float, float]] = field(default_factory=list)
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(extra or {})}
 
 
 @contextlib.contextmanager
-def _process(args: list[str], **kwargs: Any) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, env=_env(), cwd=REPO_ROOT, **kwargs)
+def _process(
+    args: list[str], env: dict[str, str] | None = None, **kwargs: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, env=_env(env), cwd=REPO_ROOT, **kwargs)
     try:
         yield proc
     finally:
@@ -95,9 +107,18 @@ def _read_fleet(proc: subprocess.Popen[bytes], timeout: float) -> list[dict[str,
 
 
 def write_config(
-    path: Path, mqtt_port: int, fleet: list[dict[str, Any]], intervals: tuple[float, float, float]
+    path: Path,
+    mqtt_port: int,
+    fleet: list[dict[str, Any]],
+    intervals: tuple[float, float, float],
+    *,
+    named: bool = False,
 ) -> None:
-    """The bridge config: one Envoy per simulator, the given intervals, info logging."""
+    """The bridge config: one Envoy per simulator, the given intervals, info logging.
+
+    ``named``: the file is shared by named instances, so the client id is left to its
+    per-instance default (``envoy2mqtt-<instance>``).
+    """
     fast, normal, slow = intervals
     envoys = []
     for sim in fleet:
@@ -109,8 +130,11 @@ def write_config(
         if sim.get("token"):
             entry["token"] = sim["token"]
         envoys.append(entry)
+    mqtt: dict[str, Any] = {"host": "127.0.0.1", "port": mqtt_port}
+    if not named:
+        mqtt["client_id"] = "bench-bridge"
     config = {
-        "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "client_id": "bench-bridge"},
+        "mqtt": mqtt,
         "envoys": envoys,
         "token_cache_dir": str(path.parent / "tokens"),
         "logging": {"level": "info"},
@@ -118,29 +142,67 @@ def write_config(
     path.write_text(yaml.safe_dump(config))
 
 
-async def _measure(
-    pid: int, sim_pid: int, window: float
-) -> tuple[float, float, float, float, float, int]:
-    """(bridge CPU %, RSS MiB end, RSS MiB max, USS MiB end, simulators CPU %, max TCP)."""
-    bridge, sims = psutil.Process(pid), psutil.Process(sim_pid)
-    c0, s0, t0 = bridge.cpu_times(), sims.cpu_times(), time.monotonic()
-    rss_max = tcp_max = 0
+@dataclass
+class Measured:
+    """One measurement window over the bridge process(es); sums over instances."""
+
+    cpu: list[float]
+    rss_end: list[float]
+    rss_max: list[float]
+    uss_end: list[float]
+    sim_cpu: float
+    tcp_max: int
+
+
+def _cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+async def _measure(pids: list[int], sim_pid: int, window: float) -> Measured:
+    """CPU %, RSS/USS MiB per bridge process, simulators' CPU %, max TCP (all bridges)."""
+    bridges, sims = [psutil.Process(p) for p in pids], psutil.Process(sim_pid)
+    c0, s0, t0 = [_cpu(b) for b in bridges], _cpu(sims), time.monotonic()
+    rss_max = [0] * len(bridges)
+    tcp_max = 0
     while time.monotonic() - t0 < window:
-        rss_max = max(rss_max, bridge.memory_info().rss)
-        tcp_max = max(tcp_max, len(bridge.net_connections(kind="tcp")))
+        for index, bridge in enumerate(bridges):
+            rss_max[index] = max(rss_max[index], bridge.memory_info().rss)
+        tcp_max = max(tcp_max, sum(len(b.net_connections(kind="tcp")) for b in bridges))
         await asyncio.sleep(1.0)
-    c1, s1, elapsed = bridge.cpu_times(), sims.cpu_times(), time.monotonic() - t0
-    rss_end = bridge.memory_info().rss
-    uss_end = bridge.memory_full_info().uss  # private pages: what this process alone costs
-    cpu = (c1.user + c1.system - c0.user - c0.system) / elapsed * 100
-    sim_cpu = (s1.user + s1.system - s0.user - s0.system) / elapsed * 100
-    return cpu, rss_end / MIB, max(rss_max, rss_end) / MIB, uss_end / MIB, sim_cpu, tcp_max
+    elapsed = time.monotonic() - t0
+    cpu = [(_cpu(b) - c) / elapsed * 100 for b, c in zip(bridges, c0, strict=True)]
+    sim_cpu = (_cpu(sims) - s0) / elapsed * 100
+    rss_end = [b.memory_info().rss / MIB for b in bridges]
+    # USS: private pages, what each process alone costs
+    uss_end = [b.memory_full_info().uss / MIB for b in bridges]
+    rss_top = [max(m / MIB, e) for m, e in zip(rss_max, rss_end, strict=True)]
+    return Measured(cpu, rss_end, rss_top, uss_end, sim_cpu, tcp_max)
+
+
+def _instance_env(index: int, instances: int) -> dict[str, str] | None:
+    """Environment of bridge number ``index`` (1-based); None for a single bridge."""
+    if instances == 1:
+        return None
+    return {"ENVOY2MQTT_INSTANCE": f"b{index}", "ENVOY2MQTT_SHARD": f"{index}/{instances}"}
+
+
+async def _await_online(watch: Any, serials: set[str], within: float) -> None:
+    try:
+        await watch.wait_until(lambda: serials <= watch.online, within=within)
+    except TimeoutError:
+        print(
+            f"# warning: only {len(watch.online & serials)}/{len(serials)} Envoys "
+            "online before the timeout; measuring anyway",
+            file=sys.stderr,
+        )
 
 
 async def run_fleet(args: argparse.Namespace, count: int) -> FleetResult:
-    """Measure the bridge with ``count`` simulated Envoys."""
+    """Measure the bridge(s) with ``count`` simulated Envoys."""
     fixture = FIXTURES_DIR / args.fixture
     intervals = (args.fast, args.normal, args.slow)
+    instances = args.instances
     with (
         tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp,
         mosquitto(tcp_nodelay=args.broker_nodelay) as mqtt_port,
@@ -151,61 +213,70 @@ async def run_fleet(args: argparse.Namespace, count: int) -> FleetResult:
         with _process(sim_cmd, stdout=subprocess.PIPE) as sims:
             fleet = _read_fleet(sims, timeout=60 + count)
             config = work / "config.yaml"
-            write_config(config, mqtt_port, fleet, intervals)
-            log = work / "bridge.log"
-            with (
-                log.open("wb") as log_file,
-                _process(
-                    [sys.executable, "-m", "benchmarks._bridge_proc", str(config)],
-                    stderr=log_file,
-                    stdout=subprocess.DEVNULL,
-                ) as bridge,
-                # The watcher is an MQTT client in *this* process, not in the bridge's.
-            ):
+            write_config(config, mqtt_port, fleet, intervals, named=instances > 1)
+            logs = [work / f"bridge-{i}.log" for i in range(1, instances + 1)]
+            with contextlib.ExitStack() as stack:
+                bridges = [
+                    stack.enter_context(
+                        _process(
+                            [sys.executable, "-m", "benchmarks._bridge_proc", str(config)],
+                            env=_instance_env(index, instances),
+                            stderr=stack.enter_context(log.open("wb")),
+                            stdout=subprocess.DEVNULL,
+                        )
+                    )
+                    for index, log in enumerate(logs, start=1)
+                ]
+                # The watcher is an MQTT client in *this* process, not in the bridges'.
                 async with watching(mqtt_port) as watch:
                     serials = {s["serial"] for s in fleet}
-                    try:
-                        await watch.wait_until(
-                            lambda: serials <= watch.online, within=args.ready_timeout + count
-                        )
-                    except TimeoutError:
-                        print(
-                            f"# warning: only {len(watch.online & serials)}/{count} Envoys "
-                            "online before the timeout; measuring anyway",
-                            file=sys.stderr,
-                        )
+                    await _await_online(watch, serials, args.ready_timeout + count)
                     await asyncio.sleep(args.warmup)
                     since = time.time()
-                    cpu, rss_end, rss_max, uss_end, sim_cpu, tcp_max = await _measure(
-                        bridge.pid, sims.pid, args.window
-                    )
+                    measured = await _measure([b.pid for b in bridges], sims.pid, args.window)
                     msgs = watch.count_since(since)
                     online = len(watch.online & serials)
-            text = log.read_text(errors="replace")
+            texts = [log.read_text(errors="replace") for log in logs]
             warnings = sum(
-                1 for line in text.splitlines() if " WARNING " in line or " ERROR " in line
+                1
+                for text in texts
+                for line in text.splitlines()
+                if " WARNING " in line or " ERROR " in line
             )
             if args.keep_log:
-                kept = Path(args.keep_log) / f"bridge-{count}.log"
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                kept.write_text(text)
+                for log, text in zip(logs, texts, strict=True):
+                    suffix = "" if instances == 1 else f"-{log.stem.rsplit('-', 1)[1]}of{instances}"
+                    kept = Path(args.keep_log) / f"bridge-{count}{suffix}.log"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    kept.write_text(text)
+            served = [_served(text) for text in texts]
+    m = measured
     return FleetResult(
         count,
         online,
-        cpu,
-        rss_end,
-        rss_max,
-        uss_end,
-        tcp_max,
+        sum(m.cpu),
+        sum(m.rss_end),
+        sum(m.rss_max),
+        sum(m.uss_end),
+        m.tcp_max,
         msgs / args.window,
-        sim_cpu,
+        m.sim_cpu,
         warnings,
         args.window,
+        instances=instances,
+        cpu_pct_max=max(m.cpu),
+        rss_mib_max_one=max(m.rss_max),
+        per_instance=list(zip(served, m.cpu, m.rss_max, strict=True)),
     )
 
 
+def _served(log_text: str) -> int:
+    """Envoys a bridge became ready for (its ``envoy ready`` log lines)."""
+    return sum(1 for line in log_text.splitlines() if " envoy ready " in line)
+
+
 def render(results: list[FleetResult]) -> str:
-    """The per-fleet-size table."""
+    """The per-fleet-size table (sums over the instances when split)."""
     rows = [
         [
             str(r.envoys),
@@ -218,6 +289,10 @@ def render(results: list[FleetResult]) -> str:
             f"{r.msgs_per_s:.1f}",
             f"{r.sim_cpu_pct:.1f}",
             str(r.log_warnings),
+            str(r.instances),
+            f"{r.cpu_pct_max:.1f}",
+            f"{r.rss_mib_max_one:.1f}",
+            " ".join(f"{n}:{c:.1f}%/{m:.0f}MiB" for n, c, m in r.per_instance),
         ]
         for r in results
     ]
@@ -232,6 +307,10 @@ def render(results: list[FleetResult]) -> str:
         "MQTT msgs/s",
         "simulators CPU %",
         "bridge log warnings+errors",
+        "instances",
+        "largest instance CPU %",
+        "largest instance RSS MiB",
+        "per instance: envoys:CPU/RSS",
     ]
     return format_table(headers, rows)
 
@@ -241,7 +320,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(
         f"# fleet benchmark: fixture={args.fixture} intervals={args.fast}/{args.normal}/"
         f"{args.slow} s warm-up={args.warmup} s window={args.window} s "
-        f"mosquitto set_tcp_nodelay={args.broker_nodelay}"
+        f"mosquitto set_tcp_nodelay={args.broker_nodelay} instances={args.instances}"
     )
     print(f"# {machine_facts()} load-average={os.getloadavg()[0]:.2f}")
     results = []
@@ -268,11 +347,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep-log", help="copy each bridge log to this directory")
     parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="split the fleet over N named bridge processes (instance b<k>, shard k/N)",
+    )
+    parser.add_argument(
         "--broker-nodelay", action="store_true", help="mosquitto set_tcp_nodelay true"
     )
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.envoys or []) or args.window <= 0 or args.warmup < 0:
         parser.error("--envoys must be >= 1, --window > 0, --warmup >= 0")
+    if args.instances < 1:
+        parser.error("--instances must be >= 1")
     if not (FIXTURES_DIR / args.fixture / "info").is_file():
         parser.error(f"unknown fixture: {args.fixture}")
     return args

@@ -122,6 +122,18 @@ def test_fleet_runs_one_envoy_and_measures_the_bridge() -> None:
     assert float(row[2]) >= 0
 
 
+def test_fleet_splits_over_named_instances() -> None:
+    out = _run(
+        "benchmarks.fleet", "--envoys=4", "--instances=3", "--warmup=0", "--window=2", timeout=180
+    )
+    row = _table_row(out, "4")
+    assert row[1] == "4/4"  # every Envoy online, each served by one of the instances
+    assert row[10] == "3"
+    served = [int(part.split(":")[0]) for part in row[13].split()]
+    assert len(served) == 3
+    assert sum(served) == 4  # shards do not overlap and leave nothing out
+
+
 def test_latency_runs_and_reports_both_paths() -> None:
     out = _run(
         "benchmarks.latency",
