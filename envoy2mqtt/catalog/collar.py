@@ -16,10 +16,22 @@ from envoy2mqtt.catalog.spec import (
     map_expr,
     when,
 )
+from envoy2mqtt.envoy.models.data import Collar
 
 ADMIN_STATES: Final = MappingProxyType(
     {"ENCMN_MDE_ON_GRID": "on_grid", "ENCMN_MDE_OFF_GRID": "off_grid"}
 )
+
+
+def grid_status(collar: Collar) -> str:
+    """The collar's grid connection, ``on_grid`` / ``off_grid`` where the Envoy says so.
+
+    Field reports (home-assistant/core PR 153766, HA 2025.10) showed that ``grid_state``
+    does not follow the real grid connection while ``admin_state_str`` does; a collar
+    without a known ``admin_state_str`` code falls back to ``grid_state``.
+    """
+    return ADMIN_STATES.get(collar.admin_state_str or "", collar.grid_state)
+
 
 _COLLAR = when("data.collar set", lambda s: s.data.collar is not None)
 _C6CC = when("data.c6cc set", lambda s: s.data.c6cc is not None)
@@ -35,7 +47,8 @@ COLLAR = (
     replace(_BASE, key="temperature", value="temperature", device_class="temperature",
             state_class="measurement", unit="°C"),
     _LAST,
-    replace(_BASE, key="grid_state", value="grid_state", name="Grid status"),
+    # unique_id kept from when it read grid_state; the value is grid_status() now.
+    replace(_BASE, key="grid_state", value="grid_status", name="Grid status"),
     # Off-grid shows in the admin state, not in grid_state; unknown codes pass through.
     replace(_BASE, key="admin_state_str", value="admin_state_str", name="Admin state",
             expr=map_expr(ADMIN_STATES, passthrough=True)),

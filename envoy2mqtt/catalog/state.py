@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from envoy2mqtt.catalog.collar import grid_status
 from envoy2mqtt.catalog.naming import phase_level, sanitize_topic_level
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.envoy.models.data import EnvoyData, SystemEnergy
@@ -108,7 +109,10 @@ def _battery(d: EnvoyData) -> dict[str, Payload]:
 
 def _singles(d: EnvoyData) -> dict[str, Payload]:
     found = {"acb": d.acb_power, "enpower": d.enpower, "collar": d.collar, "c6cc": d.c6cc}
-    return {topic: plain(obj) for topic, obj in found.items() if obj is not None}
+    result = {topic: plain(obj) for topic, obj in found.items() if obj is not None}
+    if d.collar is not None:
+        result["collar"]["grid_status"] = grid_status(d.collar)
+    return result
 
 
 def _dry_contacts(d: EnvoyData) -> dict[str, Payload]:

@@ -140,7 +140,7 @@ class Collar(Model, gc=False):
     """IQ Meter Collar."""
 
     admin_state: int
-    admin_state_str: str
+    admin_state_str: str | None
     firmware_loaded_date: int
     firmware_version: str
     installed_date: int

@@ -12,17 +12,22 @@ class InventoryGroup(msgspec.Struct, kw_only=True, gc=False):
     devices: list[msgspec.Raw] = msgspec.field(default_factory=list)
 
 
-class EnsembleDevice(msgspec.Struct, kw_only=True, gc=False):
+class _EnsembleCore(msgspec.Struct, kw_only=True, gc=False):
     """Keys every ensemble device (Encharge, Enpower, Collar, C6) shares."""
 
     admin_state: int
-    admin_state_str: str
     communicating: bool
     img_load_date: int
     installed: int
     last_rpt_date: int
     part_num: str
     serial_num: str
+
+
+class EnsembleDevice(_EnsembleCore, kw_only=True, gc=False):
+    """Encharge, Enpower and C6: the admin state code is always there."""
+
+    admin_state_str: str
 
 
 class EnchargeDevice(EnsembleDevice, kw_only=True, gc=False):
@@ -57,9 +62,12 @@ class EnpowerDevice(EnsembleDevice, kw_only=True, gc=False):
     zigbee_dongle_fw_version: str | None = None
 
 
-class CollarDevice(EnsembleDevice, kw_only=True, gc=False):
+class CollarDevice(_EnsembleCore, kw_only=True, gc=False):
     """An IQ Meter Collar."""
 
+    # The collar's real grid connection shows here (see catalog.collar.grid_status); a
+    # collar without it keeps its device, with the grid status taken from grid_state.
+    admin_state_str: str | None = None
     img_pnum_running: str
     temperature: int
     mid_state: str
