@@ -26,7 +26,7 @@ ADMIN_STATES: Final = MappingProxyType(
 def grid_status(collar: Collar) -> str:
     """The collar's grid connection, ``on_grid`` / ``off_grid`` where the Envoy says so.
 
-    Field reports (home-assistant/core PR 153766, HA 2025.10) showed that ``grid_state``
+    Field reports (home-assistant/core PR 153766) showed that ``grid_state``
     does not follow the real grid connection while ``admin_state_str`` does; a collar
     without a known ``admin_state_str`` code falls back to ``grid_state``.
     """
