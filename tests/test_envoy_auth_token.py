@@ -349,4 +349,4 @@ async def test_expiring_token_without_credentials_warns_once(fake_envoy, caplog)
         await client.update()
         await client.update()
     await client.close()
-    assert caplog.text.count("auth token expires soon") == 1
+    assert caplog.text.count("auth token expiry warning") == 1

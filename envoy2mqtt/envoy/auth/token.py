@@ -17,6 +17,7 @@ from envoy2mqtt.envoy.auth.errors import (
     TokenCredentialsMissing,
     TokenSerialMismatch,
 )
+from envoy2mqtt.envoy.auth.expiry import ExpiryWarnings
 from envoy2mqtt.envoy.auth.jwt_info import TokenInfo, decode_token
 from envoy2mqtt.envoy.errors import (
     EnlightenUnreachableError,
@@ -82,7 +83,7 @@ class TokenAuth:
         self._token: str | None = None
         self._cookies: dict[str, str] = {}
         self._next_renew_at = 0.0
-        self._warned_expiry = False
+        self._expiry = ExpiryWarnings(serial)
         self.info: TokenInfo | None = None
         for secret in (self._config_token, self._password):
             register_secret(secret)
@@ -153,18 +154,15 @@ class TokenAuth:
         """Renew the token ahead of expiry when credentials allow it; True if renewed.
 
         A failed renewal is logged and retried later; the current token stays in use.
+        A token that cannot be renewed (no credentials) is announced in the log a week and
+        a day before its ``exp`` instead.
         """
-        if self.info is None or not self._due(self.info):
+        if self.info is None:
             return False
         if not self.has_credentials:
-            if not self._warned_expiry:
-                self._warned_expiry = True
-                _LOGGER.warning(
-                    "auth token expires soon serial=%s expires=%s: paste a new token or "
-                    "configure Enlighten username/password for automatic renewal",
-                    self.serial,
-                    _iso(self.info.expires_at),
-                )
+            self._expiry.check(self.info, self._clock())
+            return False
+        if not self._due(self.info):
             return False
         if self._clock() < self._next_renew_at:
             return False
