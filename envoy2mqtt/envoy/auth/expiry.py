@@ -1,8 +1,9 @@
 """Warnings ahead of the expiry of a token the bridge cannot renew by itself.
 
-The expiry is the token's own ``exp`` claim: owner tokens minted through Enlighten have
-been seen to last about six months, others a year, installer tokens 12 hours, so no
-lifetime is ever assumed. One WARNING per threshold per token, however often it is checked
+The expiry is the token's own ``exp`` claim: owner tokens obtained through Enlighten last
+six months (Enphase tech brief "IQ Gateway access using token", cited in
+jesserizzo/envoy_reader PR 91), entrez owner tokens a year, installer tokens 12 hours, so
+no lifetime is ever assumed. One WARNING per threshold per token, however often it is checked
 (every poll); a token first seen past both thresholds gets the most urgent one only.
 """
 
