@@ -277,6 +277,7 @@ class Bridge:
                 setup_delays=self._setup_delays,
                 watch_offsets=self.settings.controls.storage_watch,
                 gate=self.fleet.gate if self.fleet is not None else None,
+                firmware_check=envoy.intervals.firmware,
             )
             self.workers.append(worker)
             self._views[id(worker)] = EnvoyView(name=envoy.name)

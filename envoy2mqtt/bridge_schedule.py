@@ -8,6 +8,11 @@ neither hold back the other normal-tier groups nor be cut off before it arrives.
 A tier's poll must finish within its *budget* (a share of its interval, bounded; 75 s for
 the long tier) or it is cancelled and its groups are stale; the next tick is then scheduled
 on the tier's fixed rate, skipping ticks that were missed instead of bursting to catch up.
+
+The *firmware* tier reads no data group: it re-reads ``/info`` (cheap, unauthenticated) every
+``intervals.firmware`` seconds, so a firmware update is noticed even when the bridge never
+saw the gateway reboot; a changed version re-authenticates and re-probes. The worker also
+runs it at once when an Envoy comes back after being offline (a reboot, maybe an update).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ SLOW_GROUPS: tuple[str, ...] = ("tariff", "acb_inventory")
 LONG_GROUPS: tuple[str, ...] = ("production",)
 #: Budget of the long tier: room for a 60 s answer plus a retry of a quick failure.
 LONG_BUDGET = 75.0
+#: Default seconds between two ``/info`` re-checks (``intervals.firmware``).
+FIRMWARE_CHECK = 3600.0
 
 _BUDGET_SHARE = 0.8
 _BUDGET_MIN = 2.0
@@ -37,12 +44,13 @@ _BUDGET_MAX = 45.0
 
 
 class TierName(enum.StrEnum):
-    """The three poll tiers."""
+    """The poll tiers."""
 
     FAST = "fast"
     NORMAL = "normal"
     LONG = "long"
     SLOW = "slow"
+    FIRMWARE = "firmware"
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,13 @@ class Tier:
         return min(max(self.interval * _BUDGET_SHARE, _BUDGET_MIN), _BUDGET_MAX)
 
 
-def plan_tiers(fast: float, normal: float, slow: float, groups: Iterable[str] | None) -> list[Tier]:
+def plan_tiers(
+    fast: float,
+    normal: float,
+    slow: float,
+    groups: Iterable[str] | None,
+    firmware: float = FIRMWARE_CHECK,
+) -> list[Tier]:
     """Assign the Envoy's data groups to tiers.
 
     Args:
@@ -71,9 +85,10 @@ def plan_tiers(fast: float, normal: float, slow: float, groups: Iterable[str] | 
         slow: slow interval.
         groups: the groups this Envoy offers (None: every known group; the client skips
             what it does not have). Unknown group names go to the normal tier.
+        firmware: seconds between two /info re-checks.
 
     Returns:
-        The tiers that have work; the slow tier always exists because it re-checks /info.
+        The tiers that have work; the firmware tier always exists (it re-checks /info).
     """
     known = (*FAST_GROUPS, *NORMAL_GROUPS, *SLOW_GROUPS)
     offered = list(known if groups is None else dict.fromkeys(groups))
@@ -86,7 +101,8 @@ def plan_tiers(fast: float, normal: float, slow: float, groups: Iterable[str] | 
         Tier(TierName.FAST, fast, fast_g),
         Tier(TierName.NORMAL, normal, normal_g),
         Tier(TierName.LONG, normal, long_g),
-        Tier(TierName.SLOW, slow, slow_g, check_info=True),
+        Tier(TierName.SLOW, slow, slow_g),
+        Tier(TierName.FIRMWARE, firmware, (), check_info=True),
     ]
     return [t for t in tiers if t.groups or t.check_info]
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from envoy2mqtt.bridge_health import EnvoyStats
 from envoy2mqtt.bridge_schedule import (
+    FIRMWARE_CHECK,
     Availability,
     FailureKind,
     Tier,
@@ -153,6 +154,7 @@ class EnvoyWorker:
         setup_delays: tuple[float, float] = (1.0, 60.0),
         watch_offsets: Sequence[float] = DEFAULT_OFFSETS,
         gate: Gate | None = None,
+        firmware_check: float = FIRMWARE_CHECK,
     ) -> None:
         """Create a worker (it does nothing until :meth:`run`).
 
@@ -168,6 +170,7 @@ class EnvoyWorker:
             watch_offsets: seconds after a storage write at which the tariff is re-read.
             gate: awaited before the Envoy is contacted (configured serial) or right after
                 its setup (serial from /info); see :data:`Gate`.
+            firmware_check: seconds between two /info re-checks (firmware tier).
         """
         self.client = client
         self.host = host
@@ -176,6 +179,9 @@ class EnvoyWorker:
         self._listener = listener
         self._intervals = intervals
         self._setup_delays = setup_delays
+        self._firmware_check = firmware_check
+        # Set to run a tier's next poll now instead of at its tick (see _read_ok).
+        self._poll_now: dict[TierName, asyncio.Event] = {}
         self._tiers: dict[TierName, Tier] = {}
         self.availability = Availability(
             grace=default_grace(intervals[1]) if grace is None else grace
@@ -304,7 +310,8 @@ class EnvoyWorker:
         if groups is None:
             groups = getattr(probe, "active_groups", None)
         fast, normal, slow = self._intervals
-        tiers = plan_tiers(fast, normal, slow, None if groups is None else list(groups))
+        offered = None if groups is None else list(groups)
+        tiers = plan_tiers(fast, normal, slow, offered, self._firmware_check)
         self._tiers = {t.name: t for t in tiers}
         _warn_if_grace_too_short(self.host, tiers, self.availability.grace)
         self.stats.serial = self.serial
@@ -326,7 +333,13 @@ class EnvoyWorker:
                 tick = loop.time()  # abandoned: poll again at once, then keep the rate
                 continue
             tick = next_tick(tick, tier.interval, loop.time())
-            await asyncio.sleep(max(0.0, tick - loop.time()))
+            wake = self._poll_now.setdefault(name, asyncio.Event())
+            if not wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), max(0.0, tick - loop.time()))
+            if wake.is_set():
+                wake.clear()
+                tick = loop.time()  # woken early: the interval restarts from now
 
     async def _run_poll(self, tier: Tier) -> bool:
         """Run one poll as its own task; True when it was abandoned (see below)."""
@@ -459,6 +472,8 @@ class EnvoyWorker:
             self.stats.online = True
             if self._was_online:
                 self._abandon_other_polls()
+                # Back after an outage: it may have rebooted into new firmware.
+                self._poll_now.setdefault(TierName.FIRMWARE, asyncio.Event()).set()
             self._was_online = True
             await self._announce(True)
 

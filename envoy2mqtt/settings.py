@@ -200,6 +200,8 @@ class IntervalSettings(_Section):
     fast: float = Field(default=5, ge=1)
     normal: float = 60
     slow: float = 600
+    #: /info re-check, independent of the data tiers (also run when an Envoy comes back).
+    firmware: float = Field(default=3600, ge=1)
 
     @field_validator("normal", "slow")
     @classmethod

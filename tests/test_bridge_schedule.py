@@ -23,21 +23,25 @@ def test_groups_are_assigned_to_their_tiers() -> None:
     assert by_name[TierName.NORMAL].groups == ("inverters", "mystery")
     assert by_name[TierName.LONG].groups == ("production",)  # may take a minute: own loop
     assert by_name[TierName.SLOW].groups == ("tariff",)
-    assert by_name[TierName.SLOW].check_info
-    assert [t.interval for t in tiers] == [5, 60, 60, 600]
+    assert not by_name[TierName.SLOW].check_info
+    assert by_name[TierName.FIRMWARE].groups == ()
+    assert by_name[TierName.FIRMWARE].check_info
+    assert [t.interval for t in tiers] == [5, 60, 60, 600, 3600]
     assert by_name[TierName.LONG].budget == 75.0
 
 
-def test_empty_tiers_are_dropped_but_slow_always_checks_info() -> None:
-    tiers = plan_tiers(5, 60, 600, ["production"])
-    assert [t.name for t in tiers] == [TierName.LONG, TierName.SLOW]
+def test_empty_tiers_are_dropped_but_firmware_always_checks_info() -> None:
+    tiers = plan_tiers(5, 60, 600, ["production"], firmware=7200)
+    assert [t.name for t in tiers] == [TierName.LONG, TierName.FIRMWARE]
     assert tiers[1].groups == ()
+    assert tiers[1].interval == 7200
+    assert [t.name for t in tiers if t.check_info] == [TierName.FIRMWARE]
 
 
 def test_none_means_every_known_group() -> None:
     tiers = plan_tiers(5, 60, 600, None)
     assert "livedata" in tiers[0].groups
-    assert "acb_inventory" in tiers[-1].groups
+    assert "acb_inventory" in next(t for t in tiers if t.name is TierName.SLOW).groups
 
 
 @pytest.mark.parametrize(

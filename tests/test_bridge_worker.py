@@ -128,6 +128,7 @@ def make(client: FakeClient, rec: Recorder, **kw: Any) -> EnvoyWorker:
         rec,
         host="127.0.0.1",
         intervals=kw.pop("intervals", (0.02, 0.05, 0.1)),
+        firmware_check=kw.pop("firmware_check", 0.1),
         setup_delays=(0.01, 0.02),
         **kw,
     )
