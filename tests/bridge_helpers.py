@@ -97,7 +97,7 @@ def bridge_settings(
         {
             "host": sim.url,
             "token": sim.issue_token() if sim.tls else None,
-            "intervals": {"fast": 1, "normal": 1, "slow": 1},
+            "intervals": {"fast": 1, "normal": 1, "slow": 1, "firmware": 1},
         }
         for sim in sims
     ]

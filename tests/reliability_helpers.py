@@ -41,7 +41,7 @@ def enlighten_settings(
         "host": sim.url,
         "username": OWNER,
         "password": OWNER_PASSWORD,
-        "intervals": intervals or {"fast": 1, "normal": 1, "slow": 1},
+        "intervals": intervals or {"fast": 1, "normal": 1, "slow": 1, "firmware": 1},
     }
     return bridge_settings(
         mqtt_port,

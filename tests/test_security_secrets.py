@@ -118,7 +118,7 @@ async def test_no_secret_reaches_logs_mqtt_dumps_or_errors(
                 "host": sim.url,
                 "username": OWNER,
                 "password": OWNER_PASSWORD,
-                "intervals": {"fast": 1, "normal": 1, "slow": 1},
+                "intervals": {"fast": 1, "normal": 1, "slow": 1, "firmware": 1},
             }
         ],
         "token_cache_dir": str(cache),
