@@ -16,6 +16,7 @@ __all__ = ["certificate_problem", "find_ssl_error", "scrub_reprs", "ssl_reason"]
 _SSL_PREFIX = re.compile(r"^\[[A-Z_]+: [A-Z0-9_]+\]\s*")
 _SSL_SUFFIX = re.compile(r"\s*\(_ssl\.c:\d+\)$")
 _OBJECT_REPR = re.compile(r"<[^<>]*? object at 0x[0-9A-Fa-f]+>")
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
 
 
 def find_ssl_error(error: BaseException | None) -> ssl.SSLError | None:
@@ -57,5 +58,5 @@ def ssl_reason(error: ssl.SSLError) -> str:
 
 
 def scrub_reprs(text: str) -> str:
-    """Replace ``<… object at 0x…>`` reprs (never meant for users) by ``…``."""
-    return _OBJECT_REPR.sub("…", text)
+    """Drop Python's ``[Errno 104]`` prefixes and replace ``<… object at 0x…>`` reprs by ``…``."""
+    return _ERRNO.sub("", _OBJECT_REPR.sub("…", text))

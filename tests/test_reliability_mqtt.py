@@ -108,6 +108,8 @@ async def test_tls_mismatch_at_start_exits_1_with_a_clear_error_and_no_retry_loo
     code, err = await run_cli("run", "--config", str(config))  # returns: no busy retry loop
     assert code == 1
     assert "mqtt.tls" in err
+    assert f"TLS certificate of MQTT broker 127.0.0.1:{port} not trusted" in err
+    assert "_ssl.c" not in err
     assert "Traceback" not in err
     assert len(err.splitlines()) <= 5
 
@@ -131,6 +133,9 @@ async def test_tls_client_against_a_plain_listener_exits_1(
     code, err = await run_cli("run", "--config", str(config))
     assert code == 1, err
     assert "mqtt.tls" in err
+    assert f"TLS handshake with MQTT broker 127.0.0.1:{broker.port} failed" in err
+    assert "_ssl.c" not in err
+    assert "Errno" not in err
     assert "Traceback" not in err
 
 

@@ -34,7 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import MqttSettings
-from envoy2mqtt.tls_errors import certificate_problem, find_ssl_error, ssl_reason
+from envoy2mqtt.tls_errors import certificate_problem, find_ssl_error, scrub_reprs, ssl_reason
 
 __all__ = [
     "Backoff",
@@ -435,7 +435,7 @@ class MqttSession:
                 f"TLS certificate of {where} not trusted: {problem}; set mqtt.tls.ca_file to "
                 "the CA certificate that signed it (or mqtt.tls.insecure: true, unverified)"
             )
-        text = str(exc)
+        text = scrub_reprs(str(exc))
         # A plain-MQTT listener answers a TLS ClientHello by resetting the connection: with
         # TLS on, a reset right after TCP connected (a refused port is ECONNREFUSED, retried)
         # means the port does not speak TLS.
@@ -460,6 +460,6 @@ class MqttSession:
             "mqtt connection lost or failed host=%s port=%s error=%s attempt=%d",
             s.host,
             s.port,
-            exc,
+            scrub_reprs(str(exc)),
             attempt + 1,
         )
