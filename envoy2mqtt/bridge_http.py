@@ -3,7 +3,7 @@
 * ``/healthz``: 200 while the bridge runs and its MQTT session is connected (container
   HEALTHCHECK, liveness);
 * ``/readyz``: 200 when connected and every configured Envoy is online, else 503;
-* ``/metrics``: Prometheus text format counters.
+* ``/metrics``: Prometheus text format counters, read at scrape time.
 """
 
 from __future__ import annotations
