@@ -151,6 +151,18 @@ def test_unreadable_tls_files(tmp_path: Path) -> None:
     assert any(p.startswith("mqtt.tls.cert_file: cannot read file") for p in found), found
 
 
+def test_enlighten_ca_file_must_hold_a_certificate(tmp_path: Path) -> None:
+    missing, junk = tmp_path / "missing.pem", tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    for ca_file, expected in (
+        (missing, f"enlighten.ca_file: cannot read file {missing} (No such file or directory)"),
+        (junk, f"enlighten.ca_file: no PEM certificate in {junk}"),
+    ):
+        assert problems(tmp_path, MQTT + ENVOY + f"enlighten:\n  ca_file: {ca_file}\n") == [
+            expected
+        ]
+
+
 def test_tls_files_not_checked_while_tls_is_disabled(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(f"mqtt:\n  host: h\n  tls:\n    ca_file: {tmp_path / 'nope'}\n" + ENVOY)
