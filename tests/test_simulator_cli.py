@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -156,3 +159,34 @@ async def test_simulate_rejects_a_bad_mqtt_option() -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 2
     assert b"--mqtt must be HOST or HOST:PORT" in err
+
+
+LEGACY = "4.10.35"
+
+
+def test_simulate_into_a_closed_pipe_stops_quietly() -> None:
+    # `envoy2mqtt simulate | head -1`: the reader leaves; SIGTERM then ends with exit 0.
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "envoy2mqtt",
+            "simulate",
+            "--fixture",
+            str(FIXTURES_DIR / "4.10.35"),
+        ],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 20)
+        assert ready, "simulate printed nothing"
+        assert os.read(read_end, 64).startswith(b"simulated Envoy")
+    finally:
+        os.close(read_end)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert err == b""

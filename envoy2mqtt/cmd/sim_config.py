@@ -49,7 +49,7 @@ def write_run_config(sim: EnvoySimulator, broker: tuple[str, int], directory: Pa
     """Write ``config.yaml`` (and the CA file over HTTPS) into ``directory``; mode 0600."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_file: Path | None = None
-    if sim.tls:
+    if sim.tls and sim.state.uses_tokens:  # only the fake Enlighten's certificate is verified
         ca_file = directory / "enlighten-ca.pem"
         ca_file.write_bytes(sim.certificate.cert_pem)
     document = _document(sim, broker, directory, ca_file)

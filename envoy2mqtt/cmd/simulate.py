@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import tempfile
@@ -78,10 +79,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(_serve(args))
-    except OSError as err:
-        print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
+    except _CannotListen as err:
+        print(f"error: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `simulate | head`: the reader is gone, which is no error; stop flushing into it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+class _CannotListen(Exception):
+    """The simulator could not open its port (the text is the OS reason)."""
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -100,7 +108,10 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await sim.start()
+    try:
+        await sim.start()
+    except OSError as err:
+        raise _CannotListen(err.strerror or str(err)) from None
     # The bridge config and CA file live as long as the simulator they point at.
     with tempfile.TemporaryDirectory(prefix=f"envoy2mqtt-sim-{sim.serial}-") as tmp:
         try:
