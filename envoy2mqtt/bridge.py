@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 
 from envoy2mqtt.bridge_commands import CommandExecutor
 from envoy2mqtt.bridge_fleet import FleetMember
@@ -42,6 +43,7 @@ from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
+from envoy2mqtt.secret import Secret
 from envoy2mqtt.settings import EnvoySettings, Settings
 
 __all__ = [
@@ -88,8 +90,8 @@ def max_pending_publishes(envoys: int) -> int:
 def default_client(envoy: EnvoySettings, context: ClientContext) -> EnvoyClient:
     """The real client for one configured Envoy, sharing the bridge's HTTP session."""
 
-    def secret(value: Any) -> str | None:
-        return value.get_secret_value() if value is not None else None
+    def secret(value: SecretStr | None) -> Secret | None:
+        return Secret.of(value.get_secret_value()) if value is not None else None
 
     return EnvoyClient(
         envoy.host,

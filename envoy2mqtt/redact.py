@@ -1,11 +1,16 @@
-"""Keep secrets (passwords, tokens, cookies, Authorization headers) out of logs and texts.
+"""The safety net that keeps secrets out of logs and texts: it masks only what is one.
 
-Two layers work together:
+Secrets are typed (:class:`envoy2mqtt.secret.Secret`, pydantic ``SecretStr``) and never
+reach a format string; this module catches what slips through anyway, by structure:
 
-* explicit secrets: every password or token the process handles is passed to
-  :func:`register_secret`; each occurrence is replaced by ``***`` wherever :func:`redact` runs;
-* patterns: anything that looks like a bearer token, a JWT, a cookie or an Authorization
-  header is scrubbed even if nobody registered it.
+* ``password=…``/``token=…``-style pairs (also ``"password": "…"``, ``user[password]=…``,
+  ``access_token``, ``api_key``, ``session_id``, ``client_secret``…), which covers URL
+  query parameters named like secrets;
+* the password of URL credentials (``mqtt://user:pw@host``);
+* Authorization / Cookie / Set-Cookie header values, bearer and basic credentials, JWTs;
+* every registered secret (:func:`register_secret`), but only as a whole token: with the
+  password ``envoy``, ``envoy2mqtt``, ``client_id=envoy2mqtt``, ``envoys=1`` and
+  ``envoy.local`` stay as they are, while ``password was envoy`` is masked.
 
 Registering the first secret installs a log-record factory, so every log record created
 afterwards (any logger, any handler, pytest's caplog included) is scrubbed at creation.
@@ -22,55 +27,86 @@ from typing import Any
 
 MASK = "***"
 
-# Short values would mangle unrelated text (a 2-char password matching every "ab" in a log)
-# while protecting little; they are still covered by the pattern layer where it applies.
+# Short values would mask unrelated words while protecting little; they are still covered
+# by the structural patterns.
 _MIN_SECRET_LEN = 4
 
 _SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 
+# Key names whose value is a secret: the key must end with one of these words.
+_SENSITIVE_NAME = (
+    r"[A-Za-z0-9_\[-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key"
+    r"|session[_-]?id|sessionid)"
+)
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # header-style lines: "Authorization: Digest ...", "Set-Cookie: sessionId=..."
+    # header-style lines: "Authorization: Digest a=1, response=...", "Set-Cookie: sessionId=..."
+    # (to the end of the line or quoted value: digest parameters are separated by commas)
     (
-        re.compile(r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie)(\s*[:=]\s*)[^\r\n,}]+"),
+        re.compile(r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie)(\s*[:=]\s*)[^\r\n}\"']+"),
         rf"\1\2{MASK}",
     ),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
     # any JWT (three base64url parts, header starting with '{"' -> "eyJ")
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
+    # URL credentials: scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+@"), rf"\1{MASK}@"),
+    # key=value, key: value, "key": "value", user[password]=value, ?token=value&...
     (
         re.compile(
-            r"(?i)(\b(?:password|passwd|token|session_?id|sessionid|manager_token)"
-            r"\]?[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+            rf"(?i)(?<![A-Za-z0-9])({_SENSITIVE_NAME}\]?[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(MASK)})"
+            r"[^\"'&;\s,}]+"
         ),
         rf"\1{MASK}",
     ),
 )
 
+# A registered secret counts only as a whole token: not inside a word, nor joined to one by
+# ".", "-" or "/" (envoy.local, my-envoy, envoy2mqtt/bridge/state), so words stay readable.
+_BEFORE = r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9_][./-])"
+_AFTER = r"(?![A-Za-z0-9_])(?![./-][A-Za-z0-9_])"
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_compiled: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
 _factory_installed = False
 
 
 def register_secret(value: str | None) -> None:
-    """Remember ``value`` as a secret to scrub from every log record and redacted text.
+    """Remember ``value`` as a secret to scrub (as a whole token) wherever redaction runs.
 
     Empty and very short values are ignored (see ``_MIN_SECRET_LEN``).
     """
+    global _compiled  # noqa: PLW0603 - one process-wide registry by design
     if not value or len(value) < _MIN_SECRET_LEN:
         return
     with _lock:
-        _secrets.add(value)
+        if value not in _secrets:
+            _secrets.add(value)
+            _compiled = None
     install_log_redaction()
 
 
-def redact(text: str) -> str:
-    """Return ``text`` with registered secrets and secret-looking fragments replaced by ``***``."""
+def _registered() -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
+    global _compiled  # noqa: PLW0603 - cache of the registry's pattern
     with _lock:
-        # longest first so a secret containing another one is masked as a whole
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
+        if _compiled is None and _secrets:
+            # longest first so a secret containing another one is masked as a whole
+            words = "|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True))
+            text = f"{_BEFORE}(?:{words}){_AFTER}"
+            _compiled = (re.compile(text), re.compile(text.encode()))
+        return _compiled
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with registered secrets and secret-shaped fragments replaced by ``***``."""
+    registered = _registered()
+    if registered is not None:
+        text = registered[0].sub(MASK, text)
+    return _structural(text)
+
+
+def _structural(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -78,11 +114,8 @@ def redact(text: str) -> str:
 
 def redact_bytes(body: bytes) -> bytes:
     """Return ``body`` with every registered secret replaced (no pattern layer: bodies are data)."""
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        body = body.replace(secret.encode(), MASK.encode())
-    return body
+    registered = _registered()
+    return body if registered is None else registered[1].sub(MASK.encode(), body)
 
 
 def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -94,17 +127,43 @@ def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> di
     return result
 
 
-def _scrub_record(record: logging.LogRecord) -> None:
-    """Redact ``record`` in place, touching it only when something had to be masked.
+def _redact_arg(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value  # numbers are never secret-typed, and %d must keep working
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:  # a broken __str__ must not break logging
+        return value
+    cleaned = redact(text)
+    return value if cleaned == text else cleaned
 
-    Records without secrets keep their ``msg``/``args`` so handlers and tests that inspect
-    them still see the originals.
+
+def _scrub_args(record: logging.LogRecord) -> bool:
+    """Redact the arguments of ``record``; False when it has none (pre-formatted text)."""
+    args = record.args
+    if isinstance(args, Mapping):
+        record.args = {k: _redact_arg(v) for k, v in args.items()}
+        return True
+    if isinstance(args, tuple) and args:
+        record.args = tuple(_redact_arg(a) for a in args)
+        return True
+    return False
+
+
+def _scrub_record(record: logging.LogRecord) -> None:
+    """Redact ``record`` in place, touching ``msg`` only when something had to be masked.
+
+    The format string is code, not data: registered secrets are looked for in the
+    arguments (so with the password ``bridge`` the message "bridge starting" stays), the
+    structural patterns in the whole message. A record without arguments (pre-formatted by
+    a library or an f-string) is redacted as a whole.
     """
+    has_args = _scrub_args(record)
     try:
         message = record.getMessage()
     except (TypeError, ValueError):  # a broken format string must not break logging
-        message = str(record.msg)
-    cleaned = redact(message)
+        message, has_args = str(record.msg), False
+    cleaned = _structural(message) if has_args else redact(message)
     if cleaned != message:
         record.msg, record.args = cleaned, None
     if record.exc_info and not record.exc_text:

@@ -8,27 +8,64 @@ produces an error. Every issued JWT (and its signature alone), every session coo
 Enlighten password, the Enlighten session id and the MQTT password are searched for in: the
 bridge's log, every MQTT topic and payload (``bridge/info`` and ``bridge/health`` included),
 the dump's output files and console output, and the error output of the failed run.
+
+The run is done twice: with strong passwords (found nowhere, not even as a substring) and
+with common-word passwords (Enlighten ``envoy``, MQTT ``mqtt``), which must not appear as a
+value anywhere while the log stays readable (``topic=envoy2mqtt/…`` intact, no ``***``
+glued to a word as substring masking would leave). The dump must also hold none of the
+gateway's MAC and IP addresses (``/home``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import signal
 import stat
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from envoy2mqtt.simulator.server import EnvoySimulator
+from envoy2mqtt.simulator.tokens import EnlightenAccount
 from tests.bridge_helpers import Watcher
 from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.simulator import FIXTURES_DIR, StartSimulator
 from tests.reliability_helpers import OWNER, OWNER_PASSWORD, enlighten_for
 
 FIXTURE = "8.3.5169_with_generator"
-MQTT_USER, MQTT_PASSWORD = "bridge", "mqtt-Secret-4711"
+MQTT_USER = "bridge"
+
+
+@dataclass(frozen=True)
+class Passwords:
+    """The Enlighten and MQTT passwords of one run; ``common`` ones are ordinary words."""
+
+    enlighten: str
+    mqtt: str
+    common: bool
+
+
+STRONG = Passwords(OWNER_PASSWORD, "mqtt-Secret-4711", common=False)
+COMMON = Passwords("envoy", "mqtt", common=True)
+
+
+def network_addresses() -> set[str]:
+    """The MAC and IP addresses the fixture's ``/home`` reveals."""
+    home = json.loads((FIXTURES_DIR / FIXTURE / "home").read_text())
+    found = {i.get(k) for i in home["network"]["interfaces"] for k in ("mac", "ip")}
+    return {v for v in found if v}
+
+
+def value_leaks(text: bytes, word: str) -> list[bytes]:
+    """``word`` where a value stands (``=envoy``, ``: "envoy"``, ``:envoy@``), as a token."""
+    pattern = rb"[=:]\s*[\"']?" + re.escape(word.encode()) + rb"(?![A-Za-z0-9_])(?![./-]\w)"
+    return re.findall(pattern, text)
 
 
 class SecretRecorder:
@@ -58,11 +95,11 @@ class SecretRecorder:
         sim.enlighten.login = recorded_login  # type: ignore[method-assign]
 
 
-async def password_broker(tmp_path: Path) -> Mosquitto:
+async def password_broker(tmp_path: Path, password: str) -> Mosquitto:
     passwords = tmp_path / "passwd"
     passwords.write_text("")
     proc = await asyncio.create_subprocess_exec(
-        "mosquitto_passwd", "-b", str(passwords), MQTT_USER, MQTT_PASSWORD
+        "mosquitto_passwd", "-b", str(passwords), MQTT_USER, password
     )
     assert await proc.wait() == 0
     workdir = tmp_path / "broker"
@@ -95,14 +132,16 @@ async def cli(*args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.parametrize("pw", [STRONG, COMMON], ids=["strong", "common-words"])
 async def test_no_secret_reaches_logs_mqtt_dumps_or_errors(
-    envoy_simulator: StartSimulator, tmp_path: Path
+    envoy_simulator: StartSimulator, tmp_path: Path, pw: Passwords
 ) -> None:
     sim = await envoy_simulator(FIXTURE)
     sim.set_live(1)  # values move: every poll publishes
+    sim.enlighten.accounts[OWNER] = EnlightenAccount(OWNER, pw.enlighten)
     secrets = SecretRecorder(sim)
     cloud = await enlighten_for(envoy_simulator, FIXTURE, sim)
-    broker = await password_broker(tmp_path)
+    broker = await password_broker(tmp_path, pw.mqtt)
     watcher = Watcher(broker.host, broker.port)
     await watcher.start()
     cache = tmp_path / "tokens"
@@ -111,13 +150,13 @@ async def test_no_secret_reaches_logs_mqtt_dumps_or_errors(
             "host": "127.0.0.1",
             "port": broker.port,
             "username": MQTT_USER,
-            "password": MQTT_PASSWORD,
+            "password": pw.mqtt,
         },
         "envoys": [
             {
                 "host": sim.url,
                 "username": OWNER,
-                "password": OWNER_PASSWORD,
+                "password": pw.enlighten,
                 "intervals": {"fast": 1, "normal": 1, "slow": 1, "firmware": 1},
             }
         ],
@@ -151,11 +190,11 @@ async def test_no_secret_reaches_logs_mqtt_dumps_or_errors(
         dump_dir = tmp_path / "dump"
         dump = await cli(
             "--log-level", "debug", "dump", f"127.0.0.1:{sim.port}",
-            "--username", OWNER, "--password", OWNER_PASSWORD,
+            "--username", OWNER, "--password", pw.enlighten,
             "--login-url", f"{cloud}/login/login.json", "--token-url", f"{cloud}/tokens",
             "--out", str(dump_dir),
         )  # fmt: skip
-        bad = {**config, "mqtt": {**config["mqtt"], "password": MQTT_PASSWORD + "-wrong"}}
+        bad = {**config, "mqtt": {**config["mqtt"], "password": pw.mqtt + "-wrong"}}
         refused = await cli("run", "--config", str(write_config(tmp_path / "bad.yaml", bad)))
     finally:
         await watcher.stop()
@@ -166,7 +205,8 @@ async def test_no_secret_reaches_logs_mqtt_dumps_or_errors(
     assert refused[0] == 1
     assert "refused the login" in refused[2]
     assert sim.enlighten.token_calls >= 2  # the 401 really forced a re-fetch
-    wanted = secrets.values | {OWNER_PASSWORD, MQTT_PASSWORD, MQTT_PASSWORD + "-wrong"}
+    words = {pw.enlighten, pw.mqtt} if pw.common else set()
+    wanted = secrets.values | {pw.enlighten, pw.mqtt, pw.mqtt + "-wrong"} - words
     assert len(secrets.values) >= 4  # two tokens (+ signatures), sessions, cloud session
 
     places: dict[str, bytes] = {"bridge log": log_path.read_bytes()}
@@ -181,6 +221,17 @@ async def test_no_secret_reaches_logs_mqtt_dumps_or_errors(
         (where, s[:12]) for where, text in places.items() for s in wanted if s.encode() in text
     ]
     assert leaks == []
+    word_leaks = [
+        (w, where) for where, text in places.items() for w in words if value_leaks(text, w)
+    ]
+    assert word_leaks == []
+    # readable: nothing masked inside a word, the bridge's own name intact
+    assert re.search(rb"\*\*\*\w|\w\*\*\*", places["bridge log"]) is None
+    assert b"topic=envoy2mqtt/" in places["bridge log"]
+    assert b'"client_id":"envoy2mqtt"' in places["mqtt"].replace(b" ", b"")
+    dumped = b"".join(v for k, v in places.items() if k.startswith("dump file")).lower()
+    assert [a for a in network_addresses() if a.lower().encode() in dumped] == []
+    assert "masked 2 MAC addresses, 2 IP addresses" in dump[1]
 
     # the token cache holds a token, so it and its directory are private
     files = [p for p in cache.rglob("*") if p.is_file()]

@@ -55,7 +55,7 @@ from envoy2mqtt.envoy.transport import (
     budget_scope,
     scoped_budget,
 )
-from envoy2mqtt.redact import register_secret
+from envoy2mqtt.secret import Secret
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ class EnvoyClient:
         host: str,
         *,
         username: str | None = None,
-        password: str | None = None,
-        token: str | None = None,
+        password: Secret | str | None = None,
+        token: Secret | str | None = None,
         serial: str | None = None,
         session: aiohttp.ClientSession | None = None,
         token_cache_dir: str | Path | None = None,
@@ -171,8 +171,8 @@ class EnvoyClient:
         self.transport = HttpTransport(host, session=session, timeout=timeout, budget=budget)
         self.host = host
         self._username = username
-        self._password = password
-        self._token = token
+        self._password = Secret.of(password)
+        self._token = Secret.of(token)
         self._serial = serial
         self._cache = TokenCache(token_cache_dir) if token_cache_dir else None
         self._owns_enlighten = enlighten is None or owns_enlighten
@@ -189,8 +189,6 @@ class EnvoyClient:
         self.info: EnvoyInfo | None = None
         self.probe_result: Any = None
         self.data = EnvoyData()
-        register_secret(password)
-        register_secret(token)
 
     @property
     def auth_mode(self) -> str | None:

@@ -35,7 +35,7 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.net_errors import describe_client_error, peer_of
 from envoy2mqtt.envoy.transport import RetryBudget, read_bounded
-from envoy2mqtt.redact import register_secret
+from envoy2mqtt.secret import Secret
 from envoy2mqtt.tls_errors import certificate_problem
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class EnlightenClient:
         self._ssl: ssl.SSLContext | bool = ssl_context or True
         self._ca_hint = ca_hint
 
-    async def fetch_token(self, username: str, password: str, serial: str) -> str:
+    async def fetch_token(self, username: str, password: Secret | str, serial: str) -> Secret:
         """Log in as ``username`` and return a fresh JWT for gateway ``serial``.
 
         Raises:
@@ -108,23 +108,21 @@ class EnlightenClient:
             EnlightenMFARequired: the account needs multi-factor auth (no session issued).
             EnvoyAuthenticationError: any other refusal or an unreadable answer.
         """
-        register_secret(password)
-        form = {"user[email]": username, "user[password]": password}
+        secret = Secret(password) if isinstance(password, str) else password
+        form = {"user[email]": username, "user[password]": secret.reveal()}
         login = await self._post(self.login_url, data=form)
         if 400 <= login.status < 500:
             msg = f"Enlighten rejected the username or password (HTTP {login.status})"
             raise EnlightenCredentialsRejected(msg)
         self._check_status(login, "login")
         session_id = _session_id(login.body)
-        register_secret(session_id)
-        body = {"session_id": session_id, "serial_num": serial, "username": username}
+        body = {"session_id": session_id.reveal(), "serial_num": serial, "username": username}
         reply = await self._post(self.token_url, json_body=body)
         if 400 <= reply.status < 500:
             msg = f"Enlighten refused a token for serial {serial} (HTTP {reply.status})"
             raise EnvoyAuthenticationError(msg)
         self._check_status(reply, "token request")
-        token = reply.body.decode("ascii", errors="replace").strip()
-        register_secret(token)
+        token = Secret(reply.body.decode("ascii", errors="replace").strip())
         _LOGGER.info("enlighten token fetched serial=%s", serial)
         return token
 
@@ -205,7 +203,7 @@ class EnlightenClient:
         return self._session
 
 
-def _session_id(body: bytes) -> str:
+def _session_id(body: bytes) -> Secret:
     try:
         document: Any = json.loads(body)
     except ValueError:
@@ -218,4 +216,7 @@ def _session_id(body: bytes) -> str:
             "enabled on this account; disable it or configure a token instead"
         )
         raise EnlightenMFARequired(msg)
-    return session_id
+    manager_token = document.get("manager_token")
+    if isinstance(manager_token, str):
+        Secret.of(manager_token)  # unused, but a secret: registered with the redactor
+    return Secret(session_id)

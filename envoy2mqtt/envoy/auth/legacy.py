@@ -11,7 +11,7 @@ from aiohttp.client_middlewares import ClientMiddlewareType
 
 from envoy2mqtt.envoy.auth.errors import DigestCredentialsRejected
 from envoy2mqtt.envoy.fetch import Fetcher
-from envoy2mqtt.redact import register_secret
+from envoy2mqtt.secret import Secret
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ def installer_password(serial: str, user: str = INSTALLER, realm: str = _REALM) 
     return "".join(out)
 
 
-def legacy_credentials(serial: str, username: str | None, password: str | None) -> tuple[str, str]:
+def legacy_credentials(
+    serial: str, username: str | None, password: Secret | str | None
+) -> tuple[str, str]:
     """Return the ``(user, password)`` to use on a legacy Envoy.
 
     No user or ``installer`` -> the installer account with its derived password (needed for
@@ -60,7 +62,8 @@ def legacy_credentials(serial: str, username: str | None, password: str | None) 
         return INSTALLER, installer_password(serial)
     if username == OWNER and not password:
         return OWNER, serial[-6:]
-    return username, password or ""
+    given = Secret.of(password)
+    return username, given.reveal() if given else ""
 
 
 class DigestAuth:
@@ -69,13 +72,13 @@ class DigestAuth:
     mode = "digest"
     expires_at: float | None = None
 
-    def __init__(self, serial: str, username: str | None, password: str | None) -> None:
+    def __init__(self, serial: str, username: str | None, password: Secret | str | None) -> None:
         """Resolve the credentials for ``serial`` (see :func:`legacy_credentials`)."""
         self.username, secret = legacy_credentials(serial, username, password)
         # The owner default is the serial's tail: registering it would mask serials in logs,
         # and it is no secret to anyone who can read the serial.
         if not (self.username == OWNER and secret == serial[-6:]):
-            register_secret(secret)
+            Secret.of(secret)  # registers the derived installer password with the redactor
         self._middleware = DigestAuthMiddleware(self.username, secret)
 
     def headers(self) -> Mapping[str, str]:

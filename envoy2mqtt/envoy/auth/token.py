@@ -25,7 +25,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationRequired,
 )
 from envoy2mqtt.envoy.fetch import Fetcher
-from envoy2mqtt.redact import register_secret
+from envoy2mqtt.secret import Secret
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ _RENEW_RETRY_AFTER = 300.0
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     source: str
-    token: str
+    token: Secret
     info: TokenInfo
 
 
@@ -51,9 +51,9 @@ class TokenAuth:
         self,
         serial: str,
         *,
-        token: str | None = None,
+        token: Secret | str | None = None,
         username: str | None = None,
-        password: str | None = None,
+        password: Secret | str | None = None,
         cache: TokenCache | None = None,
         enlighten: EnlightenClient | None = None,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
@@ -73,20 +73,19 @@ class TokenAuth:
             clock: epoch-seconds clock (tests).
         """
         self.serial = serial
-        self._config_token = token.strip() if token else None
+        configured = Secret.of(token)
+        self._config_token = Secret.of(configured.strip()) if configured else None
         self._username = username or None
-        self._password = password or None
+        self._password = Secret.of(password)
         self._cache = cache
         self._enlighten = enlighten or EnlightenClient()
         self._margin = refresh_margin
         self._clock = clock
-        self._token: str | None = None
-        self._cookies: dict[str, str] = {}
+        self._token: Secret | None = None
+        self._cookies: dict[str, Secret] = {}
         self._next_renew_at = 0.0
         self._expiry = ExpiryWarnings(serial)
         self.info: TokenInfo | None = None
-        for secret in (self._config_token, self._password):
-            register_secret(secret)
 
     @property
     def expires_at(self) -> float | None:
@@ -107,9 +106,9 @@ class TokenAuth:
         """Bearer token and the session cookie from ``check_jwt``."""
         headers: dict[str, str] = {}
         if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
         if self._cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
+            headers["Cookie"] = "; ".join(f"{k}={v.reveal()}" for k, v in self._cookies.items())
         return headers
 
     def middlewares(self) -> tuple[ClientMiddlewareType, ...]:
@@ -118,9 +117,7 @@ class TokenAuth:
 
     def remember_cookies(self, cookies: Mapping[str, str]) -> None:
         """Keep the Envoy's session cookie and treat its value as a secret."""
-        for value in cookies.values():
-            register_secret(value)
-        self._cookies.update(cookies)
+        self._cookies.update({k: Secret(v) for k, v in cookies.items()})
 
     async def authenticate(self, fetcher: Fetcher) -> None:
         """Find a token the Envoy accepts: configured/cached first, else fetch from Enlighten.
@@ -199,14 +196,14 @@ class TokenAuth:
         assert self._password
         token = await self._enlighten.fetch_token(self._username, self._password, self.serial)
         candidate = _Candidate(
-            "token from Enlighten", token, decode_token(token, "Enlighten token")
+            "token from Enlighten", token, decode_token(token.reveal(), "Enlighten token")
         )
         self._check_serial(candidate)
         if not await self._accepts(fetcher, candidate):
             msg = "the Envoy rejected the token just issued by Enlighten"
             raise EnvoyTokenRejected(msg)
         if self._cache is not None:
-            self._cache.store(self.serial, token)
+            self._cache.store(self.serial, token.reveal())
 
     async def _accepts(self, fetcher: Fetcher, candidate: _Candidate) -> bool:
         """Validate ``candidate`` with ``/auth/check_jwt``; adopt it when accepted."""
@@ -242,15 +239,15 @@ class TokenAuth:
             candidate = _Candidate(
                 "configured token",
                 self._config_token,
-                decode_token(self._config_token, "configured token"),
+                decode_token(self._config_token.reveal(), "configured token"),
             )
             self._check_serial(candidate)
             found.append(candidate)
-        cached = self._cache.load(self.serial) if self._cache else None
+        cached = Secret.of(self._cache.load(self.serial) if self._cache else None)
         if cached and cached != self._config_token:
-            register_secret(cached)
             try:
-                candidate = _Candidate("cached token", cached, decode_token(cached, "cached token"))
+                info = decode_token(cached.reveal(), "cached token")
+                candidate = _Candidate("cached token", cached, info)
                 self._check_serial(candidate)
                 found.append(candidate)
             except EnvoyAuthenticationError as exc:
