@@ -1,15 +1,14 @@
-"""Shared helpers for the catalog tests: fixture snapshots and HA-like template rendering."""
+"""Shared helpers for the catalog tests: fixture snapshots and plain Jinja2 template rendering."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from envoy2mqtt.catalog.snapshot import Snapshot
@@ -32,14 +31,9 @@ def snapshot(name: str) -> Snapshot:
     return dataclasses.replace(snap, token_expires_at=1_900_000_000, last_poll=1.7e9)
 
 
-def _timestamp_custom(value: Any, fmt: str, local: bool = True) -> str:
-    # HA's filter; the catalogue always asks for UTC (local=False).
-    assert local is False
-    return dt.datetime.fromtimestamp(float(value), tz=dt.UTC).strftime(fmt)
-
-
-_ENV = ImmutableSandboxedEnvironment()
-_ENV.filters["timestamp_custom"] = _timestamp_custom
+# A minimal environment: no HA filters or functions, and a key the template reads but the
+# payload lacks is an error (HA would render an empty state and log a warning).
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 
 
 @cache
@@ -48,5 +42,5 @@ def _compiled(template: str) -> Template:
 
 
 def render(template: str, payload: dict[str, Any]) -> str:
-    """Render an HA value_template the way HA does for a JSON payload (sandboxed)."""
+    """Render a value_template for a JSON payload as HA does, without any HA extension."""
     return _compiled(template).render(value_json=payload).strip()

@@ -97,7 +97,12 @@ CASES = [
          "storage", lambda s: s["reserved_soc"] == 20),
     Case("storage_mode", "self_consumption", "self_consumption", "PUT", "/admin/lib/tariff",
          lambda b: b["tariff"]["storage_settings"]["mode"] == "self-consumption",
-         "storage", lambda s: s["mode"] == "self-consumption"),
+         "storage",
+         lambda s: (s["mode"], s["envoy_mode"]) == ("self_consumption", "self-consumption")),
+    # the Envoy's own word, in any case, as the state's envoy_mode shows it
+    Case("storage_mode", "ECONOMY", "savings", "PUT", "/admin/lib/tariff",
+         lambda b: b["tariff"]["storage_settings"]["mode"] == "economy",
+         "storage", lambda s: (s["mode"], s["envoy_mode"]) == ("savings", "economy")),
     Case("charge_from_grid", "OFF", "OFF", "PUT", "/admin/lib/tariff",
          lambda b: b["tariff"]["storage_settings"]["charge_from_grid"] is False,
          "storage", lambda s: s["charge_from_grid"] is False),

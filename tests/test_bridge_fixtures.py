@@ -32,7 +32,13 @@ FIXTURE_NAMES = [
     "8.3.5169_with_generator",
 ]
 # Values that depend on the run, not on the fixture.
-_VOLATILE_GATEWAY_KEYS = {"token_expires_at", "last_poll", "stale"}
+_VOLATILE_GATEWAY_KEYS = {
+    "token_expires_at",
+    "token_expires_at_iso",
+    "last_poll",
+    "last_poll_iso",
+    "stale",
+}
 
 
 def expected_snapshot(fixture: str) -> Snapshot:

@@ -150,7 +150,7 @@ def test_relay_settings_map_ha_names_to_envoy_names() -> None:
         ("grid_relay", None, "maybe", "expected ON/OFF"),
         ("grid_relay", None, "2", "expected ON/OFF"),
         ("grid_relay", "x", "ON", "takes no id"),
-        ("dry_contacts", "nc9", "ON", "unknown dry contact id 'nc9' (known: nc1, nc2, no1, no2)"),
+        ("dry_contacts", "nc9", "ON", 'unknown dry contact id "nc9" (known: nc1, nc2, no1, no2)'),
         ("dry_contacts", None, "ON", "id is required"),
         ("dry_contact_settings", "nc1", '{"colour": "red"}', "unknown settings colour"),
         ("dry_contact_settings", "nc1", "{}", "no settings"),
@@ -174,7 +174,7 @@ def test_relay_settings_map_ha_names_to_envoy_names() -> None:
         ("dry_contact_settings", "nc1", json.dumps({"load_name": "x" * 65}), "at most 64"),
         ("dry_contact_settings", "nc1", '{"load_name": "a\\nb"}', "control characters"),
         ("dry_contact_settings", "nc1", '{"override": "sometimes"}', "expected ON/OFF"),
-        ("fly", None, "ON", "unknown control 'fly'"),
+        ("fly", None, "ON", 'unknown control "fly"'),
     ],
 )
 def test_invalid_input_is_rejected_with_a_clear_message(
@@ -184,6 +184,27 @@ def test_invalid_input_is_rejected_with_a_clear_message(
         _parse(payload, control, ident)
     assert message in err.value.message
     assert str(err.value) == err.value.message
+
+
+@pytest.mark.parametrize(
+    ("control", "payload", "shown"),
+    [
+        ("reserve_soc", '{"value": true}', "got true"),
+        ("reserve_soc", '{"value": null}', "got null"),
+        ("reserve_soc", '{"value": [1, 2.5]}', "got [1, 2.5]"),
+        ("reserve_soc", "soon", 'got "soon"'),
+        ("storage_mode", '{"value": false}', "got false"),
+        ("storage_mode", '{"value": {"a": null}}', 'got {"a": null}'),
+        ("charge_from_grid", '{"value": null}', "got null"),
+        ("charge_from_grid", '"maybe"', 'got "maybe"'),
+    ],
+)
+def test_rejected_values_are_named_in_json_terms(control: str, payload: str, shown: str) -> None:
+    with pytest.raises(CommandError) as err:
+        _parse(payload, control)
+    assert err.value.message.endswith(shown), err.value.message
+    for python in ("True", "False", "None", "'"):
+        assert python not in err.value.message
 
 
 def test_oversize_and_binary_payloads() -> None:

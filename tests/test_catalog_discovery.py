@@ -115,7 +115,7 @@ def test_three_phase_ct_system_gets_disabled_phase_variants() -> None:
         for phase in ("l1", "l2", "l3"):
             variant = gateway[f"{key}_{phase}"]
             assert variant["enabled_by_default"] is False
-            assert f"get('phases', {{}}).get('{phase}'" in variant["value_template"]
+            assert variant["value_template"].startswith(f"{{{{ value_json.phases.{phase}.")
     assert gateway["lifetime_net_consumption"]["state_class"] == "total_increasing"
     assert gateway["lifetime_balanced_net_consumption"]["state_class"] == "total"
     assert gateway["balanced_net_consumption"]["enabled_by_default"] is False
@@ -243,13 +243,20 @@ def test_value_templates_render_valid_states_from_the_state_payloads(name: str) 
         _check_state(config, out)
 
 
+def _ha_string(value: Any) -> str:
+    """A discovery field as HA's ``cv.string`` reads it (JSON true -> "True")."""
+    return str(value)
+
+
 def _check_state(config: dict[str, Any], out: str) -> None:
     where = f"{config['unique_id']} -> {out!r}"
     if out == "None":
         return  # unknown in HA: the Envoy did not report this value
     platform = config["platform"]
-    if platform in ("binary_sensor", "switch"):
-        assert out in ("ON", "OFF"), where
+    if platform == "binary_sensor":
+        assert out in (_ha_string(config["payload_on"]), _ha_string(config["payload_off"])), where
+    elif platform == "switch":
+        assert out in (_ha_string(config["state_on"]), _ha_string(config["state_off"])), where
     elif platform == "select" or config.get("device_class") == "enum":
         assert out in config["options"], where
     elif config.get("device_class") == "timestamp":
@@ -258,13 +265,24 @@ def _check_state(config: dict[str, Any], out: str) -> None:
         float(out)  # numeric sensors must render numbers
 
 
+def _without_meter_values(name: str, **changes: Any) -> dict[str, Any]:
+    snap = snapshot(name)
+    meters = dict(snap.data.ctmeters)
+    meters["net-consumption"] = msgspec.structs.replace(meters["net-consumption"], **changes)  # type: ignore[type-var]
+    data = msgspec.structs.replace(snap.data, ctmeters=meters)
+    return state_payloads(dataclasses.replace(snap, data=data))["meters/net-consumption"]
+
+
 def test_missing_values_render_unknown_and_missing_flags_render_zero() -> None:
     gateway = _cmps("7.3.466_with_cts_3phase")
-    assert render(gateway["net_ct_current"]["value_template"], {}) == "None"
-    assert render(gateway["net_consumption_ct_status_flags"]["value_template"], {}) == "0"
-    flags = {"status_flags": ["production-imbalance", "negative-production"]}
-    assert render(gateway["net_consumption_ct_status_flags"]["value_template"], flags) == "2"
-    assert render(gateway["production_l2"]["value_template"], {"watts_now": 5}) == "None"
+    meter = _without_meter_values("7.3.466_with_cts_3phase", current=None, status_flags=None)
+    assert meter["current"] is None  # present, null: HA shows unknown
+    assert render(gateway["net_ct_current"]["value_template"], meter) == "None"
+    assert meter["status_flag_count"] == 0  # HA counts no flags as 0
+    assert render(gateway["net_consumption_ct_status_flags"]["value_template"], meter) == "0"
+    flags = ["production-imbalance", "negative-production"]
+    meter = _without_meter_values("7.3.466_with_cts_3phase", status_flags=flags)
+    assert render(gateway["net_consumption_ct_status_flags"]["value_template"], meter) == "2"
 
 
 def test_stale_topics_and_removed_components() -> None:
@@ -301,13 +319,13 @@ def test_rendered_states_match_the_data() -> None:
     assert _rendered("7.3.517", "", "production") == str(data.system_production.watts_now)  # type: ignore[union-attr]
     enpower = f"_enpower_{data.enpower.serial_number}"  # type: ignore[union-attr]
     assert _rendered("7.3.517", enpower, "storage_mode") == "backup"
-    assert _rendered("7.3.517", enpower, "charge_from_grid") == "ON"
-    assert _rendered("7.3.517", enpower, "mains_admin_state") == "ON"
+    assert _rendered("7.3.517", enpower, "charge_from_grid") == "True"  # = state_on true
+    assert _rendered("7.3.517", enpower, "mains_admin_state") == "closed"  # = state_on
     assert _rendered("7.3.517", enpower, "last_reported") == "2023-08-23T19:11:13+00:00"
     assert _rendered("7.3.517_legacy_savings_mode", enpower, "storage_mode") == "savings"
     assert _rendered("7.3.517", "_relay_nc1", "mode") == "standard"
     assert _rendered("7.3.517", "_relay_nc1", "grid_action") == "powered"
-    assert _rendered("7.3.517", "_relay_nc1", "relay_status") == "ON"
+    assert _rendered("7.3.517", "_relay_nc1", "relay_status") == "closed"
     collar = "_collar_482520020939"
     assert _rendered("8.3.1598_collar", collar, "admin_state_str") == "on_grid"
     battery = "_encharge_492516006337"

@@ -1,4 +1,4 @@
-"""State payloads per group: contract names, Envoy units, no nulls, sanitised topics."""
+"""State payloads per group: contract names, Envoy units, nulls only where read, clean topics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from envoy2mqtt.catalog.naming import join_id, sanitize_topic_level
+from envoy2mqtt.catalog.registry import entities
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.envoy.features import SupportedFeatures
@@ -33,14 +34,26 @@ def _nulls(value: Any, path: str = "") -> list[str]:
     return []
 
 
+def _template_keys(snap: Snapshot) -> dict[str, set[str]]:
+    """Group -> the key paths value templates read (``.current``, ``.phases.l1.current``)."""
+    keys: dict[str, set[str]] = {}
+    for entity in entities(snap, any_flags=True):
+        phase = f".phases.{entity.spec.phase}" if entity.spec.phase else ""
+        keys.setdefault(entity.group, set()).add(f"{phase}.{entity.spec.value}")
+    return keys
+
+
 @pytest.mark.parametrize("name", fixture_names())
-def test_payloads_are_json_without_nulls_under_contract_topics(name: str) -> None:
-    payloads = state_payloads(snapshot(name))
+def test_payloads_are_json_with_nulls_only_where_a_template_reads(name: str) -> None:
+    snap = snapshot(name)
+    payloads = state_payloads(snap)
+    read = _template_keys(snap)
     assert "gateway" in payloads
     for topic, payload in payloads.items():
         assert TOPIC.match(topic), topic
         assert CONTRACT_GROUPS.match(topic), topic
-        assert _nulls(payload) == [], f"{topic}: {_nulls(payload)}"
+        stray = set(_nulls(payload)) - read.get(topic, set())
+        assert not stray, f"{topic}: null but read by no template: {sorted(stray)}"
         assert json.loads(json.dumps(payload)) == payload
         assert payload, f"{topic} is empty"
 
@@ -87,22 +100,32 @@ def test_device_groups() -> None:
     snap = snapshot("7.3.517")
     payloads = state_payloads(snap)
     inverter = payloads["inverters/202042084581"]
-    assert inverter == {
+    reported = {k: v for k, v in inverter.items() if v is not None}
+    assert reported == {
         "serial_number": "202042084581",
         "last_report_date": 1692817988,
+        "last_report_date_iso": "2023-08-23T19:13:08+00:00",
         "last_report_watts": 199,
         "max_report_watts": 245,
     }
+    # what this firmware does not report is there for the templates, as null (unknown)
+    assert inverter["dc_voltage"] is None
+    assert inverter["lifetime_energy"] is None
     battery = payloads["batteries/122035013273"]
     assert battery["firmware_version"] == "2.0.5663_rel/22.13"  # from the inventory
     assert battery["real_power_mw"] == 0  # merged from /ivp/ensemble/power
+    assert battery["real_power_w"] == 0  # in W for HA
     assert battery["soc"] == 100
     relay = payloads["dry_contacts/nc1"]
     assert relay["id"] == "NC1"
     assert relay["status"] == "closed"
     assert relay["load_name"] == "NC1 Test"
     assert relay["soc_low"] == 25.0
-    assert payloads["storage"]["mode"] == "backup"
+    assert (relay["mode"], relay["envoy_mode"]) == ("standard", "manual")
+    assert (relay["grid_action"], relay["envoy_grid_action"]) == ("powered", "apply")
+    assert (relay["micro_grid_action"], relay["envoy_micro_grid_action"]) == ("not_powered", "shed")
+    assert (payloads["storage"]["mode"], payloads["storage"]["envoy_mode"]) == ("backup", "backup")
+    assert payloads["storage"]["date"] == 1692471808  # a number, not the Envoy's string
     assert payloads["storage"]["reserved_soc"] == 100.0
     assert "opt_schedules" not in payloads["storage"]  # None upstream: omitted
     assert payloads["enpower"]["mains_admin_state"] == "closed"

@@ -100,7 +100,7 @@ async def test_exact_request(fixture, command, method, path, body, groups) -> No
         (GEN_FIXTURE, Probe(features=F.ENPOWER), SetGeneratorMode(mode="on"),
          EnvoyFeatureNotAvailable, "needs GENERATOR"),
         (ACB_FIXTURE, None, WakeAcb(serial="999"), EnvoyCommandRejected,
-         "unknown AC Battery serial '999'"),
+         'unknown AC Battery serial "999"'),
         (ACB_FIXTURE, None, SetAcbSleep(serial=ACB_SERIAL, min_soc=41, max_soc=40),
          EnvoyCommandRejected, "min_soc (41) must not exceed max_soc (40)"),
         (ACB_FIXTURE, None, SetAcbSleep(serial=ACB_SERIAL, min_soc=-1, max_soc=40),

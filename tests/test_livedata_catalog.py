@@ -45,6 +45,7 @@ def test_state_payload_is_in_watts_with_phases() -> None:
     payload = state_payloads(_with_live(SPLIT))["livedata"]
     assert payload == {
         "last_update": 1_700_000_000,
+        "last_update_iso": "2023-11-14T22:13:20+00:00",  # what the timestamp entity reads
         "stream_enabled": True,
         "pv_power": 4200,
         "grid_power": -701,
@@ -148,7 +149,7 @@ def test_entities_follow_what_is_reported_and_installed() -> None:
 def test_rendered_states_are_valid_for_a_minimal_body() -> None:
     snap = _with_live(BATTERIES_NO_CT, {"meters": {"pv": {"agg_p_mw": 1500}}})
     state = state_payloads(snap)["livedata"]
-    assert state == {"pv_power": 2}
+    assert state == {"pv_power": 2}  # keys no entity reads are not added as nulls
     keys = _keys(snap)
     assert keys == {"live_pv_power"}
     assert render(_cmps(snap)["envoy_live_pv_power"]["value_template"], state) == "2"

@@ -370,4 +370,8 @@ async def test_nightly_outage_goes_offline_then_back_without_stale_values_as_liv
 
 
 def _without_staleness(payload: bytes) -> dict[str, object]:
-    return {k: v for k, v in json.loads(payload).items() if k not in ("stale", "last_poll")}
+    return {
+        k: v
+        for k, v in json.loads(payload).items()
+        if k not in ("stale", "last_poll", "last_poll_iso")
+    }

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from envoy2mqtt.catalog.derived import iso_of, scaled_of
 from envoy2mqtt.catalog.spec import (
-    ON_OFF_EXPR,
-    TIMESTAMP_EXPR,
     Category,
     Component,
     DeviceKind,
@@ -25,27 +24,25 @@ _BATTERY = EntitySpec(
     key="", component=Component.SENSOR, device=DeviceKind.ENCHARGE, group="batteries/{id}",
     value="", state_class="measurement",
 )  # fmt: skip
-_MILLI = "(v * 0.001) | round(3)"  # the Envoy reports milli-watts / milli-VA
 
 ENCHARGE = (
     replace(_BATTERY, key="temperature", value="temperature", device_class="temperature",
             unit="°C", condition=_IN_INVENTORY),
-    replace(_BATTERY, key="last_reported", value="last_report_date", name="Last reported",
-            device_class="timestamp", state_class=None, expr=TIMESTAMP_EXPR,
-            condition=_IN_INVENTORY),
+    replace(_BATTERY, key="last_reported", name="Last reported", device_class="timestamp",
+            state_class=None, condition=_IN_INVENTORY, **iso_of("last_report_date")),
     replace(_BATTERY, key="soc", value="soc", device_class="battery", unit="%",
             condition=_IN_POWER),
-    replace(_BATTERY, key="apparent_power_mva", value="apparent_power_mva",
-            device_class="apparent_power", unit="VA", expr=_MILLI, condition=_IN_POWER),
-    replace(_BATTERY, key="real_power_mw", value="real_power_mw", device_class="power",
-            unit="W", expr=_MILLI, condition=_IN_POWER),
+    # The Envoy reports milli-VA / milli-watts; HA shows VA / W.
+    replace(_BATTERY, key="apparent_power_mva", device_class="apparent_power", unit="VA",
+            condition=_IN_POWER, **scaled_of("apparent_power_mva", "apparent_power_va", 0.001, 3)),
+    replace(_BATTERY, key="real_power_mw", device_class="power", unit="W", condition=_IN_POWER,
+            **scaled_of("real_power_mw", "real_power_w", 0.001, 3)),
     replace(_BATTERY, key="communicating", component=Component.BINARY_SENSOR,
             value="communicating", name="Communicating", device_class="connectivity",
-            state_class=None, category=Category.DIAGNOSTIC, expr=ON_OFF_EXPR,
-            condition=_IN_INVENTORY),
+            state_class=None, category=Category.DIAGNOSTIC, condition=_IN_INVENTORY),
     replace(_BATTERY, key="dc_switch", component=Component.BINARY_SENSOR,
             value="dc_switch_off", name="DC switch", state_class=None,
-            category=Category.DIAGNOSTIC, expr="'OFF' if v else 'ON'", condition=_IN_INVENTORY),
+            category=Category.DIAGNOSTIC, states=(False, True), condition=_IN_INVENTORY),
 )  # fmt: skip
 
 _AGG = when("data.encharge_aggregate set", lambda s: s.data.encharge_aggregate is not None)

@@ -6,16 +6,8 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
-from envoy2mqtt.catalog.spec import (
-    ON_OFF_EXPR,
-    TIMESTAMP_EXPR,
-    Category,
-    Component,
-    DeviceKind,
-    EntitySpec,
-    map_expr,
-    when,
-)
+from envoy2mqtt.catalog.derived import iso_of, mapped_of
+from envoy2mqtt.catalog.spec import Category, Component, DeviceKind, EntitySpec, when
 from envoy2mqtt.envoy.models.data import Collar
 
 ADMIN_STATES: Final = MappingProxyType(
@@ -37,11 +29,11 @@ _COLLAR = when("data.collar set", lambda s: s.data.collar is not None)
 _C6CC = when("data.c6cc set", lambda s: s.data.c6cc is not None)
 _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.COLLAR,
                    group="collar", value="", condition=_COLLAR)  # fmt: skip
-_LAST = replace(_BASE, key="last_reported", value="last_report_date", name="Last reported",
-                device_class="timestamp", expr=TIMESTAMP_EXPR)  # fmt: skip
+_LAST = replace(_BASE, key="last_reported", name="Last reported", device_class="timestamp",
+                **iso_of("last_report_date"))  # fmt: skip
 _COMM = replace(_BASE, key="communicating", component=Component.BINARY_SENSOR,
                 value="communicating", name="Communicating", device_class="connectivity",
-                category=Category.DIAGNOSTIC, expr=ON_OFF_EXPR)  # fmt: skip
+                category=Category.DIAGNOSTIC)  # fmt: skip
 
 COLLAR = (
     replace(_BASE, key="temperature", value="temperature", device_class="temperature",
@@ -50,8 +42,8 @@ COLLAR = (
     # unique_id kept from when it read grid_state; the value is grid_status() now.
     replace(_BASE, key="grid_state", value="grid_status", name="Grid status"),
     # Off-grid shows in the admin state, not in grid_state; unknown codes pass through.
-    replace(_BASE, key="admin_state_str", value="admin_state_str", name="Admin state",
-            expr=map_expr(ADMIN_STATES, passthrough=True)),
+    replace(_BASE, key="admin_state_str", name="Admin state",
+            **mapped_of("admin_state_str", "admin_state_name", ADMIN_STATES)),
     replace(_BASE, key="mid_state", value="mid_state", name="MID state"),
     _COMM,
 )  # fmt: skip

@@ -161,7 +161,7 @@ def _value(snapshot: Snapshot, spec: ControlSpec, target: str | None, raw: Any) 
     """Parse ``raw`` by the control's schema into (Envoy-side value, value to echo)."""
     schema = spec.schema
     if isinstance(schema, BoolSchema):
-        on = parse_bool(raw)
+        on = parse_bool(raw, schema.words)
         return on, "ON" if on else "OFF"
     if isinstance(schema, EnumSchema):
         ha_name, envoy_name = parse_enum(raw, schema.mapping, spec.name)

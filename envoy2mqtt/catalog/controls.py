@@ -48,13 +48,16 @@ _HAS_STORAGE_SETTINGS = when(
     ),
 )
 
+# The relay states (``mains_admin_state``, dry contact ``status``) read closed/open.
+_RELAY_WORDS = BoolSchema(words=("closed", "open"))
+
 GRID_RELAY = ControlSpec(
-    name="grid_relay", topic="grid_relay", flag=ControlFlag.GRID_RELAY, schema=BoolSchema(),
+    name="grid_relay", topic="grid_relay", flag=ControlFlag.GRID_RELAY, schema=_RELAY_WORDS,
     requirement=_HAS_ENPOWER, dangerous=True, build=lambda _i, on: SetGridRelay(on_grid=on),
 )  # fmt: skip
 DRY_CONTACT = ControlSpec(
     name="dry_contacts", topic="dry_contacts/{id}", flag=ControlFlag.DRY_CONTACTS,
-    schema=BoolSchema(), dangerous=True,
+    schema=_RELAY_WORDS, dangerous=True,
     build=lambda i, on: SetDryContact(id=str(i), closed=on),
     requirement=_HAS_ENPOWER
     & when_item("id in data.dry_contact_status", lambda s, i: i in s.data.dry_contact_status),

@@ -67,15 +67,14 @@ class DiscoveryOptions:
 
 
 def value_template(spec: EntitySpec) -> str:
-    """The Jinja template that extracts ``spec``'s state from its group payload.
+    """The value template of ``spec``: a plain ``{{ value_json.<key> }}``, nothing else.
 
-    Missing keys render ``spec.when_missing`` (``None`` = unknown in HA) instead of failing.
+    Any consumer's template engine renders it (HA's Jinja2, openHAB's Jinjava): the state
+    payload always carries the key, ``null`` when unknown, which HA shows as unknown; keys
+    HA needs converted are computed into the payload (:mod:`envoy2mqtt.catalog.derived`).
     """
-    source = "value_json"
-    if spec.phase is not None:
-        source = f"value_json.get('phases', {{}}).get('{spec.phase}', {{}})"
-    lookup = f"{source}.get('{spec.value}')"
-    return f"{{% set v = {lookup} %}}{{{{ {spec.when_missing} if v is none else ({spec.expr}) }}}}"
+    path = ("phases", spec.phase, spec.value) if spec.phase is not None else (spec.value,)
+    return "{{ value_json." + ".".join(path) + " }}"
 
 
 def display_precision(spec: EntitySpec) -> int | None:
@@ -109,6 +108,10 @@ def _presentation(spec: EntitySpec) -> dict[str, Any]:
         "icon": spec.icon,
         "options": list(spec.options) or None,
     }
+    if spec.component is Component.BINARY_SENSOR:
+        # JSON values: HA compares str(rendered) with str(payload_on) ("True"), Jinjava
+        # with its own rendering ("true"); both agree for the same JSON value.
+        fields["payload_on"], fields["payload_off"] = spec.states
     if not spec.enabled:
         fields["enabled_by_default"] = False
     if spec.device_name_only:
@@ -131,7 +134,8 @@ def _command(entity: Entity, options: DiscoveryOptions, snapshot: Snapshot) -> d
     if spec.command_template is not None:
         fields["command_template"] = spec.command_template
     if spec.component is Component.SWITCH:
-        fields |= {"payload_on": "ON", "payload_off": "OFF", "state_on": "ON", "state_off": "OFF"}
+        on, off = spec.states
+        fields |= {"payload_on": "ON", "payload_off": "OFF", "state_on": on, "state_off": off}
     if spec.component is Component.NUMBER:
         bounds = control.schema if isinstance(control.schema, IntRangeSchema) else None
         fields |= {"min": bounds.minimum if bounds else 0, "max": bounds.maximum if bounds else 100}

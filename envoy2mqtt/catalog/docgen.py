@@ -30,6 +30,18 @@ do not edit by hand (a test fails when this file and the catalogue disagree).
 * **group** is the state topic `<base>/<sn>/<group>` (`{id}` = sanitised serial or relay
   id); **value** is the JSON key in that payload. Phase variants read
   `phases.<l1|l2|l3>.<value>` of the same payload.
+* Every value template is exactly `{{ value_json.<value> }}` (phase variants:
+  `{{ value_json.phases.<phase>.<value> }}`), so any template engine renders it (Home
+  Assistant's Jinja2, openHAB's Jinjava). The payload always has the key: `null` when the
+  Envoy did not report the value (Home Assistant shows *unknown*). Where Home Assistant's
+  state is not the Envoy's raw value, the payload carries the converted value under its
+  own key next to the raw one (the note after the key: timestamps as ISO 8601, milli-units
+  as units, a count of flags). Binary sensors and switches compare the JSON value with
+  `payload_on`/`payload_off` (`state_on`/`state_off`), given as the same JSON values
+  (`true`/`false`, or `closed`/`open` for relays).
+* Selects read the command word (the option name); the Envoy's own word is beside it as
+  `envoy_<value>` (`storage.envoy_mode` = `self-consumption` while `storage.mode` =
+  `self_consumption`). A control's `/set` takes every value its state shows, verbatim.
 * `unique_id` = `<sn>_<device>_<key>` where `<device>` is `envoy`, `inverter_<sn>`,
   `encharge_<sn>`, `enpower_<sn>`, `relay_<id>`, `collar_<sn>`, `c6cc_<sn>` or `acb`
   (all sanitised). Storage controls belong to the Enpower when there is one, else to
@@ -55,11 +67,17 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _value(spec: EntitySpec) -> str:
+    if spec.derived is None:
+        return f"`{spec.value}`"
+    return f"`{spec.value}` = {spec.derived.doc}"
+
+
 def _row(spec: EntitySpec) -> str:
     name = "(device name)" if spec.device_name_only else spec.name or f"({spec.device_class})"
     cells = (
         f"`{spec.key}`", spec.component.value, spec.device.value, f"`{spec.group}`",
-        f"`{spec.value}`", name, spec.device_class, spec.state_class, spec.unit,
+        _value(spec), name, spec.device_class, spec.state_class, spec.unit,
         spec.suggested_unit, spec.precision, spec.category.value if spec.category else None,
         "yes" if spec.enabled else "no", "yes" if spec.extra else "", spec.condition.doc,
     )  # fmt: skip
@@ -82,7 +100,8 @@ def _domain(name: str, specs: Sequence[EntitySpec]) -> str:
 
 def _schema(schema: PayloadSchema) -> str:
     if isinstance(schema, BoolSchema):
-        return "ON/OFF, true/false, 1/0"
+        words = f", {schema.words[0]}/{schema.words[1]}" if schema.words else ""
+        return f"ON/OFF, true/false{words}, 1/0 (any case)"
     if isinstance(schema, EnumSchema):
         return ", ".join(f"`{ha}` (Envoy `{envoy}`)" for ha, envoy in schema.mapping.items())
     if isinstance(schema, IntRangeSchema):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from envoy2mqtt.catalog.controls import GRID_RELAY
+from envoy2mqtt.catalog.derived import iso_of
 from envoy2mqtt.catalog.spec import (
-    TIMESTAMP_EXPR,
     Category,
     Component,
     DeviceKind,
@@ -17,20 +17,21 @@ from envoy2mqtt.catalog.spec import (
 _ENPOWER = when("data.enpower set", lambda s: s.data.enpower is not None)
 _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.ENPOWER,
                    group="enpower", value="", condition=_ENPOWER)  # fmt: skip
-_CLOSED = "('ON' if v == 'closed' else 'OFF')"
+_CLOSED = ("closed", "open")  # relay states: closed = on grid
 
 SPECS: tuple[EntitySpec, ...] = (
     # The Enpower reports Fahrenheit (HA hard-codes the unit too).
     replace(_BASE, key="temperature", value="temperature", device_class="temperature",
             state_class="measurement", unit="°F"),
-    replace(_BASE, key="last_reported", value="last_report_date", name="Last reported",
-            device_class="timestamp", expr=TIMESTAMP_EXPR),
+    replace(_BASE, key="last_reported", name="Last reported", device_class="timestamp",
+            **iso_of("last_report_date")),
     replace(_BASE, key="communicating", component=Component.BINARY_SENSOR,
             value="communicating", name="Communicating", device_class="connectivity",
-            category=Category.DIAGNOSTIC, expr="'ON' if v else 'OFF'"),
+            category=Category.DIAGNOSTIC),
     replace(_BASE, key="mains_oper_state", component=Component.BINARY_SENSOR,
             value="mains_oper_state", name="Grid status", icon="mdi:transmission-tower",
-            expr=_CLOSED),
+            states=_CLOSED),
     replace(_BASE, key="mains_admin_state", component=Component.SWITCH,
-            value="mains_admin_state", name="Grid enabled", expr=_CLOSED, control=GRID_RELAY),
+            value="mains_admin_state", name="Grid enabled", states=_CLOSED,
+            control=GRID_RELAY),
 )  # fmt: skip

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from envoy2mqtt.catalog.controls import CHARGE_FROM_GRID
+from envoy2mqtt.catalog.derived import iso_of
 from envoy2mqtt.catalog.spec import (
-    TIMESTAMP_EXPR,
     Category,
     Component,
     DeviceKind,
@@ -25,10 +25,10 @@ _GEN = when("data.generator set", lambda s: s.data.generator is not None)
 
 SPECS: tuple[EntitySpec, ...] = (
     replace(_DIAG, key="firmware", value="firmware", name="Firmware", icon="mdi:chip"),
-    replace(_DIAG, key="last_poll", value="last_poll", name="Last poll",
-            device_class="timestamp", expr=TIMESTAMP_EXPR),
-    replace(_DIAG, key="token_expires", value="token_expires_at", name="Token expiry",
-            device_class="timestamp", expr=TIMESTAMP_EXPR, enabled=False,
+    replace(_DIAG, key="last_poll", name="Last poll", device_class="timestamp",
+            **iso_of("last_poll")),
+    replace(_DIAG, key="token_expires", name="Token expiry", device_class="timestamp",
+            enabled=False, **iso_of("token_expires_at"),
             condition=when("token auth", lambda s: s.token_expires_at is not None)),
     replace(_DIAG, key="battery_settings_control", group="storage", value="settings_control",
             name="Battery settings control", device_class="enum",

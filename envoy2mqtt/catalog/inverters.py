@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from envoy2mqtt.catalog.derived import iso_of
 from envoy2mqtt.catalog.spec import (
-    TIMESTAMP_EXPR,
     Category,
     Component,
     DeviceKind,
@@ -46,6 +46,6 @@ SPECS: tuple[EntitySpec, ...] = (
             state_class="total", unit="mWh"),
     replace(_BASE, key="max_reported", value="max_report_watts", name="Lifetime maximum power",
             device_class="power", unit="W", precision=None, category=Category.DIAGNOSTIC),
-    replace(_BASE, key="last_reported", value="last_report_date", name="Last reported",
-            device_class="timestamp", state_class=None, precision=None, expr=TIMESTAMP_EXPR),
+    replace(_BASE, key="last_reported", name="Last reported", device_class="timestamp",
+            state_class=None, precision=None, **iso_of("last_report_date")),
 )  # fmt: skip

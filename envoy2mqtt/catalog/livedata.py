@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from envoy2mqtt.catalog.derived import iso_of
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
-    TIMESTAMP_EXPR,
     Category,
     Component,
     Condition,
@@ -76,9 +76,9 @@ OTHERS: tuple[EntitySpec, ...] = (
             condition=_reported("soc") & _BATTERIES),
     replace(_LEVEL, key="live_backup_soc", value="backup_soc", name="Live battery reserve",
             enabled=False, condition=_reported("backup_soc") & _BATTERIES),
-    replace(_BASE, key="live_last_update", value="last_update", name="Live data updated",
-            device_class="timestamp", expr=TIMESTAMP_EXPR, category=Category.DIAGNOSTIC,
-            enabled=False, condition=_reported("last_update")),
+    replace(_BASE, key="live_last_update", name="Live data updated", device_class="timestamp",
+            category=Category.DIAGNOSTIC, enabled=False, condition=_reported("last_update"),
+            **iso_of("last_update")),
 )  # fmt: skip
 
 

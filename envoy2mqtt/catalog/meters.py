@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from envoy2mqtt.catalog.derived import count_of
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     Category,
@@ -37,8 +38,8 @@ _STATUS = replace(_BASE, value="metering_status", device_class="enum", state_cla
                   options=METERING_STATUS_OPTIONS, category=Category.DIAGNOSTIC,
                   enabled=False)  # fmt: skip
 # HA counts the active flags and shows 0 when the Envoy reports none.
-_FLAGS = replace(_BASE, value="status_flags", state_class=None, expr="v | length",
-                 when_missing="0", category=Category.DIAGNOSTIC, enabled=False)  # fmt: skip
+_FLAGS = replace(_BASE, state_class=None, category=Category.DIAGNOSTIC, enabled=False,
+                 **count_of("status_flags", "status_flag_count"))  # fmt: skip
 
 
 def _ct_present(ct: str) -> Condition:

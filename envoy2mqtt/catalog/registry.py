@@ -79,11 +79,17 @@ def _bind(snapshot: Snapshot, spec: EntitySpec, ident: str | None) -> Entity:
     return Entity(spec=spec, device=kind, ident=owner, group=group, unique_id=unique_id)
 
 
-def entities(snapshot: Snapshot, controls: ControlFlags | None = None) -> Iterator[Entity]:
-    """Yield every entity this snapshot has, honouring creation conditions and control flags."""
+def entities(
+    snapshot: Snapshot, controls: ControlFlags | None = None, *, any_flags: bool = False
+) -> Iterator[Entity]:
+    """Yield every entity this snapshot has, honouring creation conditions and control flags.
+
+    With ``any_flags`` the control flags are ignored: every entity some configuration
+    would create (what the state payloads must serve).
+    """
     flags = controls or ControlFlags()
     for spec in ALL_SPECS:
-        if not _wanted(spec, flags):
+        if not any_flags and not _wanted(spec, flags):
             continue
         for ident in device_items(snapshot, spec.device):
             if spec.condition(snapshot, ident):

@@ -20,7 +20,6 @@ from envoy2mqtt.catalog.spec import (
     ControlFlag,
     DeviceKind,
     EntitySpec,
-    map_expr,
     when_item,
 )
 
@@ -34,14 +33,13 @@ _HAS_SETTINGS = when_item(
 _BASE = EntitySpec(key="", component=Component.SELECT, device=DeviceKind.RELAY,
                    group="dry_contacts/{id}", value="", condition=_HAS_SETTINGS,
                    control=DRY_CONTACT_SETTINGS)  # fmt: skip
-_CLOSED = "('ON' if v == 'closed' else 'OFF')"
+_CLOSED = ("closed", "open")
 
 
 def _action(key: str, field: str, name: str) -> EntitySpec:
-    inverse = {envoy: ha for ha, envoy in RELAY_ACTIONS.items()}
     template = f'{{"{key}": "{{{{ value }}}}"}}'
     return replace(_BASE, key=key, value=field, name=name, options=tuple(RELAY_ACTIONS),
-                   expr=map_expr(inverse), command_template=template)  # fmt: skip
+                   command_template=template)  # fmt: skip
 
 
 def _level(key: str, name: str) -> EntitySpec:
@@ -52,9 +50,8 @@ def _level(key: str, name: str) -> EntitySpec:
 
 SPECS: tuple[EntitySpec, ...] = (
     replace(_BASE, key="relay_status", component=Component.SWITCH, value="status",
-            device_name_only=True, expr=_CLOSED, condition=_HAS_STATUS, control=DRY_CONTACT),
+            device_name_only=True, states=_CLOSED, condition=_HAS_STATUS, control=DRY_CONTACT),
     replace(_BASE, key="mode", value="mode", name="Mode", options=tuple(RELAY_MODES),
-            expr=map_expr({envoy: ha for ha, envoy in RELAY_MODES.items()}),
             command_template='{"mode": "{{ value }}"}'),
     _action("grid_action", "grid_action", "Grid action"),
     _action("microgrid_action", "micro_grid_action", "Microgrid action"),
@@ -62,6 +59,6 @@ SPECS: tuple[EntitySpec, ...] = (
     _level("soc_low", "Cutoff battery level"),
     _level("soc_high", "Restore battery level"),
     replace(_BASE, key="relay_closed", component=Component.BINARY_SENSOR, value="status",
-            name="Relay closed", expr=_CLOSED, condition=_HAS_STATUS, control=None,
+            name="Relay closed", states=_CLOSED, condition=_HAS_STATUS, control=None,
             fallback_for=ControlFlag.DRY_CONTACTS, extra=True),
 )  # fmt: skip

@@ -6,6 +6,10 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from envoy2mqtt.envoy.json_terms import json_term as show_value
+
+__all__ = ["CommandError", "parse_bool", "parse_enum", "parse_int", "parse_number", "show_value"]
+
 _TRUE: Final = frozenset({"on", "true", "1"})
 _FALSE: Final = frozenset({"off", "false", "0"})
 
@@ -25,8 +29,13 @@ class CommandError(ValueError):
         self.transaction = transaction
 
 
-def parse_bool(value: Any) -> bool:
+def parse_bool(value: Any, words: tuple[str, str] | None = None) -> bool:
     """ON/OFF, true/false (any case), 1/0 - as text, JSON booleans or JSON 0/1.
+
+    Args:
+        value: the decoded payload value.
+        words: the (on, off) words the control's state shows, e.g. ``("closed", "open")``,
+            accepted as well (any case) so a state value can be sent back verbatim.
 
     Raises:
         CommandError: anything else.
@@ -35,11 +44,16 @@ def parse_bool(value: Any) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return value == 1
+    on_words, off_words = set(_TRUE), set(_FALSE)
+    if words is not None:
+        on_words.add(words[0])
+        off_words.add(words[1])
     if isinstance(value, str):
         word = value.strip().lower()
-        if word in _TRUE or word in _FALSE:
-            return word in _TRUE
-    raise CommandError(f"expected ON/OFF, true/false or 1/0, got {show_value(value)}")
+        if word in on_words or word in off_words:
+            return word in on_words
+    extra = f", {words[0]}/{words[1]}" if words is not None else ""
+    raise CommandError(f"expected ON/OFF, true/false{extra} or 1/0, got {show_value(value)}")
 
 
 def parse_enum(value: Any, mapping: Mapping[str, str], what: str) -> tuple[str, str]:
@@ -97,9 +111,3 @@ def _number(value: Any, what: str) -> int | float:
     if isinstance(value, float) and not math.isfinite(value):
         raise CommandError(f"{what} must be a finite number, got {show_value(value)}")
     return value
-
-
-def show_value(value: Any) -> str:
-    """A short, safe rendering of a rejected value for the error message."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from envoy2mqtt.catalog.derived import Derived
 from envoy2mqtt.catalog.naming import phase_level
 
 if TYPE_CHECKING:
@@ -79,18 +80,6 @@ class Condition:
 
 ALWAYS = Condition("always", lambda _s, _i: True)
 
-TIMESTAMP_EXPR = "v | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false)"
-"""Epoch seconds in the payload, rendered as ISO 8601 UTC for HA timestamp sensors."""
-
-ON_OFF_EXPR = "'ON' if v else 'OFF'"
-"""A JSON boolean as the ON/OFF state HA binary sensors and switches expect."""
-
-
-def map_expr(mapping: Mapping[str, str], *, passthrough: bool = False) -> str:
-    """A Jinja expression mapping Envoy values to HA states (unknown -> None or unchanged)."""
-    pairs = ", ".join(f"{k!r}: {v!r}" for k, v in mapping.items())
-    return "{" + pairs + "}.get(v" + (", v" if passthrough else "") + ")"
-
 
 def when(doc: str, test: Callable[[Snapshot], bool]) -> Condition:
     """A condition on the snapshot only (gateway-level entities)."""
@@ -104,7 +93,13 @@ def when_item(doc: str, test: Callable[[Snapshot, str], bool]) -> Condition:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BoolSchema:
-    """Payload is a boolean: ON/OFF, true/false (any case), 1/0."""
+    """Payload is a boolean: ON/OFF, true/false (any case), 1/0.
+
+    ``words`` are the (on, off) words the control's state shows (``closed``/``open``),
+    accepted too so that a state value can be sent back verbatim.
+    """
+
+    words: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -162,7 +157,9 @@ class EntitySpec:
         component: HA platform.
         device: the device family the entity belongs to.
         group: state topic suffix; ``{id}`` is replaced by the sanitised device id.
-        value: JSON key in the group payload that holds the value.
+        value: JSON key in the group payload that holds the value; the value template is
+            exactly ``{{ value_json.<value> }}`` and the payload always has the key
+            (``null`` when unknown).
         phase: ``l1``/``l2``/``l3`` when the value sits under ``phases`` in the payload.
         name: entity name; ``None`` means HA's device-class name (or see
             ``device_name_only``).
@@ -176,8 +173,9 @@ class EntitySpec:
         enabled: enabled by default.
         icon: mdi icon.
         options: enum-sensor or select options.
-        expr: Jinja expression of the HA state, in terms of ``v`` (the JSON value).
-        when_missing: Jinja expression used when the key is absent.
+        derived: ``value`` is computed from another payload key (ISO timestamp, unit
+            conversion, count); see :mod:`envoy2mqtt.catalog.derived`.
+        states: the (on, off) JSON values of a binary sensor or switch state.
         condition: when the entity exists.
         control: the control this entity writes, if any.
         command_template: HA command template (wraps a value into a settings object).
@@ -206,8 +204,8 @@ class EntitySpec:
     enabled: bool = True
     icon: str | None = None
     options: tuple[str, ...] = ()
-    expr: str = "v"
-    when_missing: str = "None"
+    derived: Derived | None = None
+    states: tuple[Any, Any] = (True, False)
     condition: Condition = ALWAYS
     control: ControlSpec | None = None
     command_template: str | None = None

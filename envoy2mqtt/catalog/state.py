@@ -1,7 +1,10 @@
 """State payloads: one JSON object per data group, published under ``<base>/<sn>/``.
 
-Values keep the Envoy's units (as normalised by the client) and snake_case keys; a value
-the Envoy did not report is left out, never sent as ``null`` or a made-up zero.
+Values keep the Envoy's units (as normalised by the client) and snake_case keys. Every key
+a discovery value template reads is present, ``null`` when the Envoy did not report it
+(:mod:`envoy2mqtt.catalog.template_keys`); other unreported values are left out. Nothing
+is ever a made-up zero. Words a control accepts are the words its state shows: the
+command word under the field's name, the Envoy's own word under ``envoy_<field>``.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from typing import Any
 import msgspec
 
 from envoy2mqtt.catalog.collar import grid_status
+from envoy2mqtt.catalog.controls import RELAY_ACTIONS, RELAY_MODES, STORAGE_MODES
 from envoy2mqtt.catalog.naming import phase_level, sanitize_topic_level
 from envoy2mqtt.catalog.snapshot import Snapshot
+from envoy2mqtt.catalog.template_keys import add_template_keys
 from envoy2mqtt.envoy.models.data import EnvoyData, SystemEnergy
 
 Payload = dict[str, Any]
@@ -115,6 +120,32 @@ def _singles(d: EnvoyData) -> dict[str, Payload]:
     return result
 
 
+def _vocabulary(field: str, raw: Any, mapping: Mapping[str, str]) -> Payload:
+    """The command word (``null`` if the commands lack one) and the Envoy's raw word."""
+    command = next((word for word, envoy in mapping.items() if envoy == raw), None)
+    return {field: command, f"envoy_{field}": raw}
+
+
+_RELAY_WORDS: Mapping[str, Mapping[str, str]] = {
+    "mode": RELAY_MODES,
+    "grid_action": RELAY_ACTIONS,
+    "micro_grid_action": RELAY_ACTIONS,
+    "generator_action": RELAY_ACTIONS,
+}
+
+
+def _relay_settings(settings: Any) -> Payload:
+    payload = plain(settings)
+    for field, mapping in _RELAY_WORDS.items():
+        payload |= _vocabulary(field, payload.get(field), mapping)
+    return payload
+
+
+def _number(text: str | None) -> int | str | None:
+    """An epoch the Envoy sends as a digit string (the tariff's ``date``) as a number."""
+    return int(text) if text is not None and text.isascii() and text.isdigit() else text
+
+
 def _dry_contacts(d: EnvoyData) -> dict[str, Payload]:
     result = {}
     for relay_id in sorted(set(d.dry_contact_status) | set(d.dry_contact_settings)):
@@ -122,7 +153,7 @@ def _dry_contacts(d: EnvoyData) -> dict[str, Payload]:
         if relay_id in d.dry_contact_status:
             payload["status"] = d.dry_contact_status[relay_id].status
         if relay_id in d.dry_contact_settings:
-            payload |= plain(d.dry_contact_settings[relay_id])
+            payload |= _relay_settings(d.dry_contact_settings[relay_id])
         result[f"dry_contacts/{sanitize_topic_level(relay_id)}"] = payload
     return result
 
@@ -130,7 +161,11 @@ def _dry_contacts(d: EnvoyData) -> dict[str, Payload]:
 def _storage(d: EnvoyData) -> dict[str, Payload]:
     if d.tariff is None or d.tariff.storage_settings is None:
         return {}
-    return {"storage": plain(d.tariff.storage_settings)}
+    settings = d.tariff.storage_settings
+    payload = plain(settings) | _vocabulary("mode", settings.mode, STORAGE_MODES)
+    if settings.date is not None:
+        payload["date"] = _number(settings.date)
+    return {"storage": payload}
 
 
 def _generator(d: EnvoyData) -> dict[str, Payload]:
@@ -181,4 +216,5 @@ def state_payloads(snapshot: Snapshot) -> dict[str, Payload]:
     if "storage" in payloads:
         # Not Envoy data: what the bridge saw after its own writes (bridge_tariff_watch).
         payloads["storage"]["settings_control"] = snapshot.settings_control
+    add_template_keys(payloads, snapshot)
     return payloads

@@ -10,24 +10,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from envoy2mqtt.catalog.controls import CHARGE_FROM_GRID, RESERVE_SOC, STORAGE_MODE, STORAGE_MODES
-from envoy2mqtt.catalog.spec import (
-    ON_OFF_EXPR,
-    Component,
-    DeviceKind,
-    EntitySpec,
-    map_expr,
-)
+from envoy2mqtt.catalog.spec import Component, DeviceKind, EntitySpec
 
 _BASE = EntitySpec(key="", component=Component.SWITCH, device=DeviceKind.STORAGE_OWNER,
                    group="storage", value="", condition=CHARGE_FROM_GRID.requirement)  # fmt: skip
 
 SPECS: tuple[EntitySpec, ...] = (
     replace(_BASE, key="charge_from_grid", value="charge_from_grid", name="Charge from grid",
-            expr=ON_OFF_EXPR, control=CHARGE_FROM_GRID),
+            control=CHARGE_FROM_GRID),
     replace(_BASE, key="storage_mode", component=Component.SELECT, value="mode",
-            name="Storage mode", options=tuple(STORAGE_MODES),
-            expr=map_expr({envoy: ha for ha, envoy in STORAGE_MODES.items()}),
-            control=STORAGE_MODE),
+            name="Storage mode", options=tuple(STORAGE_MODES), control=STORAGE_MODE),
     replace(_BASE, key="reserve_soc", component=Component.NUMBER, value="reserved_soc",
             name="Reserve battery level", device_class="battery", unit="%",
             control=RESERVE_SOC, object_key="reserve_soc_number"),

@@ -13,9 +13,10 @@ __all__ = ["VOLATILE_KEYS", "volatile_keys"]
 
 VOLATILE_KEYS: Mapping[str, frozenset[str]] = {
     # first level of the state topic suffix -> keys ignored at any depth of its payload
-    "gateway": frozenset({"last_poll"}),
+    # (with the ISO 8601 twins timestamp entities read, see catalog.derived.iso_of)
+    "gateway": frozenset({"last_poll", "last_poll_iso"}),
     "meters": frozenset({"timestamp"}),  # the CT reading time, also inside "phases"
-    "livedata": frozenset({"last_update"}),
+    "livedata": frozenset({"last_update", "last_update_iso"}),
 }
 
 

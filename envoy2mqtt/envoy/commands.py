@@ -49,6 +49,7 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.fetch import Fetcher
+from envoy2mqtt.envoy.json_terms import json_term
 from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
 
 __all__ = [
@@ -121,7 +122,7 @@ def _storage_mode(command: SetStorageMode, probe: ProbeLike, data: EnvoyData) ->
     tariff, storage = _storage(probe, data, "storage mode")
     if not isinstance(command.mode, str) or command.mode not in STORAGE_MODES:
         allowed = "|".join(sorted(STORAGE_MODES))
-        msg = f"storage mode must be one of {allowed}, got {command.mode!r}"
+        msg = f"storage mode must be one of {allowed}, got {json_term(command.mode)}"
         raise EnvoyCommandRejected(msg)
     # With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
     # write with 200 and then ignores it; turning them off is what makes the mode apply.
@@ -134,7 +135,7 @@ def _reserve_soc(command: SetReserveSoc, probe: ProbeLike, data: EnvoyData) -> W
     tariff, storage = _storage(probe, data, "battery reserve")
     value = command.value
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
-        msg = f"battery reserve must be an integer 0-100, got {value!r}"
+        msg = f"battery reserve must be an integer 0-100, got {json_term(value)}"
         raise EnvoyCommandRejected(msg)
     changed = msgspec.structs.replace(storage, reserved_soc=round(float(value), 1))
     return _tariff_request(tariff, changed)

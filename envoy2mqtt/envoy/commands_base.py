@@ -9,6 +9,7 @@ import msgspec
 
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected, EnvoyFeatureNotAvailable
 from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.json_terms import json_term
 
 
 class ProbeLike(Protocol):
@@ -41,7 +42,7 @@ def require_features(probe: ProbeLike, needed: SupportedFeatures, action: str) -
 def require_bool(value: object, what: str) -> bool:
     """Return ``value`` if it is a real boolean, else raise :class:`EnvoyCommandRejected`."""
     if not isinstance(value, bool):
-        msg = f"{what} must be a boolean, got {value!r}"
+        msg = f"{what} must be a boolean, got {json_term(value)}"
         raise EnvoyCommandRejected(msg)
     return value
 
@@ -50,6 +51,6 @@ def require_known(key: object, known: Mapping[str, Any], what: str) -> str:
     """Return ``key`` if it names an entry of ``known`` (exact match), else reject it."""
     if not isinstance(key, str) or key not in known:
         ids = ", ".join(sorted(known)) or "none"
-        msg = f"unknown {what} {key!r} (known: {ids})"
+        msg = f"unknown {what} {json_term(key)} (known: {ids})"
         raise EnvoyCommandRejected(msg)
     return key

@@ -15,6 +15,7 @@ from typing import Any, Final
 import msgspec
 
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
+from envoy2mqtt.envoy.json_terms import json_term
 from envoy2mqtt.envoy.models.data import DryContactSettings
 from envoy2mqtt.envoy.models.raw_dry_contacts import carry_wire_source, wire_relay
 
@@ -39,22 +40,22 @@ def _check_value(relay_id: str, key: str, value: Any) -> Any:
     if key in _ACTION_FIELDS:
         if not isinstance(value, str) or value not in ACTIONS:
             allowed = "|".join(sorted(ACTIONS))
-            raise _reject(relay_id, f"{key} must be one of {allowed}, got {value!r}")
+            raise _reject(relay_id, f"{key} must be one of {allowed}, got {json_term(value)}")
         return value
     if key == "mode":
         if not isinstance(value, str) or value not in MODES:
-            raise _reject(relay_id, f"mode must be one of manual|soc, got {value!r}")
+            raise _reject(relay_id, f"mode must be one of manual|soc, got {json_term(value)}")
         return value
     if key in _BOOL_FIELDS:
         if not isinstance(value, bool):
-            raise _reject(relay_id, f"{key} must be a boolean, got {value!r}")
+            raise _reject(relay_id, f"{key} must be a boolean, got {json_term(value)}")
         return value
     if key in _SOC_FIELDS:
         # bool is an int subclass (True must not pass as 1 %); NaN fails every comparison,
         # so the range test also rejects it (math.isfinite would overflow on huge ints).
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not ok or not 0 <= value <= 100:
-            raise _reject(relay_id, f"{key} must be a number 0-100, got {value!r}")
+            raise _reject(relay_id, f"{key} must be a number 0-100, got {json_term(value)}")
         return float(value)
     # load_name is the only key left (callers check membership first). Control characters
     # have no place in a name shown by the Enphase app.

@@ -18,6 +18,7 @@ from envoy2mqtt.envoy.commands_base import (
 )
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.json_terms import json_term
 from envoy2mqtt.envoy.models.data import EnvoyData
 
 PATH_ACB_CONFIG: Final = "/admin/lib/acb_config"
@@ -52,7 +53,7 @@ ExtraCommand = SetAcbSleep | WakeAcb | SetGeneratorMode
 
 def _percent(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
-        msg = f"{what} must be an integer 0-100, got {value!r}"
+        msg = f"{what} must be an integer 0-100, got {json_term(value)}"
         raise EnvoyCommandRejected(msg)
     return value
 
@@ -88,6 +89,6 @@ def generator_mode(command: SetGeneratorMode, probe: ProbeLike, data: EnvoyData)
     require_features(probe, SupportedFeatures.GENERATOR, "generator mode")
     if not isinstance(command.mode, str) or command.mode not in GENERATOR_MODES:
         allowed = "|".join(sorted(GENERATOR_MODES))
-        msg = f"generator mode must be one of {allowed}, got {command.mode!r}"
+        msg = f"generator mode must be one of {allowed}, got {json_term(command.mode)}"
         raise EnvoyCommandRejected(msg)
     return WriteRequest("POST", PATH_GEN_MODE, {"gen_cmd": command.mode}, frozenset({"generator"}))
