@@ -33,10 +33,7 @@ TRANSIENT_READINGS = 3
 #: Wh a counter may gain per reading (the simulator adds at most 5): growth, not a dip.
 GROWTH_PER_READING = 10.0
 
-_LOOKUP = re.compile(
-    r"value_json(?:\.get\('phases', \{\}\)\.get\('(?P<phase>[^']+)', \{\}\))?"
-    r"\.get\('(?P<key>[^']+)'\)"
-)
+_LOOKUP = re.compile(r"\{\{ value_json(?:\.phases\.(?P<phase>\w+))?\.(?P<key>\w+) \}\}")
 
 
 def _unstamped(payload: bytes | None) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from jinja2 import Environment, StrictUndefined
 
+from benchmarks._soakcheck import _LOOKUP
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions, discovery_payloads
 from envoy2mqtt.catalog.state import state_payloads
@@ -85,3 +86,13 @@ def test_binary_sensors_and_switches_name_their_json_states() -> None:
     assert (status["payload_on"], status["payload_off"]) == ("closed", "open")
     dc_switch = cmps["encharge_122035013273_dc_switch"]
     assert (dc_switch["payload_on"], dc_switch["payload_off"]) == (False, True)  # inverted
+
+
+def test_the_soak_checker_reads_the_key_of_every_template() -> None:
+    for config in _components("7.3.466_with_cts_3phase"):
+        match = PLAIN.match(config["value_template"])
+        assert match
+        found = _LOOKUP.search(config["value_template"])
+        assert found, config["value_template"]
+        phase = f".phases.{found['phase']}" if found["phase"] else ""
+        assert f"{phase}.{found['key']}" == match.group(1)
