@@ -134,7 +134,10 @@ async def test_cloud_revert_sends_a_second_result_and_shows_the_real_value(
     assert f'"warning": "{first["warning"]}"' in CONTRACT.read_text(encoding="utf-8")
     assert second["status"] == "reverted"
     assert second["value"] == "self_consumption"
-    await gw.wait_storage(mode="self-consumption", settings_control="cloud")
+    # the state shows the command word the result names (and the Envoy's own beside it)
+    await gw.wait_storage(
+        mode="self_consumption", envoy_mode="self-consumption", settings_control="cloud"
+    )
     assert len(_warnings(caplog)) == 1
     assert sum(REVERTED in r.getMessage() for r in caplog.records) == 2
 

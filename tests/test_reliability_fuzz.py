@@ -26,6 +26,7 @@ FIXTURE = "7.3.517"  # Enpower, batteries, dry contacts NC1 NC2 NO1 NO2, tariff
 ALL_CONTROLS = {"grid_relay": True, "dry_contacts": True, "storage": True}
 SWITCHES = ("grid_relay", "charge_from_grid", "dry_contacts/nc1", "dry_contacts/no2")
 WORDS = frozenset({"on", "off", "true", "false", "1", "0"})
+RELAY_WORDS = WORDS | {"closed", "open"}  # what the relay states show is accepted too
 MODE_WORDS = frozenset(w for pair in STORAGE_MODES.items() for w in pair)
 MAX_COMMAND = 4096  # mqtt.max_command_bytes default
 
@@ -60,8 +61,9 @@ def could_be_valid(suffix: str, payload: bytes) -> bool:
     if isinstance(value, dict) and set(value) <= {"value", "transaction"}:
         value = value.get("value")
     if suffix in SWITCHES:
+        words = WORDS if suffix == "charge_from_grid" else RELAY_WORDS
         return value in (True, False, 0, 1) or (
-            isinstance(value, str) and value.strip().lower() in WORDS
+            isinstance(value, str) and value.strip().lower() in words
         )
     if suffix == "storage_mode":
         return isinstance(value, str) and value.strip().lower() in MODE_WORDS
