@@ -21,6 +21,7 @@ from envoy2mqtt.bridge_worker import EnvoyWorker, describe
 from envoy2mqtt.catalog.commands import CommandError, parse_command
 from envoy2mqtt.catalog.controls import STORAGE_MODES
 from envoy2mqtt.envoy.errors import EnvoyError
+from envoy2mqtt.envoy.models.data import Tariff
 from envoy2mqtt.mqtt.router import CommandResult
 from envoy2mqtt.mqtt.topics import sanitize_level
 
@@ -62,6 +63,7 @@ class CommandExecutor:
         watcher = worker.tariff_watch
         storage_write = written_setting(parsed.command) is not None
         cloud = storage_write and watcher.control is SettingsControl.CLOUD
+        before = _tariff(worker)
         try:
             with watcher.writing() if storage_write else contextlib.nullcontext():
                 await worker.execute(parsed.command)
@@ -70,7 +72,8 @@ class CommandExecutor:
                 "command failed serial=%s control=%s error=%s", serial, name, describe(exc)
             )
             return CommandResult.failure(str(exc) or type(exc).__name__, parsed.transaction)
-        outcome = watcher.begin(parsed.command)
+        after = _tariff(worker)  # a new object only when the re-read after the write worked
+        outcome = watcher.begin(parsed.command, after if after is not before else None)
         return CommandResult(
             "ok",
             value=parsed.value,
@@ -78,6 +81,11 @@ class CommandExecutor:
             warning=CLOUD_WARNING if cloud else None,
             follow_up=None if outcome is None else _reverted(outcome),
         )
+
+
+def _tariff(worker: EnvoyWorker) -> Tariff | None:
+    tariff = getattr(getattr(worker.client, "data", None), "tariff", None)
+    return tariff if isinstance(tariff, Tariff) else None
 
 
 CLOUD_WARNING = (

@@ -6,7 +6,8 @@ back a minute or two later. After every storage write the tariff is therefore re
 fixed offsets (default +10, +30, +90, +180 s, restarted by the next storage write). A write
 counts as undone when a check shows another value for the setting it wrote, or a tariff
 ``date`` (top-level or in the storage settings) other than the one seen in the first read
-that showed all the written values: the bridge itself never changes those dates.
+after the write (the re-read that confirms it, or a later one) that showed all the written
+values: the bridge itself never changes those dates.
 
 :class:`TariffWatch` is the decision logic (no I/O); :class:`TariffWatcher` runs the
 schedule for one Envoy and keeps its "Battery settings control" state: ``unknown`` until a
@@ -97,6 +98,11 @@ def _same(setting: str, shown: Any, written: Any) -> bool:
     return bool(shown == written)
 
 
+def _dates(tariff: Tariff) -> tuple[str | None, str | None]:
+    storage = tariff.storage_settings
+    return tariff.date, storage.date if storage is not None else None
+
+
 @dataclass(slots=True)
 class _Pending:
     written: Any
@@ -118,12 +124,16 @@ class TariffWatch:
         """Whether a written setting is still expected."""
         return bool(self._pending)
 
-    def begin(self, setting: str, written: Any) -> asyncio.Future[Revert | None]:
+    def begin(
+        self, setting: str, written: Any, confirmed: Tariff | None = None
+    ) -> asyncio.Future[Revert | None]:
         """Expect ``setting`` = ``written`` from now on; resolves to a Revert or None (stuck).
 
         An earlier write of the same setting is superseded: its future resolves to None
         (the user replaced it; nothing to report), and only the new value is expected.
-        Expected dates are taken again from the next read that shows every written value.
+        ``confirmed`` is the tariff read right after the write (None if that read failed):
+        its dates are the expected ones when it shows every written value; otherwise
+        they are taken from the first later read that does.
         """
         previous = self._pending.pop(setting, None)
         if previous is not None and not previous.outcome.done():
@@ -132,26 +142,32 @@ class TariffWatch:
         self._pending[setting] = _Pending(written, outcome)
         self._dates = None
         self._reverted = False
+        if confirmed is not None and not self._changed(confirmed):
+            self._dates = _dates(confirmed)
         return outcome
+
+    def _changed(self, tariff: Tariff) -> list[Revert]:
+        """The pending writes ``tariff`` shows another value for."""
+        storage = tariff.storage_settings
+        shown = {name: getattr(storage, name, None) for name in self._pending}
+        return [
+            Revert(name, p.written, shown[name], "value")
+            for name, p in self._pending.items()
+            if storage is None or not _same(name, shown[name], p.written)
+        ]
 
     def check(self, tariff: Tariff | None) -> list[Revert]:
         """Compare one tariff read with what was written; the reverts it shows."""
-        storage = tariff.storage_settings if tariff is not None else None
-        if tariff is None or storage is None or not self._pending:
+        if tariff is None or tariff.storage_settings is None or not self._pending:
             return []
-        shown = {name: getattr(storage, name, None) for name in self._pending}
-        reverts = [
-            Revert(name, p.written, shown[name], "value")
-            for name, p in self._pending.items()
-            if not _same(name, shown[name], p.written)
-        ]
-        dates = (tariff.date, storage.date)
+        reverts = self._changed(tariff)
         if not reverts and self._dates is None:
-            self._dates = dates  # the first read showing all written values: our own write
-        elif self._dates is not None and dates != self._dates:
+            self._dates = _dates(tariff)  # the first read showing all written values
+        elif self._dates is not None and _dates(tariff) != self._dates:
             done = {r.setting for r in reverts}
+            storage = tariff.storage_settings
             reverts += [
-                Revert(name, p.written, shown[name], "date")
+                Revert(name, p.written, getattr(storage, name, None), "date")
                 for name, p in self._pending.items()
                 if name not in done
             ]
@@ -246,12 +262,17 @@ class TariffWatcher:
             self._writes -= 1
             self._generation += 1
 
-    def begin(self, command: Command) -> asyncio.Future[Revert | None] | None:
-        """Watch the write ``command`` just made (None: not a storage write, or no window)."""
+    def begin(
+        self, command: Command, confirmed: Tariff | None = None
+    ) -> asyncio.Future[Revert | None] | None:
+        """Watch the write ``command`` just made (None: not a storage write, or no window).
+
+        ``confirmed``: the tariff re-read right after the write, None if that read failed.
+        """
         setting = written_setting(command)
         if setting is None or not self._offsets:
             return None
-        outcome = self.watch.begin(*setting)
+        outcome = self.watch.begin(*setting, confirmed)
         self._start = asyncio.get_running_loop().time()  # the window restarts at each write
         self._generation += 1
         self._restart.set()

@@ -142,6 +142,20 @@ async def test_cloud_revert_sends_a_second_result_and_shows_the_real_value(
     assert sum(REVERTED in r.getMessage() for r in caplog.records) == 2
 
 
+async def test_cloud_push_of_the_same_value_is_a_revert_by_date(gateway: Gateway) -> None:
+    # The cloud re-sends its tariff with a new date; the value happens to be the written one.
+    gw = gateway
+    await gw.sim.inject(Fault(FaultKind.CLOUD_REVERT, seconds=0.1))
+    date_before = gw.storage["date"]
+    since = await gw.command("reserve_soc", str(ORIGINAL_RESERVE))
+    first, second = await gw.wait_results("reserve_soc", since, 2)
+    assert first["status"] == "ok"
+    assert (second["status"], second["value"]) == ("reverted", ORIGINAL_RESERVE)
+    assert "a tariff pushed by the cloud arrived after the local change" in second["error"]
+    await gw.wait_storage(settings_control="cloud")
+    assert gw.storage["date"] != date_before
+
+
 async def test_write_that_sticks_gets_one_result_and_control_local(gateway: Gateway) -> None:
     gw = gateway
     since = await gw.command("charge_from_grid", "ON")

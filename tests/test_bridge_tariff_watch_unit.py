@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import msgspec
+import pytest
 
 from envoy2mqtt.bridge_tariff_watch import (
     Revert,
@@ -13,8 +15,11 @@ from envoy2mqtt.bridge_tariff_watch import (
     TariffWatcher,
     written_setting,
 )
+from envoy2mqtt.catalog.discovery import discovery_payloads
+from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.envoy.command_types import SetChargeFromGrid, SetGridRelay, SetReserveSoc
 from envoy2mqtt.envoy.models.data import StorageSettings, Tariff
+from tests.catalog_helpers import render, snapshot
 
 BASE = StorageSettings(
     mode="self-consumption",
@@ -59,6 +64,21 @@ async def test_new_date_with_the_written_value_is_a_revert_by_date() -> None:
     [revert] = watch.check(tariff(date="300", charge_from_grid=True))
     assert revert.cause == "date"
     assert (await outcome) == revert
+
+
+async def test_confirming_read_of_the_write_is_the_date_baseline() -> None:
+    # The cloud pushed (same value, new date) before the watch's first read.
+    watch = TariffWatch()
+    outcome = watch.begin("reserved_soc", 43.0, confirmed=tariff(reserved_soc=43.0))
+    [revert] = watch.check(tariff(date="300", reserved_soc=43.0))
+    assert (revert.cause, await outcome) == ("date", revert)
+
+
+async def test_confirming_read_with_another_value_is_no_baseline() -> None:
+    watch = TariffWatch()
+    watch.begin("reserved_soc", 60.0, confirmed=tariff(reserved_soc=43.0))
+    assert watch.check(tariff(date="300", reserved_soc=60.0)) == []  # becomes the baseline
+    assert watch.watching
 
 
 async def test_storage_date_alone_counts_too() -> None:
@@ -156,3 +176,28 @@ async def test_empty_offsets_turn_the_watch_off() -> None:
     watcher = TariffWatcher(never, nothing, offsets=[])
     assert watcher.begin(SetReserveSoc(value=20)) is None
     assert watcher.control is SettingsControl.UNKNOWN
+
+
+@pytest.mark.parametrize("control", ["unknown", "cloud", "local"])
+def test_battery_settings_control_entity_reads_the_storage_payload(control: str) -> None:
+    snap = dataclasses.replace(snapshot("8.2.4345_with_device_data"), settings_control=control)
+    gateway = next(
+        config
+        for topic, config in discovery_payloads(snap).items()
+        if topic.endswith(f"/envoy2mqtt_{snap.serial}/config")
+    )
+    entity = gateway["cmps"]["battery_settings_control"]
+    assert entity["name"] == "Battery settings control"
+    assert entity["state_topic"] == f"envoy2mqtt/{snap.serial}/storage"
+    assert (entity["device_class"], entity["entity_category"]) == ("enum", "diagnostic")
+    assert entity["options"] == ["local", "cloud", "unknown"]
+    storage = state_payloads(snap)["storage"]
+    assert storage["settings_control"] == control
+    assert render(entity["value_template"], storage) == control
+
+
+def test_no_entity_without_storage_settings() -> None:
+    snap = snapshot("4.10.35")
+    assert "storage" not in state_payloads(snap)
+    configs = discovery_payloads(snap).values()
+    assert not any("battery_settings_control" in c.get("cmps", {}) for c in configs)
