@@ -9,9 +9,9 @@ Fed every message seen on ``#`` (in order), it checks:
   with a ``state_class``;
 * ``total_increasing`` entities never dip transiently (a drop followed, within
   ``TRANSIENT_READINGS`` readings, by a value at or above the level before the drop) and
-  lifetime counters (the bridge guard's keys) never step down to zero; dips of counters the
-  guard does not cover (``watt_hours_today``, ...) are reported as their own kind; a drop
-  that stays (the guard accepted a real reset after a reboot) is counted, not flagged;
+  lifetime counters (the bridge guard's keys) never step down to zero; dips of daily
+  counters (``bridge_daily``'s keys) and of counters no guard covers are reported as their
+  own kinds; a drop that stays (a guard accepted a real or day reset) is counted, not flagged;
 * nothing new is published under ``<base>/<sn>/`` while that Envoy's availability is
   ``offline``: a state message then must repeat the payload already retained before (the
   gateway payload may only change its ``stale`` list / ``last_poll``; counted, not flagged).
@@ -26,7 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from envoy2mqtt.bridge_daily import DAILY_COUNTERS
 from envoy2mqtt.bridge_guard import LIFETIME_KEYS
+
+_DAILY_KEYS = frozenset(c.key for c in DAILY_COUNTERS)
 
 #: A drop undone within this many readings is a transient dip (HA would book it twice).
 TRANSIENT_READINGS = 3
@@ -194,8 +197,13 @@ class SoakChecker:
             # comeback faster than real growth is a transient dip
             growth = GROWTH_PER_READING * track.since_drop
             if value >= track.dropped_from and track.dropped_from - track.low > growth:
-                guarded = ident[1] in LIFETIME_KEYS
-                kind = "lifetime_transient_dip" if guarded else "unguarded_counter_dip"
+                kind = (
+                    "lifetime_transient_dip"
+                    if ident[1] in LIFETIME_KEYS
+                    else "daily_transient_dip"
+                    if ident[1] in _DAILY_KEYS
+                    else "unguarded_counter_dip"
+                )
                 self._flag(kind, f"{ident} back to {value} >= {track.dropped_from}")
                 track.dropped_from = None
             elif track.since_drop >= TRANSIENT_READINGS:

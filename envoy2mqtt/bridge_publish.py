@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
+from envoy2mqtt.bridge_clock import clock_of
+from envoy2mqtt.bridge_daily import DailyGuard
 from envoy2mqtt.bridge_guard import LifetimeGuard
 from envoy2mqtt.bridge_orphans import RetainedScan
 from envoy2mqtt.bridge_worker import EnvoyWorker
@@ -86,11 +89,13 @@ class EnvoyPublisher:
         topics: Topics,
         guard: LifetimeGuard,
         discovery: DiscoveryOptions | None,
+        daily: DailyGuard | None = None,
     ) -> None:
         """Publish through ``publisher``; ``discovery`` None disables HA discovery."""
         self._publisher = publisher
         self._topics = topics
         self._guard = guard
+        self.daily = daily or DailyGuard()
         self._discovery = discovery
         self.scan: RetainedScan | None = None
         self.scan_done = asyncio.Event()
@@ -116,6 +121,9 @@ class EnvoyPublisher:
             if snapshot is None:
                 return
             await self._moved(view, snapshot.serial)
+            _LOGGER.info(
+                "envoy day serial=%s %s", snapshot.serial, clock_of(worker.client).describe()
+            )
             await self._publish_discovery(snapshot, view)
             await self._publish_states(worker, snapshot)
             view.announced = True
@@ -150,15 +158,19 @@ class EnvoyPublisher:
             payloads["gateway"] = {**payloads["gateway"], "stale": sorted(worker.stale)}
         serial = snapshot.serial
         keep = {self._topics.availability(serial)}
+        day = clock_of(worker.client).day(time.time())
         for suffix, payload in payloads.items():
             topic = self._topics.state(serial, suffix)
             keep.add(topic)
+            # The daily guard reads the raw lifetime values (rule 2b), so it goes first.
+            daily = self.daily.filter(topic, suffix, payload, day)
             await self._publisher.publish(
-                topic, self._guard.filter(topic, payload), volatile=volatile_keys(suffix)
+                topic, self._guard.filter(topic, daily), volatile=volatile_keys(suffix)
             )
         removed = await self._publisher.clear_missing(self._topics.device_prefix(serial), keep)
         if removed:
             self._guard.forget(removed)
+            self.daily.forget(removed)
             _LOGGER.info("states cleared serial=%s topics=%s", serial, ",".join(removed))
 
     async def _publish_discovery(
@@ -218,13 +230,14 @@ class EnvoyPublisher:
         view.orphans_checked = False
 
     def seed_guard(self, scan: RetainedScan, serials: list[str]) -> None:
-        """Take lifetime counters from the retained states of the previous run."""
+        """Take lifetime and daily counters from the retained states of the previous run."""
         for serial in serials:
             root = self._topics.device_prefix(sanitize_level(serial))
             for topic, payload in scan.under(root).items():
                 decoded = _json_object(payload)
                 if decoded is not None:
                     self._guard.seed(topic, decoded)
+                    self.daily.seed(topic, topic[len(root) + 1 :], decoded)
 
 
 def _platforms(config: dict[str, Any]) -> dict[str, str]:

@@ -30,6 +30,7 @@ def test_fields_are_read_and_the_release_letter_is_stripped() -> None:
         part_number="800-00649-r01",
         imeter=True,
         web_tokens=True,
+        time=1753703630,
     )
     assert info.version == AwesomeVersion("8.3.5167")
     assert info.version > AwesomeVersion("8.2.4264")

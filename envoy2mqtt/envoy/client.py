@@ -42,6 +42,7 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.fetch import Fetcher, Response
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
+from envoy2mqtt.envoy.home import EnvoyHome, read_home
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import DataCollector
 from envoy2mqtt.envoy.transport import (
@@ -187,6 +188,9 @@ class EnvoyClient:
         self._auth_lock = asyncio.Lock()
         self._auth_generation = 0
         self.info: EnvoyInfo | None = None
+        self.home: EnvoyHome | None = None
+        self.clock_offset = 0.0
+        """The gateway's clock minus ours (seconds), from the last ``/info`` ``<time>``."""
         self.probe_result: Any = None
         self.data = EnvoyData()
 
@@ -236,6 +240,8 @@ class EnvoyClient:
             msg = f"/info answered HTTP {full.response.status}"
             raise EnvoyFirmwareError(msg)
         info = parse_info(full.response.body)
+        if info.time is not None:
+            self.clock_offset = info.time - self._clock()
         _LOGGER.info(
             "envoy identified host=%s serial=%s firmware=%s scheme=%s",
             self.host,
@@ -432,6 +438,7 @@ class EnvoyClient:
             raise
         self._collector = collector
         self.probe_result = probe_result
+        self.home = await read_home(self.transport)
         if not keep_data:
             self.data = EnvoyData()
         _LOGGER.info("envoy probed host=%s serial=%s", self.host, info.serial)

@@ -25,6 +25,7 @@ GEN_MODE: Final = "/ivp/ss/gen_mode"
 TARIFF: Final = "/admin/lib/tariff"
 INVENTORY: Final = "/inventory.json?deleted=1"
 INFO: Final = "/info"
+HOME: Final = "/home"
 LIVEDATA_STATUS: Final = "/ivp/livedata/status"
 LIVEDATA_STREAM: Final = "/ivp/livedata/stream"
 

@@ -28,6 +28,8 @@ class EnvoyInfo(msgspec.Struct, frozen=True, kw_only=True):
         part_number: gateway part number (empty if the document has none).
         imeter: True for the metered hardware variant (has CT inputs).
         web_tokens: the ``<web-tokens>`` flag (token firmware), None when absent.
+        time: the gateway's clock when it answered (``<time>``, epoch seconds), None when
+            absent or not a number.
     """
 
     firmware: str
@@ -35,6 +37,7 @@ class EnvoyInfo(msgspec.Struct, frozen=True, kw_only=True):
     part_number: str
     imeter: bool
     web_tokens: bool | None = None
+    time: int | None = None
 
     @property
     def version(self) -> AwesomeVersion:
@@ -47,6 +50,10 @@ def _text(parent: Element, tag: str) -> str | None:
     if node is None or node.text is None:
         return None
     return node.text.strip()
+
+
+def _epoch(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
 
 
 def parse_info(body: bytes) -> EnvoyInfo:
@@ -77,6 +84,7 @@ def parse_info(body: bytes) -> EnvoyInfo:
         part_number=_text(device, "pn") or "",
         imeter=_text(device, "imeter") == "true",
         web_tokens=None if web_tokens is None else web_tokens == "true",
+        time=_epoch(_text(root, "time")),
     )
     _LOGGER.debug("info parsed firmware=%s metered=%s", info.firmware, info.imeter)
     return info
