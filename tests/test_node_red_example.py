@@ -123,8 +123,8 @@ async def test_node_red_example_flow_shows_state_changes_and_command_results(
     flows = example_flow(mosquitto.port)
     mqtt_in = [n["id"] for n in flows if n["type"] == "mqtt in"]
     red = NodeRed(node_red_js, tmp_path / "node-red", free_port(), flows)
-    await red.start()
     try:
+        await red.start()
         async with sidebar_of(red) as (sidebar, http):
             connected = "node-red:common.status.connected"
             await sidebar.wait(

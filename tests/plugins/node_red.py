@@ -67,6 +67,7 @@ def install_node_red(root: Path, version: str = NODE_RED_VERSION) -> Path:
                 ],
                 check=True, timeout=_INSTALL_TIMEOUT, stdout=subprocess.DEVNULL,
             )  # fmt: skip
+            staging.chmod(0o755)  # mkdtemp made it private
             staging.rename(home)  # only a complete install ever appears under its name
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -118,6 +119,7 @@ class NodeRed:
         (user_dir / "flows.json").write_text(json.dumps(flows))
         self.log = user_dir / "node-red.log"
         self.proc: asyncio.subprocess.Process | None = None
+        self._pump: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -166,5 +168,6 @@ class NodeRed:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(self._pump, 5)
+        if self._pump is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._pump, 5)
