@@ -1,10 +1,11 @@
 """Payload keys the catalogue computes from other keys of the same payload.
 
-Every discovery value template is a plain ``{{ value_json.<key> }}`` (openHAB's Jinjava
-renders no more than that reliably), so where Home Assistant's state is not the Envoy's
-raw value - a timestamp shown as ISO 8601, milli-watts shown as watts, a count of active
-flags - the state payload carries the converted value under a key of its own, next to
-the raw one. A row declares this with ``derived=`` (see :class:`Derived`).
+Every discovery value template is a plain ``{{ value_json.<key> }}`` (the template engines
+of other consumers, such as openHAB's Jinjava, lack much of Home Assistant's), so where
+Home Assistant's state is not the Envoy's raw value - a timestamp shown as ISO 8601,
+milli-watts shown as watts, a count of active flags - the state payload carries the
+converted value under a key of its own, next to the raw one. A row declares this with
+``derived=`` (see :class:`Derived`).
 """
 
 from __future__ import annotations

@@ -69,7 +69,8 @@ class DiscoveryOptions:
 def value_template(spec: EntitySpec) -> str:
     """The value template of ``spec``: a plain ``{{ value_json.<key> }}``, nothing else.
 
-    Any consumer's template engine renders it (HA's Jinja2, openHAB's Jinjava): the state
+    Any consumer's template engine renders it (HA's Jinja2, openHAB's Jinjava or its port
+    of HA's template code): the state
     payload always carries the key, ``null`` when unknown, which HA shows as unknown; keys
     HA needs converted are computed into the payload (:mod:`envoy2mqtt.catalog.derived`).
     """
@@ -109,8 +110,9 @@ def _presentation(spec: EntitySpec) -> dict[str, Any]:
         "options": list(spec.options) or None,
     }
     if spec.component is Component.BINARY_SENSOR:
-        # JSON values: HA compares str(rendered) with str(payload_on) ("True"), Jinjava
-        # with its own rendering ("true"); both agree for the same JSON value.
+        # JSON values, as zigbee2mqtt sends them: HA (and openHAB's port of its code) reads
+        # payload_on true as "True" and renders true as "True"; Jinjava-based versions read
+        # "true" and render "true". Each agrees with itself for the same JSON value.
         fields["payload_on"], fields["payload_off"] = spec.states
     if not spec.enabled:
         fields["enabled_by_default"] = False

@@ -32,8 +32,9 @@ do not edit by hand (a test fails when this file and the catalogue disagree).
   `phases.<l1|l2|l3>.<value>` of the same payload.
 * Every value template is exactly `{{ value_json.<value> }}` (phase variants:
   `{{ value_json.phases.<phase>.<value> }}`), so any template engine renders it (Home
-  Assistant's Jinja2, openHAB's Jinjava). The payload always has the key: `null` when the
-  Envoy did not report the value (Home Assistant shows *unknown*). Where Home Assistant's
+  Assistant's Jinja2, openHAB's Jinjava or its port of HA's template code). The payload
+  always has the key: `null` when the Envoy did not report the value (Home Assistant
+  shows *unknown*). Where Home Assistant's
   state is not the Envoy's raw value, the payload carries the converted value under its
   own key next to the raw one (the note after the key: timestamps as ISO 8601, milli-units
   as units, a count of flags). Binary sensors and switches compare the JSON value with
