@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 
 from envoy2mqtt.catalog import (
@@ -71,18 +72,24 @@ def _wanted(spec: EntitySpec, controls: ControlFlags) -> bool:
     return spec.control is None or controls.enabled(spec.control.flag)
 
 
+@functools.lru_cache(maxsize=8192)
+def group_of(pattern: str, ident: str | None) -> str:
+    """The sanitised state topic suffix of a row's ``group`` pattern for one device."""
+    group_id = sanitize_topic_level(ident) if ident is not None else ""
+    return "/".join(sanitize_topic_level(p) for p in pattern.format(id=group_id).split("/"))
+
+
 def _bind(snapshot: Snapshot, spec: EntitySpec, ident: str | None) -> Entity:
     kind, owner = resolve(snapshot, spec.device, ident)
-    group_id = sanitize_topic_level(ident) if ident is not None else ""
-    group = "/".join(sanitize_topic_level(p) for p in spec.group.format(id=group_id).split("/"))
+    group = group_of(spec.group, ident)
     unique_id = join_id(snapshot.serial, device_slug(kind, owner), spec.object_key or spec.key)
     return Entity(spec=spec, device=kind, ident=owner, group=group, unique_id=unique_id)
 
 
-def entities(
+def rows(
     snapshot: Snapshot, controls: ControlFlags | None = None, *, any_flags: bool = False
-) -> Iterator[Entity]:
-    """Yield every entity this snapshot has, honouring creation conditions and control flags.
+) -> Iterator[tuple[EntitySpec, str | None]]:
+    """Every (row, device id) this snapshot has, by creation conditions and control flags.
 
     With ``any_flags`` the control flags are ignored: every entity some configuration
     would create (what the state payloads must serve).
@@ -93,4 +100,12 @@ def entities(
             continue
         for ident in device_items(snapshot, spec.device):
             if spec.condition(snapshot, ident):
-                yield _bind(snapshot, spec, ident)
+                yield spec, ident
+
+
+def entities(
+    snapshot: Snapshot, controls: ControlFlags | None = None, *, any_flags: bool = False
+) -> Iterator[Entity]:
+    """Yield every entity this snapshot has (see :func:`rows`), bound to its device."""
+    for spec, ident in rows(snapshot, controls, any_flags=any_flags):
+        yield _bind(snapshot, spec, ident)

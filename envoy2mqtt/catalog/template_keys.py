@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envoy2mqtt.catalog.registry import entities
+from envoy2mqtt.catalog.registry import group_of, rows
 from envoy2mqtt.catalog.snapshot import Snapshot
 
 __all__ = ["add_template_keys"]
@@ -20,11 +20,10 @@ __all__ = ["add_template_keys"]
 
 def add_template_keys(payloads: dict[str, dict[str, Any]], snapshot: Snapshot) -> None:
     """Add (in place) every key an entity of ``snapshot`` reads to its group payload."""
-    for entity in entities(snapshot, any_flags=True):
-        payload = payloads.get(entity.group)
+    for spec, ident in rows(snapshot, any_flags=True):
+        payload = payloads.get(group_of(spec.group, ident))
         if payload is None:
             continue  # the group is not published at all: HA keeps the entity unknown
-        spec = entity.spec
         if spec.phase is not None:
             payload = payload.setdefault("phases", {}).setdefault(spec.phase, {})
         if spec.derived is not None:
