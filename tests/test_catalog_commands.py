@@ -120,6 +120,17 @@ def test_relay_settings_map_ha_names_to_envoy_names() -> None:
         },
     )
     assert result.transaction == 9
+    # the result echoes the change as the relay's state shows it (field names, command words)
+    assert result.value == {
+        "mode": "battery",
+        "grid_action": "not_powered",
+        "micro_grid_action": "powered",
+        "generator_action": "schedule",
+        "soc_low": 20,
+        "soc_high": 80,
+        "load_name": "Pool pump",
+        "override": True,
+    }
     # Envoy names, the settings topic as dry_contacts/<id>/settings, a value envelope.
     result = _parse(
         '{"value": {"mode": "manual", "grid_action": "apply"}}', "dry_contacts", "NC1/settings"
@@ -127,6 +138,7 @@ def test_relay_settings_map_ha_names_to_envoy_names() -> None:
     assert result.command == UpdateDryContactSettings(
         id="NC1", changes={"mode": "manual", "grid_action": "apply"}
     )
+    assert result.value == {"mode": "standard", "grid_action": "powered"}
 
 
 @pytest.mark.parametrize(

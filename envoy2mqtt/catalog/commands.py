@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from envoy2mqtt.catalog.controls import CONTROLS, ControlFlags
 from envoy2mqtt.catalog.naming import sanitize_topic_level
-from envoy2mqtt.catalog.relay_settings import parse_settings
+from envoy2mqtt.catalog.relay_settings import parse_settings, shown_settings
 from envoy2mqtt.catalog.scalars import (
     CommandError,
     parse_bool,
@@ -50,7 +50,8 @@ class ParsedCommand:
 
     Attributes:
         command: the typed Envoy command.
-        value: the requested value in MQTT terms (``ON``, ``self_consumption``, 20, {...}).
+        value: the requested value in the words the state shows (``ON``,
+            ``self_consumption``, 20, ``{"micro_grid_action": "powered"}``).
         transaction: the payload's ``transaction``, if it was a JSON object with one.
     """
 
@@ -170,7 +171,7 @@ def _value(snapshot: Snapshot, spec: ControlSpec, target: str | None, raw: Any) 
         number = parse_int(raw, schema.minimum, schema.maximum, spec.name)
         return number, number
     changes = parse_settings(raw, snapshot.data.dry_contact_settings[str(target)])
-    return changes, changes
+    return changes, shown_settings(changes)
 
 
 def parse_command(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -34,6 +35,21 @@ RELAY_ACTIONS: Final = MappingProxyType(
 STORAGE_MODES: Final = MappingProxyType(
     {"backup": "backup", "self_consumption": "self-consumption", "savings": "economy"}
 )
+# Dry-contact settings fields (Envoy names) whose words differ between commands and Envoy.
+RELAY_SETTING_WORDS: Final = MappingProxyType(
+    {
+        "mode": RELAY_MODES,
+        "grid_action": RELAY_ACTIONS,
+        "micro_grid_action": RELAY_ACTIONS,
+        "generator_action": RELAY_ACTIONS,
+    }
+)
+
+
+def command_word(mapping: Mapping[str, str], envoy_word: object) -> str | None:
+    """The command word for an Envoy word (``self-consumption`` -> ``self_consumption``)."""
+    return next((word for word, envoy in mapping.items() if envoy == envoy_word), None)
+
 
 _HAS_ENPOWER = when(
     "feature ENPOWER and data.enpower set",

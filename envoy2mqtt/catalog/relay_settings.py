@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from envoy2mqtt.catalog.controls import RELAY_ACTIONS, RELAY_MODES
+from envoy2mqtt.catalog.controls import (
+    RELAY_ACTIONS,
+    RELAY_MODES,
+    RELAY_SETTING_WORDS,
+    command_word,
+)
 from envoy2mqtt.catalog.scalars import CommandError, parse_bool, parse_enum, parse_number
 from envoy2mqtt.envoy.models.data import DryContactSettings
 
@@ -66,3 +71,13 @@ def parse_settings(value: Any, current: DryContactSettings) -> dict[str, Any]:
     if not low < high:
         raise CommandError(f"soc_low ({low:g}) must be below soc_high ({high:g})")
     return changes
+
+
+def shown_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """A settings change as the relay's state shows it: Envoy field names, command words."""
+    return {
+        field: command_word(RELAY_SETTING_WORDS[field], value)
+        if field in RELAY_SETTING_WORDS
+        else value
+        for field, value in changes.items()
+    }

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from envoy2mqtt.catalog.collar import grid_status
-from envoy2mqtt.catalog.controls import RELAY_ACTIONS, RELAY_MODES, STORAGE_MODES
+from envoy2mqtt.catalog.controls import RELAY_SETTING_WORDS, STORAGE_MODES, command_word
 from envoy2mqtt.catalog.naming import phase_level, sanitize_topic_level
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.template_keys import add_template_keys
@@ -122,21 +122,12 @@ def _singles(d: EnvoyData) -> dict[str, Payload]:
 
 def _vocabulary(field: str, raw: Any, mapping: Mapping[str, str]) -> Payload:
     """The command word (``null`` if the commands lack one) and the Envoy's raw word."""
-    command = next((word for word, envoy in mapping.items() if envoy == raw), None)
-    return {field: command, f"envoy_{field}": raw}
-
-
-_RELAY_WORDS: Mapping[str, Mapping[str, str]] = {
-    "mode": RELAY_MODES,
-    "grid_action": RELAY_ACTIONS,
-    "micro_grid_action": RELAY_ACTIONS,
-    "generator_action": RELAY_ACTIONS,
-}
+    return {field: command_word(mapping, raw), f"envoy_{field}": raw}
 
 
 def _relay_settings(settings: Any) -> Payload:
     payload = plain(settings)
-    for field, mapping in _RELAY_WORDS.items():
+    for field, mapping in RELAY_SETTING_WORDS.items():
         payload |= _vocabulary(field, payload.get(field), mapping)
     return payload
 
