@@ -70,9 +70,9 @@ def value_template(spec: EntitySpec) -> str:
     """The value template of ``spec``: a plain ``{{ value_json.<key> }}``, nothing else.
 
     Any consumer's template engine renders it (HA's Jinja2, openHAB's Jinjava or its port
-    of HA's template code): the state
-    payload always carries the key, ``null`` when unknown, which HA shows as unknown; keys
-    HA needs converted are computed into the payload (:mod:`envoy2mqtt.catalog.derived`).
+    of HA's template code): the state payload always carries the key, ``null`` when
+    unknown, which HA shows as unknown; keys HA needs converted are computed into the
+    payload (:mod:`envoy2mqtt.catalog.derived`).
     """
     path = ("phases", spec.phase, spec.value) if spec.phase is not None else (spec.value,)
     return "{{ value_json." + ".".join(path) + " }}"

@@ -34,12 +34,12 @@ do not edit by hand (a test fails when this file and the catalogue disagree).
   `{{ value_json.phases.<phase>.<value> }}`), so any template engine renders it (Home
   Assistant's Jinja2, openHAB's Jinjava or its port of HA's template code). The payload
   always has the key: `null` when the Envoy did not report the value (Home Assistant
-  shows *unknown*). Where Home Assistant's
-  state is not the Envoy's raw value, the payload carries the converted value under its
-  own key next to the raw one (the note after the key: timestamps as ISO 8601, milli-units
-  as units, a count of flags). Binary sensors and switches compare the JSON value with
-  `payload_on`/`payload_off` (`state_on`/`state_off`), given as the same JSON values
-  (`true`/`false`, or `closed`/`open` for relays).
+  shows *unknown*). Where Home Assistant's state is not the Envoy's raw value, the
+  payload carries the converted value under its own key next to the raw one (the note
+  after the key: timestamps as ISO 8601, milli-units as units, a count of flags). Binary
+  sensors and switches compare the JSON value with `payload_on`/`payload_off`
+  (`state_on`/`state_off`), given as the same JSON values (`true`/`false`, or
+  `closed`/`open` for relays).
 * Selects read the command word (the option name); the Envoy's own word is beside it as
   `envoy_<value>` (`storage.envoy_mode` = `self-consumption` while `storage.mode` =
   `self_consumption`). A control's `/set` takes every value its state shows, verbatim.
