@@ -33,28 +33,36 @@ _MIN_SECRET_LEN = 4
 
 _SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 
-# Key names whose value is a secret: the key must end with one of these words.
-_SENSITIVE_NAME = (
-    r"[A-Za-z0-9_\[-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key"
-    r"|session[_-]?id|sessionid)"
-)
+# Key names whose value is a secret: the key ends with one of these words (access_token,
+# user[password], X-Auth-Token…); what comes before the word does not matter.
+_SENSITIVE_NAME = r"(?:password|passwd|passphrase|secret|token|api[_-]?key|session[_-]?id)"
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+
+# Each pattern runs only when one of its trigger words is in the lower-cased text: most log
+# lines have none, and the patterns are then skipped instead of scanned for (logging at
+# debug level creates a record per HTTP call and per publish).
+_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     # header-style lines: "Authorization: Digest a=1, response=...", "Set-Cookie: sessionId=..."
     # (to the end of the line or quoted value: digest parameters are separated by commas)
     (
+        ("authorization", "cookie"),
         re.compile(r"(?i)\b((?:proxy-)?authorization|set-cookie|cookie)(\s*[:=]\s*)[^\r\n}\"']+"),
         rf"\1\2{MASK}",
     ),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
+    (
+        ("bearer", "basic"),
+        re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+        rf"\1 {MASK}",
+    ),
     # any JWT (three base64url parts, header starting with '{"' -> "eyJ")
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
+    (("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     # URL credentials: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+@"), rf"\1{MASK}@"),
+    (("://",), re.compile(r"(://[^\s:/@]*:)[^\s/@]+@"), rf"\1{MASK}@"),
     # key=value, key: value, "key": "value", user[password]=value, ?token=value&...
     (
+        ("pass", "secret", "token", "key", "session"),
         re.compile(
-            rf"(?i)(?<![A-Za-z0-9])({_SENSITIVE_NAME}\]?[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(MASK)})"
+            rf"(?i)({_SENSITIVE_NAME}\]?[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(MASK)})"
             r"[^\"'&;\s,}]+"
         ),
         rf"\1{MASK}",
@@ -100,15 +108,19 @@ def _registered() -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
 
 def redact(text: str) -> str:
     """Return ``text`` with registered secrets and secret-shaped fragments replaced by ``***``."""
+    return _structural(_whole_tokens(text))
+
+
+def _whole_tokens(text: str) -> str:
     registered = _registered()
-    if registered is not None:
-        text = registered[0].sub(MASK, text)
-    return _structural(text)
+    return text if registered is None else registered[0].sub(MASK, text)
 
 
 def _structural(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    for triggers, pattern, replacement in _PATTERNS:
+        if any(t in lowered for t in triggers):
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -134,7 +146,7 @@ def _redact_arg(value: Any) -> Any:
         text = value if isinstance(value, str) else str(value)
     except Exception:  # a broken __str__ must not break logging
         return value
-    cleaned = redact(text)
+    cleaned = _whole_tokens(text)  # the structural patterns run on the whole message
     return value if cleaned == text else cleaned
 
 
