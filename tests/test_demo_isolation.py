@@ -2,7 +2,8 @@
 
 A real bridge serves a simulated Envoy of fixture 7.3.517 on a real mosquitto; the demo
 (a real process, with discovery) serves the same system - the same serial - on the same
-broker, and ends by SIGTERM, by ``--duration`` or because its output pipe closed (``| head``).
+broker, and ends by SIGTERM, Ctrl-C (SIGINT), ``--duration`` or because its output pipe
+closed (``| head``).
 While it runs nothing of the real bridge's ``bridge/*`` or discovery changes; after it ended
 the broker's retained set is the one from before, topic for topic and payload for payload.
 """
@@ -46,8 +47,9 @@ def demo_command(port: int, *extra: str) -> list[str]:
 
 async def start_demo(port: int, how: str, errors: Path) -> asyncio.subprocess.Process:
     if how == "broken_pipe":
-        # a real `| head`: the demo learns that its reader went away on its next write
-        script = '"$@" 2>"$ERR" | head -n 100 >/dev/null; exit "${PIPESTATUS[0]}"'
+        # a reader that goes away, like `| head`, once the storage state was shown (the
+        # demo learns it on its next write)
+        script = '"$@" 2>"$ERR" | sed "/\\/storage  /q" >/dev/null; exit "${PIPESTATUS[0]}"'
         return await asyncio.create_subprocess_exec(
             "bash", "-c", script, "bash", *demo_command(port),
             env={**os.environ, "ERR": str(errors)},
@@ -83,11 +85,12 @@ def unique_ids(messages: dict[str, bytes], prefix: str) -> tuple[set[str], set[s
         if topic.startswith(prefix) and payload:
             config = json.loads(payload)
             devices |= set(config["dev"]["identifiers"])
-            uids |= {c["unique_id"] for c in config["cmps"].values()}
+            # a component sent with its platform alone is a removal (it moved to another device)
+            uids |= {c["unique_id"] for c in config["cmps"].values() if "unique_id" in c}
     return uids, devices
 
 
-@pytest.mark.parametrize("how", ["sigterm", "duration", "broken_pipe"])
+@pytest.mark.parametrize("how", ["sigterm", "sigint", "duration", "broken_pipe"])
 async def test_demo_next_to_a_real_bridge_leaves_the_broker_as_it_was(
     real_bridge: tuple[Watcher, str], mosquitto: Mosquitto, tmp_path: Path, how: str
 ) -> None:
@@ -105,8 +108,8 @@ async def test_demo_next_to_a_real_bridge_leaves_the_broker_as_it_was(
     try:
         # seen at all: after `| head` the demo may already be cleaning up
         await watcher.wait(lambda w: {demo_state, demo_device} <= set(seen(w)), 30)
-        if how == "sigterm":
-            proc.send_signal(signal.SIGTERM)
+        if how in {"sigterm", "sigint"}:  # SIGINT: what Ctrl-C sends
+            proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
         await asyncio.wait_for(proc.wait(), 60)
     finally:
         if proc.returncode is None:
