@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import bridge_settings, running_bridge
@@ -113,6 +114,7 @@ def _set_production(sim: EnvoySimulator, watts: int) -> None:
             reading["wNow"] = watts
 
 
+@pytest.mark.timeout(720)  # the first run installs Node-RED from npm (about 20-60 s)
 async def test_node_red_example_flow_shows_state_changes_and_command_results(
     node_red_js: Path,
     mosquitto: Mosquitto,

@@ -59,14 +59,17 @@ def install_node_red(root: Path, version: str = NODE_RED_VERSION) -> Path:
             return red
         staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=root))
         try:
-            subprocess.run(
+            npm = subprocess.run(
                 [
                     _tool("npm"), "install", "--prefix", str(staging), "--omit=dev",
                     "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error",
                     "--cache", str(root / ".npm-cache"), f"node-red@{version}",
                 ],
-                check=True, timeout=_INSTALL_TIMEOUT, stdout=subprocess.DEVNULL,
+                check=False, timeout=_INSTALL_TIMEOUT, capture_output=True, text=True,
             )  # fmt: skip
+            if npm.returncode != 0:
+                msg = f"npm install node-red@{version} failed:\n{npm.stderr[-2000:]}"
+                raise RuntimeError(msg)
             staging.chmod(0o755)  # mkdtemp made it private
             staging.rename(home)  # only a complete install ever appears under its name
         finally:
