@@ -169,3 +169,16 @@ def test_config_in_a_directory_the_uid_cannot_enter_is_explained(
     assert code == 1, message
     assert f"runs as uid {uid}, which may not enter the directory" in message
     assert f"{private_config.parent};" in message
+
+
+def test_group_readable_config_works_for_the_image_user(
+    private_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's alternative: chgrp 10001 + chmod 640 keeps the file editable by you."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can hand a file to group 10001")
+    os.chown(private_config, 0, IMAGE_UID)
+    private_config.chmod(0o640)
+    uid, code, out = _cli(capsys, "check-config", "--config", str(private_config))
+    assert uid == IMAGE_UID
+    assert code == 0, out
