@@ -18,6 +18,7 @@ from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions, discovery_payloads
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
+from envoy2mqtt.envoy.network import parse_home
 from envoy2mqtt.mqtt.topics import Topics
 from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
@@ -42,7 +43,11 @@ _VOLATILE_GATEWAY_KEYS = {
 
 
 def expected_snapshot(fixture: str) -> Snapshot:
-    return Snapshot.from_expected(json.loads((FIXTURES / fixture / "expected.json").read_text()))
+    snap = Snapshot.from_expected(json.loads((FIXTURES / fixture / "expected.json").read_text()))
+    home = FIXTURES / fixture / "home"  # read once per probe, beside the data groups
+    return (
+        dataclasses.replace(snap, network=parse_home(home.read_bytes())) if home.is_file() else snap
+    )
 
 
 def _gateway_stable(payload: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +73,9 @@ async def test_states_and_discovery_match_the_catalogue(
         async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
             await watcher.wait(lambda w: set(expected_states) <= set(w.latest))
             await watcher.wait(lambda w: set(expected_discovery) <= set(w.latest))
+            gateway = topics.state(snapshot.serial, "gateway")
+            mac = expected_states[gateway].get("mac")
+            await watcher.wait(lambda w: w.json(gateway).get("mac") == mac)
             availability = topics.availability(snapshot.serial)
             await watcher.wait(lambda w: w.latest.get(availability) == b"online")
             retained = await watcher.retained_now("envoy2mqtt/#", "homeassistant/#")

@@ -76,13 +76,18 @@ def device_id(
 
 
 def _gateway(snapshot: Snapshot) -> dict[str, Any]:
-    return {
+    info: dict[str, Any] = {
         "name": snapshot.name,
         "model": snapshot.model,
         "sw_version": snapshot.firmware,
         "hw_version": snapshot.part_number,
         "serial_number": snapshot.serial,
     }
+    mac = snapshot.network.mac if snapshot.network is not None else None
+    if mac is not None:
+        # As HA's own integration does: HA merges devices that share a connection.
+        info["connections"] = [["mac", mac]]
+    return info
 
 
 def _encharge(d: EnvoyData, sn: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import msgspec
 
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.network import NetworkInterface
 
 
 def _features(names: list[str]) -> SupportedFeatures:
@@ -63,6 +64,7 @@ class Snapshot:
     last_poll: float | None = None
     host: str | None = None
     settings_control: str = "unknown"
+    network: NetworkInterface | None = None
 
     @property
     def ct_meter_types(self) -> list[str]:

@@ -65,6 +65,9 @@ def _gateway(snapshot: Snapshot) -> Payload:
         "token_expires_at": snapshot.token_expires_at,
         "last_poll": snapshot.last_poll,
     }
+    net = snapshot.network
+    if net is not None:
+        payload |= {"mac": net.mac, "network_interface": net.interface, "network_type": net.type}
     return _drop_none(payload)  # type: ignore[no-any-return]
 
 
