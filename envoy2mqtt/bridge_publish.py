@@ -63,7 +63,7 @@ def snapshot_of(worker: EnvoyWorker, name: str | None) -> Snapshot | None:
         last_poll=round(worker.stats.last_poll_at) if worker.stats.last_poll_at else None,
         host=worker.host,
         settings_control=worker.tariff_watch.control.value,
-        network=worker.network.current,
+        network=getattr(getattr(client, "home", None), "interface", None),
     )
 
 

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from envoy2mqtt.bridge_health import EnvoyStats
-from envoy2mqtt.bridge_network import NetworkInfo
 from envoy2mqtt.bridge_schedule import (
     FIRMWARE_CHECK,
     Availability,
@@ -183,7 +182,6 @@ class EnvoyWorker:
         self._firmware_check = firmware_check
         # Set to run a tier's next poll now instead of at its tick (see _read_ok).
         self._poll_now: dict[TierName, asyncio.Event] = {}
-        self.network = NetworkInfo()
         self._tiers: dict[TierName, Tier] = {}
         self.availability = Availability(
             grace=default_grace(intervals[1]) if grace is None else grace
@@ -312,7 +310,6 @@ class EnvoyWorker:
         if groups is None:
             groups = getattr(probe, "active_groups", None)
         fast, normal, slow = self._intervals
-        self.network.reprobed(self.serial)
         offered = None if groups is None else list(groups)
         tiers = plan_tiers(fast, normal, slow, offered, self._firmware_check)
         self._tiers = {t.name: t for t in tiers}
@@ -399,8 +396,6 @@ class EnvoyWorker:
                     await self._poll_groups(list(tier.groups), tier.name, retries, deadline)
                 else:
                     self.polled.add(tier.name)
-            if tier.check_info and await self.network.read_if_due(self.client, self.host):
-                await self._report({"network"})
         except (EnvoyError, TimeoutError, OSError) as exc:
             self.polled.add(tier.name)
             if budget.expired() and tier.groups:
@@ -433,7 +428,6 @@ class EnvoyWorker:
         self.stale.clear()
         self.polled.clear()
         await self._after_probe()
-        self._poll_now.setdefault(TierName.FIRMWARE, asyncio.Event()).set()  # read /home
 
     async def _poll_groups(
         self,

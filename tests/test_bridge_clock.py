@@ -23,7 +23,12 @@ AT = dt.datetime(2026, 8, 2, 4, 30, tzinfo=dt.UTC).timestamp()
 
 def test_home_of_a_fixture_gives_zone_date_and_time() -> None:
     home = parse_home((FIXTURES / "8.3.5169_with_generator" / "home").read_bytes())
-    assert home == EnvoyHome(timezone="US/Central", current_date="08/01/2026", current_time="09:09")
+    assert home is not None
+    assert (home.timezone, home.current_date, home.current_time) == (
+        "US/Central",
+        "08/01/2026",
+        "09:09",
+    )
 
 
 @pytest.mark.parametrize("body", [b"<html>legacy home page</html>", b"[]", b'{"timezone": 5}'])

@@ -18,7 +18,7 @@ from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions, discovery_payloads
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
-from envoy2mqtt.envoy.network import parse_home
+from envoy2mqtt.envoy.network import primary_interface
 from envoy2mqtt.mqtt.topics import Topics
 from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
@@ -46,7 +46,9 @@ def expected_snapshot(fixture: str) -> Snapshot:
     snap = Snapshot.from_expected(json.loads((FIXTURES / fixture / "expected.json").read_text()))
     home = FIXTURES / fixture / "home"  # read once per probe, beside the data groups
     return (
-        dataclasses.replace(snap, network=parse_home(home.read_bytes())) if home.is_file() else snap
+        dataclasses.replace(snap, network=primary_interface(home.read_bytes()))
+        if home.is_file()
+        else snap
     )
 
 

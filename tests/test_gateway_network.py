@@ -1,5 +1,8 @@
 """The gateway's MAC and interface from ``/home``: read once per probe, never polled.
 
+``/home`` is the one read the client makes at each probe (it also gives the Envoy's time
+zone, see test_bridge_clock); the interface is what ``network.primary_interface`` names.
+
 Published as diagnostic attributes of the gateway state (``mac``, ``network_interface``,
 ``network_type``) and as the gateway device's ``connections`` in discovery (Home
 Assistant's integration adds the same MAC to its device, home-assistant/core PR 143758).
@@ -12,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from envoy2mqtt.envoy.errors import EnvoyMalformedResponse
-from envoy2mqtt.envoy.network import NetworkInterface, parse_home
-from envoy2mqtt.simulator.faults import Fault, FaultKind
+from envoy2mqtt.envoy.home import parse_home
+from envoy2mqtt.envoy.network import NetworkInterface, primary_interface
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
@@ -40,7 +42,10 @@ def test_every_fixture_with_a_home_capture_is_covered() -> None:
 
 @pytest.mark.parametrize("fixture", sorted(HOME_FIXTURES))
 def test_primary_interface_of_each_capture(fixture: str) -> None:
-    assert parse_home((FIXTURES / fixture / "home").read_bytes()) == HOME_FIXTURES[fixture]
+    home = parse_home((FIXTURES / fixture / "home").read_bytes())
+    assert home is not None
+    assert home.interface == HOME_FIXTURES[fixture]
+    assert home.timezone  # the rest of /home is still there
 
 
 @pytest.mark.parametrize(
@@ -61,13 +66,19 @@ def test_primary_interface_of_each_capture(fixture: str) -> None:
     ],
 )
 def test_odd_bodies(body: bytes, expected: NetworkInterface | None) -> None:
-    assert parse_home(body) == expected
+    assert primary_interface(body) == expected
 
 
 @pytest.mark.parametrize("body", [b"<html>", b"[]", b'{"network": {"interfaces": 5}}'])
-def test_malformed_body_is_a_malformed_response(body: bytes) -> None:
-    with pytest.raises(EnvoyMalformedResponse):
-        parse_home(body)
+def test_unusable_network_section_is_no_interface(body: bytes) -> None:
+    assert primary_interface(body) is None
+
+
+def test_bad_network_section_keeps_the_time_zone() -> None:
+    home = parse_home(b'{"timezone": "US/Central", "network": {"interfaces": 5}}')
+    assert home is not None
+    assert home.timezone == "US/Central"
+    assert home.interface is None
 
 
 async def _watch(mosquitto: Mosquitto) -> Watcher:
@@ -124,21 +135,3 @@ async def test_firmware_without_home_is_asked_once_and_has_no_mac(
             assert "mac" not in watcher.json(gateway)
     finally:
         await watcher.stop()
-
-
-async def test_failed_home_read_is_retried_and_never_takes_the_envoy_offline(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
-) -> None:
-    sim = await envoy_simulator("8.3.5169_with_generator")
-    await sim.inject(Fault(FaultKind.ERROR, path="/home", count=2, status=500))
-    watcher = await _watch(mosquitto)
-    gateway = f"envoy2mqtt/{sim.serial}/gateway"
-    availability = f"envoy2mqtt/{sim.serial}/availability"
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: w.json(gateway).get("mac") == "00:1d:c0:99:99:01")
-            states = [p for t, p, _ in watcher.log if t == availability]  # before shutdown
-    finally:
-        await watcher.stop()
-    assert [e.status for e in sim.requests.entries(path="/home")] == [500, 500, 200]
-    assert states == [b"online"]

@@ -44,7 +44,6 @@ from envoy2mqtt.envoy.fetch import Fetcher, Response
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.home import EnvoyHome, read_home
 from envoy2mqtt.envoy.models.data import EnvoyData
-from envoy2mqtt.envoy.network import NetworkInterface, read_network
 from envoy2mqtt.envoy.probe import DataCollector
 from envoy2mqtt.envoy.transport import (
     DATA_BUDGET,
@@ -251,11 +250,6 @@ class EnvoyClient:
             self.transport.scheme,
         )
         return info
-
-    async def read_network(self, *, budget: RetryBudget | None = None) -> NetworkInterface | None:
-        """The primary network interface from ``/home`` (slow: read once per probe)."""
-        with budget_scope(budget):
-            return await read_network(self.transport)
 
     async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
         """Re-read ``/info``; on a firmware or serial change re-authenticate and re-probe.
