@@ -336,7 +336,8 @@ class Bridge:
             return None
         view = HealthView(
             stats=self.stats,
-            envoys=lambda: [w.stats for w in self.workers],
+            # Named instances: only the Envoys served now (the owner reports the others).
+            envoys=lambda: [w.stats for w in self.workers if self.serves(w)],
             mqtt_connected=lambda: self.session.connected,
             published=lambda: self.session.stats.published,
         )

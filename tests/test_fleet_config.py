@@ -103,8 +103,12 @@ def test_shards_split_the_configured_envoys_without_overlap(tmp_path: Path) -> N
     served: list[str] = []
     for index in (1, 2, 3):
         text = f"instance: s{index}\nshard: {index}/3\nmqtt:\n  host: 127.0.0.1\nenvoys:\n{envoys}"
-        mine = load(tmp_path, text).served_envoys()
+        settings = load(tmp_path, text)
+        mine = settings.served_envoys()
         assert mine, f"shard {index}/3 serves nothing"
+        lines = [line for line in summary(settings) if line.startswith("envoys[")]
+        others = [line for line in lines if line.endswith("(other shard: not served)")]
+        assert len(others) == 12 - len(mine)
         served += [e.host for e in mine]
     assert sorted(served) == sorted(f"10.0.0.{i}" for i in range(1, 13))
 

@@ -13,12 +13,14 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.fleet_helpers import LogWaiter, fake_owner, log_waiter
-from tests.plugins.mosquitto import Mosquitto
+from tests.plugins.mosquitto import Mosquitto, free_port
 from tests.plugins.simulator import StartSimulator
 from tests.reliability_helpers import command_writes
 
@@ -26,8 +28,10 @@ FIXTURE = "7.3.517"  # tariff: reserve_soc commands
 T = Topics("envoy2mqtt")
 
 
-def named(port: int, sim: EnvoySimulator, tmp_path: Path, instance: str) -> Settings:
-    settings = bridge_settings(port, [sim], tmp_path, instance=instance)
+def named(
+    port: int, sim: EnvoySimulator, tmp_path: Path, instance: str, **overrides: Any
+) -> Settings:
+    settings = bridge_settings(port, [sim], tmp_path, instance=instance, **overrides)
     envoys = [e.model_copy(update={"serial": sim.serial}) for e in settings.envoys]
     mqtt = settings.mqtt.model_copy(update={"client_id": f"envoy2mqtt-{instance}"})
     return settings.model_copy(update={"envoys": envoys, "mqtt": mqtt})
@@ -37,6 +41,14 @@ def discovery_availability(watcher: Watcher, serial: str) -> list[str]:
     config = watcher.json(f"homeassistant/device/envoy2mqtt_{serial}/config")
     first = next(iter(config.get("cmps", {}).values()), {})
     return [a["topic"] for a in first.get("availability", [])]
+
+
+async def probe(port: int, path: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}{path}") as response,
+    ):
+        return response.status, await response.text()
 
 
 def requests_when(logs: LogWaiter, sim: EnvoySimulator, needle: str) -> list[int]:
@@ -64,7 +76,9 @@ async def test_live_owner_is_left_alone_and_taken_over_when_it_dies(
             fake_owner(tmp_path, mosquitto.port, "x", [sim.serial]) as owner,
         ):
             taken = requests_when(logs, sim, "envoy ownership taken")
-            async with running_bridge(named(mosquitto.port, sim, tmp_path, "b")) as bridge:
+            health = free_port()
+            settings = named(mosquitto.port, sim, tmp_path, "b", health={"port": health})
+            async with running_bridge(settings) as bridge:
                 error = await logs.wait(logging.ERROR, f"serial={sim.serial}", "owner=x")
                 assert "instance=b" in error
                 assert "envoy2mqtt/bridge/b/state" in watcher.latest
@@ -77,6 +91,10 @@ async def test_live_owner_is_left_alone_and_taken_over_when_it_dies(
                 await watcher.wait(lambda w: w.json(info_topic)["envoys"][0]["owner"] == "x")
                 info = watcher.json(info_topic)
                 assert (info["instance"], info["envoys"][0]["online"]) == ("b", False)
+                # a standby is ready: every Envoy it serves (none) is online
+                readyz, metrics = await probe(health, "/readyz"), await probe(health, "/metrics")
+                assert readyz == (200, "ready\n")
+                assert sim.serial not in metrics[1]
 
                 owner.send_signal(signal.SIGKILL)  # its Last Will: bridge/x/state offline
                 await logs.wait(logging.INFO, "ownership taken", "previous=x")
@@ -91,6 +109,7 @@ async def test_live_owner_is_left_alone_and_taken_over_when_it_dies(
                 assert taken == [0]  # not a single request before the takeover
                 assert len(sim.requests) > 0
                 assert bridge.serves(bridge.workers[0])
+                assert sim.serial in (await probe(health, "/metrics"))[1]
             # clean exit: claim cleared, bridge and Envoy offline
             retained = await watcher.retained_now("envoy2mqtt/#")
     finally:
@@ -118,6 +137,8 @@ async def test_a_tie_is_won_by_the_smaller_instance_name(
     owner_topic = T.owner(sim.serial)
     watcher = Watcher(mosquitto.host, mosquitto.port)
     await watcher.start()
+    stale = T.owner("999999999999")  # an Envoy m served in an earlier configuration
+    await watcher.publish(stale, "m", retain=True)
     try:
         async with (
             log_waiter() as logs,
@@ -125,6 +146,7 @@ async def test_a_tie_is_won_by_the_smaller_instance_name(
         ):
             await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
             assert watcher.latest[owner_topic] == b"m"
+            await watcher.wait(lambda w: stale not in w.latest)  # its own stale claim cleared
             worker = bridge.workers[0]
 
             # A larger live name claims the Envoy as well: m keeps it and says so again.
