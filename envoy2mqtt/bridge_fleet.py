@@ -33,7 +33,7 @@ class FleetMember:
         self.ownership = Ownership(
             bridge.session,
             expected=self._expected,
-            on_gained=router.serve_envoy,
+            on_gained=self._gained,
             on_lost=self._lost,
             on_change=bridge.refresh_info,
             retry=retry,
@@ -102,6 +102,14 @@ class FleetMember:
     async def _release(self, level: str) -> None:
         await self._router.drop_envoy(level)
         await self.ownership.release(level)
+
+    async def _gained(self, level: str, previous: str | None) -> None:
+        await self._router.serve_envoy(level)
+        if previous is not None and previous != self.ownership.instance:
+            # Taken over: what the dead owner left retained says "online" until our first
+            # poll; say what this instance knows instead.
+            topic = self._bridge.topics.availability(level)
+            await self._bridge.session.publish(topic, b"offline", qos=1, retain=True)
 
     async def _lost(self, level: str, owner: str) -> None:
         await self._router.drop_envoy(level)

@@ -40,7 +40,7 @@ __all__ = ["Ownership"]
 
 _LOGGER = logging.getLogger(__name__)
 
-SerialHook = Callable[[str], Awaitable[None]]
+GainedHook = Callable[[str, str | None], Awaitable[None]]
 LostHook = Callable[[str, str], Awaitable[None]]
 
 
@@ -58,7 +58,9 @@ class Ownership:
         session: the bridge's MQTT session (its topics carry the instance name).
         expected: serial levels this instance is configured to serve (its own stale
             claims for anything else are cleared).
-        on_gained: called once a claim is confirmed (subscribe the Envoy's commands).
+        on_gained: ``on_gained(serial, previous)`` once a claim is confirmed (subscribe the
+            Envoy's commands); ``previous`` is the claim found before (None, this or a
+            dead instance).
         on_lost: ``on_lost(serial, owner)`` when another instance won a tie (stop
             polling, drop the command subscriptions).
         on_change: called after each gain, loss or newly found other owner (refresh
@@ -72,7 +74,7 @@ class Ownership:
         session: MqttSession,
         *,
         expected: Callable[[], set[str]],
-        on_gained: SerialHook,
+        on_gained: GainedHook,
         on_lost: LostHook,
         on_change: Callable[[], Awaitable[None]] | None = None,
         retry: float = 60.0,
@@ -142,7 +144,7 @@ class Ownership:
                         self.instance,
                         previous or "-",
                     )
-                    await self._on_gained(level)
+                    await self._on_gained(level, previous)
                     await self._changed_hook()
                     return waited
             elif owner != reported:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -97,3 +98,40 @@ async def fake_owner(
         if proc.returncode is None:
             proc.send_signal(signal.SIGKILL)
         await proc.wait()
+
+
+class LogLines:
+    """Reads a child process's log stream line by line; ``wait`` returns on a matching line."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.lines: list[str] = []
+        self._changed = asyncio.Event()
+        self._task = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        try:
+            while line := await stream.readline():
+                self.lines.append(line.decode(errors="replace").rstrip("\n"))
+                self._changed.set()
+                self._changed = asyncio.Event()
+        finally:
+            self._changed.set()  # end of the log wakes every waiter
+
+    def matching(self, *needles: str) -> list[str]:
+        return [line for line in self.lines if all(n in line for n in needles)]
+
+    async def wait(self, *needles: str, limit: float = 30) -> str:
+        async def found() -> str:
+            while not (hits := self.matching(*needles)):
+                changed = self._changed
+                if self._task.done():
+                    raise AssertionError(f"log ended without {needles}")
+                await changed.wait()
+            return hits[0]
+
+        return await asyncio.wait_for(found(), limit)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._task

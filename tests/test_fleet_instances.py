@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.sharding import shard_key, shard_of
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher
+from tests.fleet_helpers import LogLines
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import FIXTURES_DIR, StartSimulator
 from tests.reliability_helpers import command_writes
@@ -33,6 +34,16 @@ ENVOYS = 10
 INSTANCES = ("i1", "i2", "i3")
 T = Topics("envoy2mqtt")
 WAIT = 60
+
+
+async def cloned_sims(start: StartSimulator, tmp_path: Path, count: int) -> list[EnvoySimulator]:
+    """``count`` simulators of one fixture, each with its own serial."""
+    sims = []
+    for index in range(count):
+        directory = tmp_path / f"envoy-{index}"
+        clone_fixture(FIXTURES_DIR / FIXTURE, directory, index)
+        sims.append(await start(directory))
+    return sims
 
 
 def write_config(path: Path, port: int, sims: list[EnvoySimulator]) -> None:
@@ -60,33 +71,41 @@ def write_config(path: Path, port: int, sims: list[EnvoySimulator]) -> None:
     path.chmod(0o600)
 
 
+async def start_run(config: Path, stderr: Any, **env: str) -> asyncio.subprocess.Process:
+    """``envoy2mqtt run --config CONFIG`` with ``ENVOY2MQTT_<KEY>`` variables from ``env``."""
+    variables = {f"ENVOY2MQTT_{key.upper()}": value for key, value in env.items()}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "envoy2mqtt", "run", "--config", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=stderr, env={**os.environ, **variables},
+    )  # fmt: skip
+
+
+async def stop_all(procs: Iterable[asyncio.subprocess.Process]) -> None:
+    """SIGTERM (clean exit) every process still running and wait for it."""
+    procs = list(procs)
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
 @asynccontextmanager
 async def instances(config: Path, logs: Path) -> AsyncIterator[dict[str, Any]]:
     """Start one ``run`` process per instance name, all on the same config file."""
     procs: dict[str, asyncio.subprocess.Process] = {}
     try:
         for index, name in enumerate(INSTANCES, start=1):
-            env = {
-                **os.environ,
-                "ENVOY2MQTT_INSTANCE": name,
-                "ENVOY2MQTT_SHARD": f"{index}/{len(INSTANCES)}",
-            }
-            procs[name] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "envoy2mqtt", "run", "--config", str(config),
-                stdout=asyncio.subprocess.DEVNULL, stderr=(logs / f"{name}.log").open("wb"),
-                env=env,
-            )  # fmt: skip
+            with (logs / f"{name}.log").open("wb") as log:
+                shard = f"{index}/{len(INSTANCES)}"
+                procs[name] = await start_run(config, log, instance=name, shard=shard)
         yield procs
     finally:
-        for proc in procs.values():
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_all(procs.values())
 
 
 def availability_topics(watcher: Watcher, serial: str) -> list[str]:
@@ -108,11 +127,7 @@ def tariff_puts(sim: EnvoySimulator) -> int:
 async def test_three_instances_share_ten_envoys_by_shard(
     mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
 ) -> None:
-    sims = []
-    for index in range(ENVOYS):
-        directory = tmp_path / f"envoy-{index}"
-        clone_fixture(FIXTURES_DIR / FIXTURE, directory, index)
-        sims.append(await envoy_simulator(directory))
+    sims = await cloned_sims(envoy_simulator, tmp_path, ENVOYS)
     expected = {
         s.serial: INSTANCES[shard_of(shard_key(s.serial, s.url), len(INSTANCES)) - 1] for s in sims
     }
@@ -180,3 +195,59 @@ async def test_three_instances_share_ten_envoys_by_shard(
         text = (tmp_path / f"{name}.log").read_text()
         assert "ownership conflict" not in text
         assert "served by another instance" not in text
+
+
+async def test_a_standby_instance_waits_without_polling_and_takes_over_from_a_killed_owner(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sims = await cloned_sims(envoy_simulator, tmp_path, 2)
+    config = tmp_path / "standby.yaml"
+    write_config(config, mosquitto.port, sims)  # no shard: both instances serve both Envoys
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    procs: list[asyncio.subprocess.Process] = []
+    standby: LogLines | None = None
+    try:
+        with (tmp_path / "a.log").open("wb") as log:
+            procs.append(await start_run(config, log, instance="a"))
+        await watcher.wait(
+            lambda w: all(w.latest.get(T.availability(s.serial)) == b"online" for s in sims), WAIT
+        )
+        procs.append(
+            await start_run(config, asyncio.subprocess.PIPE, instance="b", logging__level="debug")
+        )
+        assert procs[1].stderr is not None
+        standby = LogLines(procs[1].stderr)
+        for sim in sims:
+            line = await standby.wait("ERROR", "served by another instance", sim.serial, limit=WAIT)
+            assert "owner=a instance=b" in line
+        await standby.wait("mqtt connected", "client_id=envoy2mqtt-b")
+        assert standby.matching("http method=") == []  # b never contacted an Envoy
+        assert all(watcher.latest[T.owner(s.serial)] == b"a" for s in sims)
+
+        index = len(watcher.log)
+        procs[0].send_signal(signal.SIGKILL)
+        own = [T.instance_state("b")]
+        await watcher.wait(
+            lambda w: all(
+                w.latest.get(T.owner(s.serial)) == b"b"
+                and availability_topics(w, s.serial) == [*own, T.availability(s.serial)]
+                # a's retained "online" is replaced: offline until b's own first poll
+                and [p for t, p, _ in w.since(index) if t == T.availability(s.serial)]
+                == [b"offline", b"online"]
+                for s in sims
+            ),
+            WAIT,
+        )
+        assert standby.matching("http method=GET path=/info")
+        for sim in sims:
+            sim.requests.clear()
+        for sim in sims:
+            await watcher.publish(T.command(sim.serial, "reserve_soc"), "33")
+        await watcher.wait(lambda w: all(ok_results(w, s.serial) for s in sims), WAIT)
+        assert [tariff_puts(s) for s in sims] == [1, 1]
+    finally:
+        await stop_all(procs)
+        if standby is not None:
+            await standby.close()
+        await watcher.stop()
