@@ -160,10 +160,10 @@ class EnlightenClient:
                 with attempt:
                     return await self._post_once(url, data, json_body)
         except _Transient as exc:
-            msg = f"cannot reach Enlighten at {exc.peer or URL(url).host}: {exc}"
+            msg = f"cannot reach Enlighten at {exc.peer or _authority(url)}: {exc}"
             raise EnlightenUnreachableError(msg) from None
         except EnvoyMalformedResponse as exc:
-            msg = f"Enlighten answered with an oversized body at {URL(url).host}"
+            msg = f"Enlighten answered with an oversized body at {_authority(url)}"
             raise EnvoyAuthenticationError(msg) from exc
         raise AssertionError("tenacity returned without result")  # pragma: no cover
 
@@ -201,6 +201,11 @@ class EnlightenClient:
             self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
             self._owns_session = True
         return self._session
+
+
+def _authority(url: str) -> str:
+    parsed = URL(url)
+    return f"{parsed.host}:{parsed.port}"
 
 
 def _session_id(body: bytes) -> Secret:
