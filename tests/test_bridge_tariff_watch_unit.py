@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from envoy2mqtt.bridge_tariff_watch import (
+    DEFAULT_OFFSETS,
     Revert,
     SettingsControl,
     TariffWatch,
@@ -19,6 +20,7 @@ from envoy2mqtt.catalog.discovery import discovery_payloads
 from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.envoy.command_types import SetChargeFromGrid, SetGridRelay, SetReserveSoc
 from envoy2mqtt.envoy.models.data import StorageSettings, Tariff
+from envoy2mqtt.settings import ControlSettings
 from tests.catalog_helpers import render, snapshot
 
 BASE = StorageSettings(
@@ -201,3 +203,7 @@ def test_no_entity_without_storage_settings() -> None:
     assert "storage" not in state_payloads(snap)
     configs = discovery_payloads(snap).values()
     assert not any("battery_settings_control" in c.get("cmps", {}) for c in configs)
+
+
+def test_config_default_offsets_are_the_watchers() -> None:
+    assert tuple(ControlSettings().storage_watch) == DEFAULT_OFFSETS
