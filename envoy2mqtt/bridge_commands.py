@@ -19,7 +19,7 @@ from envoy2mqtt.bridge_publish import snapshot_of
 from envoy2mqtt.bridge_tariff_watch import Revert, SettingsControl, written_setting
 from envoy2mqtt.bridge_worker import EnvoyWorker, describe
 from envoy2mqtt.catalog.commands import CommandError, parse_command
-from envoy2mqtt.catalog.controls import STORAGE_MODES
+from envoy2mqtt.catalog.controls import STORAGE_MODES, command_word
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.models.data import Tariff
 from envoy2mqtt.mqtt.router import CommandResult
@@ -119,7 +119,7 @@ def revert_text(revert: Revert) -> str:
 def command_value(setting: str, value: Any) -> Any:
     """An Envoy-side storage setting in the vocabulary of its ``/set`` (as results echo it)."""
     if setting == "mode":
-        return next((name for name, raw in STORAGE_MODES.items() if raw == value), value)
+        return command_word(STORAGE_MODES, value) or value
     if setting == "charge_from_grid" and isinstance(value, bool):
         return "ON" if value else "OFF"
     if isinstance(value, float) and value.is_integer():
