@@ -7,6 +7,7 @@ The rule is written once in docs/mqtt-contract.md ("Availability") and summarise
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from envoy2mqtt.settings import EnvoySettings
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
+from tests.test_bridge_worker import FakeClient, Info, Probe, Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 T = Topics("envoy2mqtt")
@@ -57,6 +59,8 @@ def test_config_comment_states_the_code_default() -> None:
     contract = (ROOT / "docs" / "mqtt-contract.md").read_text()
     stated = f"default\n  {factor} \u00d7 `intervals.{tier}` ({seconds} s with the default"
     assert stated in contract
+    readme = (ROOT / "README.md").read_text()
+    assert f"default {factor} \u00d7 `intervals.{tier}`" in readme
 
 
 def test_config_comment_states_the_validation() -> None:
@@ -108,3 +112,22 @@ async def test_offline_only_after_the_grace_and_online_with_the_next_good_poll(
 def _envoy_update(envoy: dict[str, Any]) -> dict[str, Any]:
     base = EnvoySettings(host="envoy.local", **envoy)
     return {"intervals": base.intervals, "availability_grace": base.availability_grace}
+
+
+@pytest.mark.parametrize(("groups", "warned"), [(["production"], True), (["meters"], False)])
+async def test_a_grace_not_longer_than_the_fastest_data_poll_is_warned_about(
+    caplog: pytest.LogCaptureFixture, groups: list[str], warned: bool
+) -> None:
+    client = FakeClient()
+
+    async def setup() -> None:  # an Envoy without meters reads its data at the normal interval
+        client.info = Info()
+        client.probe_result = Probe(groups=groups)
+
+    client.setup = setup  # type: ignore[method-assign]
+    worker = EnvoyWorker(client, Recorder(), host="h", intervals=(5, 60, 600), grace=45)
+    with caplog.at_level(logging.WARNING, logger="envoy2mqtt.bridge_worker"):
+        await worker._setup_until_ready()
+    assert ("availability grace too short" in caplog.text) is warned
+    if warned:
+        assert "grace=45s fastest_data_tier=long interval=60s" in caplog.text
