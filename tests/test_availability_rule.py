@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from envoy2mqtt.bridge_schedule import GRACE_NORMAL_INTERVALS, default_grace
 from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.envoy.errors import EnvoyCommunicationError
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import EnvoySettings
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
@@ -131,3 +132,19 @@ async def test_a_grace_not_longer_than_the_fastest_data_poll_is_warned_about(
     assert ("availability grace too short" in caplog.text) is warned
     if warned:
         assert "grace=45s fastest_data_tier=long interval=60s" in caplog.text
+
+
+async def test_back_online_with_the_first_good_poll_before_its_data_is_reported() -> None:
+    client, rec = FakeClient(), Recorder()
+    worker = EnvoyWorker(client, rec, host="h", intervals=(10, 20, 30), grace=15)
+    await client.setup()
+    await worker._poll_groups(["meters"])
+    client.down = True
+    with pytest.raises(EnvoyCommunicationError):
+        await worker._poll_groups(["meters"])
+    worker.availability.evaluate(asyncio.get_running_loop().time() + 16)  # grace ran out
+    assert not worker.availability.online
+    rec.events.clear()
+    client.down = False
+    await worker._poll_groups(["meters"])  # one good poll is enough
+    assert rec.events == [("availability", True), ("updated", frozenset({"meters"}))]
