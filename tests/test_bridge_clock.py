@@ -14,7 +14,7 @@ from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.firmware import parse_info
 from envoy2mqtt.envoy.home import EnvoyHome, parse_home
 from envoy2mqtt.simulator.passwords import owner_password
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.simulator import StartSimulator, sim_session
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # 2026-08-02 04:30 UTC: still 1 August in Chicago, already 2 August in Amsterdam
@@ -84,3 +84,20 @@ async def test_client_of_legacy_firmware_has_no_home(envoy_simulator: StartSimul
         await client.close()
     assert client.home is None
     assert clock_of(client).zone_source == ZONE_FROM_HOST
+
+
+async def test_simulator_clock_is_set_from_python_and_over_http(
+    envoy_simulator: StartSimulator,
+) -> None:
+    sim = await envoy_simulator("8.3.5169_with_generator")
+    sim.set_clock(1785650460)
+    assert parse_info(sim.state.info_xml).time == 1785650460
+    assert parse_info(sim.state.info_xml).firmware == "8.3.5169"  # the rest is kept
+    async with sim_session(sim) as session:
+        async with session.post(f"{sim.url}/__sim__/clock", json={"time": 1785650520}) as resp:
+            assert resp.status == 200
+        async with session.get(f"{sim.url}/info") as resp:
+            assert parse_info(await resp.read()).time == 1785650520
+        for bad in ({"time": "soon"}, {"time": True}, {"time": -1}, [1]):
+            async with session.post(f"{sim.url}/__sim__/clock", json=bad) as resp:
+                assert resp.status == 400

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.simulator.server import EnvoySimulator
 from envoy2mqtt.simulator.state import COUNTER_KEYS
-from tests.bridge_helpers import Watcher, running_bridge
+from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
 from tests.reliability_helpers import enlighten_for, enlighten_settings, messages
@@ -18,6 +21,17 @@ T = Topics("envoy2mqtt")
 FIXTURE = "8.3.5169_with_generator"  # serves /home with timezone US/Central
 PRODUCTION_JSON = "/production.json?details=1"
 DAILY = ("watt_hours_today", "watt_hours_last_7_days")
+#: Midnight starting 2 August 2026 in the fixture's /home time zone.
+MIDNIGHT = int(dt.datetime(2026, 8, 2, tzinfo=ZoneInfo("US/Central")).timestamp())
+
+
+async def polled(sim: EnvoySimulator, path: str, times: int) -> None:
+    """Wait until ``path`` has been answered 200 ``times`` more (request log, no sleeping)."""
+    sim.requests.clear()
+    await sim.requests.wait_for(
+        lambda _e: len([e for e in sim.requests.entries(path=path) if e.status == 200]) >= times,
+        15,
+    )
 
 
 def _bumped(doc: Any, by: float) -> Any:
@@ -79,3 +93,31 @@ async def test_reboot_zeros_of_daily_counters_are_held_and_the_recovery_publishe
             published = [json.loads(p)[key] for p in messages(watcher, topic, start)]
             assert published, (name, key)
             assert min(published) >= before[name][key], (name, key, published)
+
+
+async def test_the_day_reset_passes_at_the_envoys_midnight_and_not_before(
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await envoy_simulator(FIXTURE, live_seed=5)  # counters grow on every read
+    sim.set_clock(MIDNIGHT - 120)  # 23:58 on the gateway's clock, in its zone (Chicago)
+    watcher = Watcher(mosquitto.host, mosquitto.port)
+    await watcher.start()
+    production = T.state(sim.serial, "production")
+
+    def todays(since: int = 0) -> list[Any]:
+        return [json.loads(p)["watt_hours_today"] for p in messages(watcher, production, since)]
+
+    try:
+        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
+            # a rise: the counter is known to count 1 August
+            await watcher.wait(lambda _w: len(set(todays())) >= 2)
+            before, start = todays()[-1], len(watcher.log)
+            sim.document(PRODUCTION_JSON)["production"][1]["whToday"] = 10  # drop, same day
+            await polled(sim, "/production.json", 3)
+            held = todays(start)
+            sim.set_clock(MIDNIGHT + 60)  # 00:01: the gateway's day rolled over
+            await polled(sim, "/info", 1)
+            await watcher.wait(lambda w: w.json(production)["watt_hours_today"] < 100)
+    finally:
+        await watcher.stop()
+    assert all(value >= before for value in held), (before, held)

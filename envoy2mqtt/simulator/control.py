@@ -10,6 +10,7 @@ Routes (JSON in, JSON out):
 * ``POST /__sim__/reboot``: ``{"firmware": "8.3.1", "downtime": 5}`` (both optional).
 * ``POST|DELETE /__sim__/tokens``: issue a token (``{"username", "user_type"}``) or revoke all.
 * ``POST /__sim__/live``: ``{"seed": 1}`` enables live values, ``{"seed": null}`` stops them.
+* ``POST /__sim__/clock``: ``{"time": 1785650460}`` sets the gateway clock ``/info`` reports.
 * ``GET /__sim__/document?path=/ivp/ensemble/inventory``: the current JSON of an endpoint.
 
 Control requests are not logged and are never affected by faults.
@@ -103,6 +104,14 @@ async def _live(sim: EnvoySimulator, body: Any, _req: web.BaseRequest) -> tuple[
     return 200, {"live": seed is not None}
 
 
+async def _clock(sim: EnvoySimulator, body: Any, _req: web.BaseRequest) -> tuple[int, Any]:
+    epoch = body.get("time") if isinstance(body, dict) else None
+    if isinstance(epoch, bool) or not isinstance(epoch, int):
+        raise ControlError("time must be epoch seconds (an integer)")
+    sim.set_clock(epoch)
+    return 200, {"time": epoch}
+
+
 async def _document(sim: EnvoySimulator, _body: Any, req: web.BaseRequest) -> tuple[int, Any]:
     path = req.query.get("path", "")
     doc = sim.document(path) if path.startswith("/") else None
@@ -120,6 +129,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "tokens"): _issue_token,
     ("DELETE", "tokens"): _revoke,
     ("POST", "live"): _live,
+    ("POST", "clock"): _clock,
     ("GET", "document"): _document,
 }
 

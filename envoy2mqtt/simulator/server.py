@@ -297,6 +297,10 @@ class EnvoySimulator:
         """Mint a valid token without a cloud call (e.g. a token given in the client config)."""
         return self.tokens.issue(username, user_type)
 
+    def set_clock(self, epoch: int) -> None:
+        """Let the gateway's clock read ``epoch`` (``/info`` ``<time>``) from now on."""
+        self.state.set_clock(epoch)
+
     def set_live(self, seed: int | None) -> None:
         """Turn live values on (deterministic for a seed) or off (None)."""
         self.state.set_live(seed)

@@ -21,6 +21,7 @@ from envoy2mqtt.simulator.fixture_store import FixtureMode, FixtureStore, Stored
 _JSON = "application/json"
 _SOFTWARE = re.compile(rb"<software>([A-Za-z]?)[^<]*</software>")
 _SERIAL = re.compile(rb"<sn>([^<]*)</sn>")
+_TIME = re.compile(rb"<time>[^<]*</time>")
 
 # Documents whose power values move and whose energy counters grow in live mode, and whose
 # counters a reboot resets.
@@ -109,6 +110,12 @@ class DeviceState:
             return b"<software>" + letter + version.encode() + b"</software>"
 
         self._info = _SOFTWARE.sub(replace, self.info_xml)
+
+    def set_clock(self, epoch: int) -> None:
+        """Report ``epoch`` as the gateway's clock (``/info`` ``<time>``) from now on."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError("time must be epoch seconds (a non-negative integer)")
+        self._info = _TIME.sub(b"<time>" + str(epoch).encode() + b"</time>", self.info_xml)
 
     def exists(self, slug: str) -> bool:
         """Return True if the device answers GETs for this capture file."""
