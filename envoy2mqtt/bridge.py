@@ -118,6 +118,7 @@ class Bridge:
         setup_delays: tuple[float, float] = (2.0, 120.0),
         id_prefix: str = "",
         ownership_retry: float = 60.0,
+        takeover_delay: float = 10.0,
     ) -> None:
         """Build every part; nothing connects until :meth:`run`.
 
@@ -174,7 +175,11 @@ class Bridge:
             accepts=self._serves_serial if named else None,
         )
         # Several instances on one base topic: Envoys are served only once owned.
-        self.fleet = FleetMember(self, self.router, retry=ownership_retry) if named else None
+        self.fleet = (
+            FleetMember(self, self.router, retry=ownership_retry, takeover_delay=takeover_delay)
+            if named
+            else None
+        )
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down gracefully (safe from a signal handler)."""
@@ -233,23 +238,12 @@ class Bridge:
             cloud.login_url, cloud.token_url, ssl_context=ca_context(cloud.ca_file)
         )
         self._make_workers()
-        if not self.served:
-            _LOGGER.warning(
-                "no configured Envoy in this shard instance=%s shard=%s envoys=%d",
-                self.settings.instance,
-                self.settings.shard,
-                len(self.settings.envoys),
-            )
         await self._publish_info()
         tasks = [
             asyncio.create_task(self._scan(), name="retained-scan"),
             asyncio.create_task(self.publisher.run(), name="republish"),
             asyncio.create_task(self._health_loop(), name="health"),
-            *(
-                [asyncio.create_task(self.fleet.ownership.run(), name="ownership")]
-                if self.fleet
-                else []
-            ),
+            *(self.fleet.start() if self.fleet is not None else ()),
             *(
                 asyncio.create_task(self._supervise(w), name=f"envoy-{w.host}")
                 for w in self.workers

@@ -26,8 +26,10 @@ _LOGGER = logging.getLogger(__name__)
 class FleetMember:
     """Ownership-aware worker control for one bridge with an ``instance`` name."""
 
-    def __init__(self, bridge: Bridge, router: CommandRouter, *, retry: float) -> None:
-        """Serve the workers of ``bridge``; ``retry`` bounds the wait between re-checks."""
+    def __init__(
+        self, bridge: Bridge, router: CommandRouter, *, retry: float, takeover_delay: float
+    ) -> None:
+        """Serve the workers of ``bridge`` (``retry``, ``takeover_delay``: see Ownership)."""
         self._bridge = bridge
         self._router = router
         self.ownership = Ownership(
@@ -37,13 +39,26 @@ class FleetMember:
             on_lost=self._lost,
             on_change=bridge.refresh_info,
             retry=retry,
+            takeover_delay=takeover_delay,
         )
         self._runs: dict[int, asyncio.Task[None]] = {}
         self._claimed: dict[int, str] = {}
 
     async def install(self) -> None:
         """Subscribe to claims and instance states (before the session runs)."""
+        settings = self._bridge.settings
+        if not self._bridge.served:
+            _LOGGER.warning(
+                "no configured Envoy in this shard instance=%s shard=%s envoys=%d",
+                settings.instance,
+                settings.shard,
+                len(settings.envoys),
+            )
         await self.ownership.install()
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """The background task resolving ownership conflicts (cancelled with the bridge's)."""
+        return [asyncio.create_task(self.ownership.run(), name="ownership")]
 
     def owns(self, worker: EnvoyWorker) -> bool:
         """Whether ``worker``'s Envoy is served by this instance right now."""

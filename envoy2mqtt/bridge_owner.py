@@ -18,7 +18,8 @@ Only used when the bridge has an ``instance`` name (docs/fleet.md states these r
 * **Waiting.** An instance that found a live owner logs an ERROR naming both instances,
   does not contact the Envoy, and checks again whenever a claim or an instance state
   changes and at least every ``retry`` seconds: when the owner's state turns ``offline``
-  (it died: its Last Will) or its claim is cleared (clean exit), the Envoy is taken over.
+  (it died: its Last Will) the Envoy is taken over ``takeover_delay`` seconds later unless
+  the owner came back; when its claim is cleared (clean exit), at once.
 * **Clean exit** clears the instance's claims (empty retained payload). Claims holding the
   instance's own name for Envoys it no longer serves are cleared at every (re)connect.
 """
@@ -66,6 +67,8 @@ class Ownership:
         on_change: called after each gain, loss or newly found other owner (refresh
             ``bridge/info``).
         retry: seconds between re-checks while another live instance owns an Envoy.
+        takeover_delay: seconds an owner seen going offline gets to come back before its
+            Envoys are taken over.
         echo_timeout: seconds to wait for an own claim to come back from the broker.
     """
 
@@ -78,6 +81,7 @@ class Ownership:
         on_lost: LostHook,
         on_change: Callable[[], Awaitable[None]] | None = None,
         retry: float = 60.0,
+        takeover_delay: float = 10.0,
         echo_timeout: float = 10.0,
     ) -> None:
         topics = session.topics
@@ -90,6 +94,8 @@ class Ownership:
         self._on_lost = on_lost
         self._on_change = on_change
         self._retry = retry
+        self._takeover_delay = takeover_delay
+        self._offline_since: dict[str, float] = {}
         self._echo_timeout = echo_timeout
         self.owners: dict[str, str] = {}
         self.live: dict[str, bool] = {}
@@ -133,34 +139,65 @@ class Ownership:
             if level in self.mine:
                 return waited
             owner = self.live_owner(level)
-            if owner is None or owner == self.instance:
-                previous = self.owners.get(level)
-                self.mine.add(level)
-                await self._claim(level)
-                if await self._confirmed(level):
+            pause = self._takeover_pause(level) if owner is None else 0.0
+            if pause > 0:
+                if reported != "":
+                    reported = ""
                     _LOGGER.info(
-                        "envoy ownership taken serial=%s instance=%s previous=%s",
+                        "envoy owner went offline serial=%s owner=%s taking over in %.1fs",
                         level,
-                        self.instance,
-                        previous or "-",
+                        self.owners.get(level),
+                        pause,
                     )
-                    await self._on_gained(level, previous)
-                    await self._changed_hook()
+            elif owner is None or owner == self.instance:
+                if await self._take(level):
                     return waited
             elif owner != reported:
                 reported = owner
-                _LOGGER.error(
-                    "envoy served by another instance serial=%s owner=%s instance=%s "
-                    "action=not polling, retrying when %s goes offline or every %gs",
-                    level,
-                    owner,
-                    self.instance,
-                    owner,
-                    self._retry,
-                )
-                await self._changed_hook()
+                await self._report_owner(level, owner)
             waited = True
-            await self._wait(changed)
+            await self._wait(changed, pause or self._retry)
+
+    def _takeover_pause(self, level: str) -> float:
+        """Seconds still to wait before taking ``level`` from an owner seen going offline.
+
+        An owner seen going offline just now may be reconnecting (a broker restart, or a
+        client-id takeover makes mosquitto send the Last Will): it gets ``takeover_delay``
+        to come back. An owner already offline when this instance connected is dead.
+        """
+        claim = self.owners.get(level)
+        since = None if claim in (None, self.instance) else self._offline_since.get(str(claim))
+        if since is None:
+            return 0.0
+        return max(0.0, since + self._takeover_delay - asyncio.get_running_loop().time())
+
+    async def _take(self, level: str) -> bool:
+        previous = self.owners.get(level)
+        self.mine.add(level)
+        await self._claim(level)
+        if not await self._confirmed(level):
+            return False
+        _LOGGER.info(
+            "envoy ownership taken serial=%s instance=%s previous=%s",
+            level,
+            self.instance,
+            previous or "-",
+        )
+        await self._on_gained(level, previous)
+        await self._changed_hook()
+        return True
+
+    async def _report_owner(self, level: str, owner: str) -> None:
+        _LOGGER.error(
+            "envoy served by another instance serial=%s owner=%s instance=%s "
+            "action=not polling, retrying when %s goes offline or every %gs",
+            level,
+            owner,
+            self.instance,
+            owner,
+            self._retry,
+        )
+        await self._changed_hook()
 
     async def release(self, serial: str) -> None:
         """Stop serving ``serial`` voluntarily and clear its claim."""
@@ -192,6 +229,7 @@ class Ownership:
         self._synced.clear()
         self.owners.clear()
         self.live.clear()
+        self._offline_since.clear()
         self._token = uuid.uuid4().hex
         await self._session.publish(self._topics.bridge_sync, self._token, qos=1)
 
@@ -215,16 +253,21 @@ class Ownership:
             return
         instance = self._topics.parse_instance_state(topic)
         if instance is not None:
-            self.live[instance] = _text(message) == "online"
+            online = _text(message) == "online"
+            if online:
+                self._offline_since.pop(instance, None)
+            elif self.live.get(instance, False):
+                self._offline_since[instance] = asyncio.get_running_loop().time()
+            self.live[instance] = online
             self._notify()
 
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def _wait(self, changed: asyncio.Event) -> None:
+    async def _wait(self, changed: asyncio.Event, limit: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), self._retry)
+            await asyncio.wait_for(changed.wait(), limit or self._retry)
 
     async def _claim(self, level: str) -> None:
         self._echo.setdefault(level, asyncio.Event()).clear()

@@ -240,6 +240,7 @@ async def test_a_standby_instance_waits_without_polling_and_takes_over_from_a_ki
             WAIT,
         )
         assert standby.matching("http method=GET path=/info")
+        assert standby.matching("owner went offline", "owner=a", "taking over in 10.0s")
         for sim in sims:
             sim.requests.clear()
         for sim in sims:

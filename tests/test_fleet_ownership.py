@@ -25,6 +25,7 @@ from tests.plugins.simulator import StartSimulator
 from tests.reliability_helpers import command_writes
 
 FIXTURE = "7.3.517"  # tariff: reserve_soc commands
+DELAY = 0.5  # takeover delay of the bridges under test
 T = Topics("envoy2mqtt")
 
 
@@ -41,6 +42,10 @@ def discovery_availability(watcher: Watcher, serial: str) -> list[str]:
     config = watcher.json(f"homeassistant/device/envoy2mqtt_{serial}/config")
     first = next(iter(config.get("cmps", {}).values()), {})
     return [a["topic"] for a in first.get("availability", [])]
+
+
+def record(logs: LogWaiter, *needles: str) -> logging.LogRecord:
+    return next(r for r in logs.records if all(n in r.getMessage() for n in needles))
 
 
 async def probe(port: int, path: str) -> tuple[int, str]:
@@ -78,7 +83,7 @@ async def test_live_owner_is_left_alone_and_taken_over_when_it_dies(
             taken = requests_when(logs, sim, "envoy ownership taken")
             health = free_port()
             settings = named(mosquitto.port, sim, tmp_path, "b", health={"port": health})
-            async with running_bridge(settings) as bridge:
+            async with running_bridge(settings, takeover_delay=DELAY) as bridge:
                 error = await logs.wait(logging.ERROR, f"serial={sim.serial}", "owner=x")
                 assert "instance=b" in error
                 assert "envoy2mqtt/bridge/b/state" in watcher.latest
@@ -98,6 +103,10 @@ async def test_live_owner_is_left_alone_and_taken_over_when_it_dies(
 
                 owner.send_signal(signal.SIGKILL)  # its Last Will: bridge/x/state offline
                 await logs.wait(logging.INFO, "ownership taken", "previous=x")
+                # x was seen going offline: it had DELAY seconds to come back first
+                pause = record(logs, "owner went offline", "owner=x")
+                took = record(logs, "ownership taken", "previous=x")
+                assert took.created - pause.created >= DELAY * 0.8
                 await watcher.wait(lambda w: w.latest.get(owner_topic) == b"b")
                 await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
                 await watcher.wait(
@@ -142,7 +151,7 @@ async def test_a_tie_is_won_by_the_smaller_instance_name(
     try:
         async with (
             log_waiter() as logs,
-            running_bridge(named(mosquitto.port, sim, tmp_path, "m")) as bridge,
+            running_bridge(named(mosquitto.port, sim, tmp_path, "m"), takeover_delay=0) as bridge,
         ):
             await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
             assert watcher.latest[owner_topic] == b"m"
