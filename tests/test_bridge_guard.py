@@ -115,3 +115,16 @@ def test_guarded_keys_come_from_the_catalogue_and_skip_daily_counters() -> None:
     assert {"watt_hours_lifetime", "lifetime_energy", "energy_delivered"} <= keys
     assert "watt_hours_today" not in keys  # resets every midnight by design
     assert "energy_today" not in keys
+
+
+def test_balanced_net_lifetime_is_held_while_it_falls_known_limitation() -> None:
+    # docs/mqtt-contract.md "Counters": the guard goes by key, balanced net included
+    guard = LifetimeGuard(lifetime_keys().__contains__)
+    exporting = [5000, 4900, 4800, 4700, 4710, 4720, 4730]
+    out = [
+        guard.filter("envoy2mqtt/1/net_consumption", {"watt_hours_lifetime": v})[
+            "watt_hours_lifetime"
+        ]
+        for v in exporting
+    ]
+    assert out == [5000, 5000, 5000, 5000, 5000, 4720, 4730]
