@@ -39,10 +39,14 @@ async def test_write_is_sent_once_when_the_connection_drops(
     fake = await fake_envoy()
     _drop_first(fake)
     transport = HttpTransport(f"http://{fake.base}", budget=FAST)
-    with pytest.raises(EnvoyCommunicationError):
+    with pytest.raises(EnvoyCommunicationError) as caught:
         await transport.request(method, PATH, body=b'{"dry_contacts": {}}')
     await transport.close()
     assert [(seen.method, seen.path) for seen in fake.requests] == [(method, PATH)]
+    assert str(caught.value) == (
+        f"{method} http://{fake.base}{PATH} failed: connection lost during {method}: "
+        "the server closed the connection without answering"
+    )
 
 
 async def test_read_on_the_same_server_is_retried(fake_envoy: StartFake) -> None:

@@ -133,6 +133,6 @@ def _announce(sim: EnvoySimulator, config: RunConfig) -> None:
     if config.ca_file is not None:
         print(f"enlighten ca_file={config.ca_file}")
     print(f"enlighten account email={owner.email} password={owner.password}")
-    print(f"bridge config={config.config_file}  (envoy2mqtt run --config FILE), contents:")
+    print(f"bridge config={config.config_file}  (for envoy2mqtt run --config; gone at stop):")
     print("\n".join(f"    {line}" for line in config.text.splitlines()))
     print(f"control api={sim.url}/__sim__/status  (Ctrl-C to stop)", flush=True)

@@ -34,6 +34,8 @@ def describe_client_error(error: BaseException) -> str:
         if isinstance(error, kind):
             return reason(error)
     text = scrub_reprs(redact(str(error)))[:200]
+    if text and type(error).__module__.startswith("envoy2mqtt."):
+        return text  # our own wrappers already say it in words
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
