@@ -147,9 +147,9 @@ class FailureKind(enum.StrEnum):
 
 
 class Availability:
-    """Decides ``online``/``offline`` for one Envoy from poll outcomes (docs/internals.md).
+    """Decides ``online``/``offline`` for one Envoy (docs/mqtt-contract.md, "Availability").
 
-    Online after a successful poll (of any tier). Offline when no poll succeeded for more
+    Online after a successful poll of a data tier. Offline when no poll succeeded for more
     than ``grace`` seconds, and at once when authentication is impossible. Unreachable polls
     and polls where only some groups failed (those groups are stale) do not shorten the
     grace: they are what the grace period is there to ride out.
