@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from envoy2mqtt.bridge_schedule import GRACE_NORMAL_INTERVALS, default_grace
 from envoy2mqtt.bridge_worker import EnvoyWorker
-from envoy2mqtt.envoy.errors import EnvoyCommunicationError
+from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusError
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import EnvoySettings
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
@@ -148,3 +148,18 @@ async def test_back_online_with_the_first_good_poll_before_its_data_is_reported(
     client.down = False
     await worker._poll_groups(["meters"])  # one good poll is enough
     assert rec.events == [("availability", True), ("updated", frozenset({"meters"}))]
+
+
+async def test_a_poll_where_every_group_answers_an_error_does_not_renew_the_grace() -> None:
+    client, rec = FakeClient(), Recorder()
+    worker = EnvoyWorker(client, rec, host="h", intervals=(10, 20, 30), grace=15)
+    await client.setup()
+    await worker._poll_groups(["meters"])
+    deadline = worker.availability.deadline()
+    client.group_errors = {"meters": EnvoyHTTPStatusError(500, "/ivp/meters/readings")}
+    await worker._poll_groups(["meters"])
+    assert worker.availability.online  # stale, not offline ...
+    assert worker.availability.deadline() == deadline  # ... but the grace still runs out
+    client.group_errors = {}
+    await worker._poll_groups(["meters"])
+    assert (worker.availability.deadline() or 0) > (deadline or 0)
