@@ -54,7 +54,7 @@ async def start_demo(port: int, how: str, errors: Path) -> asyncio.subprocess.Pr
             "bash", "-c", script, "bash", *demo_command(port),
             env={**os.environ, "ERR": str(errors)},
         )  # fmt: skip
-    extra = ("--duration", "10") if how == "duration" else ()
+    extra = ("--duration", "15") if how == "duration" else ()
     with errors.open("wb") as stderr:
         return await asyncio.create_subprocess_exec(
             *demo_command(port, *extra), stdout=asyncio.subprocess.DEVNULL, stderr=stderr
@@ -71,7 +71,7 @@ async def real_bridge(
     expected = real_topics(sim.serial)
     try:
         async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: set(w.latest) >= expected, 30)
+            await watcher.wait(lambda w: set(w.latest) >= expected, 60)
             yield watcher, sim.serial
     finally:
         await watcher.stop()
@@ -107,7 +107,7 @@ async def test_demo_next_to_a_real_bridge_leaves_the_broker_as_it_was(
 
     try:
         # seen at all: after `| head` the demo may already be cleaning up
-        await watcher.wait(lambda w: {demo_state, demo_device} <= set(seen(w)), 30)
+        await watcher.wait(lambda w: {demo_state, demo_device} <= set(seen(w)), 60)
         if how in {"sigterm", "sigint"}:  # SIGINT: what Ctrl-C sends
             proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
         await asyncio.wait_for(proc.wait(), 60)
