@@ -1,6 +1,6 @@
 """Configuration: one YAML file plus ``ENVOY2MQTT_<SECTION>__<KEY>`` environment overrides.
 
-The file format is a user-facing contract (docs/configuration.md); every option is documented
+The file format is a user-facing contract; every option is documented
 in ``config.example.yaml``. :func:`load_settings` returns a validated :class:`Settings` or
 raises :class:`ConfigError` listing each problem as ``<field path>: <reason>``.
 """
