@@ -20,12 +20,6 @@ FIXTURE = "8.3.5169_with_generator"
 NEW_FIRMWARE = "8.3.9999"
 
 
-async def started_watcher(mosquitto: Mosquitto) -> Watcher:
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    return watcher
-
-
 def _info_reads(sim: EnvoySimulator) -> int:
     return len(sim.requests.entries(path="/info"))
 
@@ -44,54 +38,46 @@ async def _shows_firmware(watcher: Watcher, sim: EnvoySimulator, firmware: str) 
 
 
 async def test_firmware_is_rechecked_on_its_interval_even_without_a_reboot(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
 ) -> None:
     sim = await envoy_simulator(FIXTURE)
     cloud = await enlighten_for(envoy_simulator, FIXTURE, sim)
-    watcher = await started_watcher(mosquitto)
     intervals = {"fast": 1, "normal": 1, "slow": 3600, "firmware": 1}
-    try:
-        async with running_bridge(
-            enlighten_settings(mosquitto.port, sim, cloud, tmp_path, intervals)
-        ) as bridge:
-            await _online_with_states(watcher, sim)
-            [worker] = bridge.workers
-            assert {t.name: t.interval for t in worker.tiers}[TierName.FIRMWARE] == 1
-            # The version changes while the gateway stays reachable and keeps its tokens.
-            sim.state.set_firmware(NEW_FIRMWARE)
-            await _shows_firmware(watcher, sim, NEW_FIRMWARE)
-            assert watcher.latest[f"envoy2mqtt/{sim.serial}/availability"] == b"online"
-    finally:
-        await watcher.stop()
+    async with running_bridge(
+        enlighten_settings(mosquitto.port, sim, cloud, tmp_path, intervals)
+    ) as bridge:
+        await _online_with_states(watcher, sim)
+        [worker] = bridge.workers
+        assert {t.name: t.interval for t in worker.tiers}[TierName.FIRMWARE] == 1
+        # The version changes while the gateway stays reachable and keeps its tokens.
+        sim.state.set_firmware(NEW_FIRMWARE)
+        await _shows_firmware(watcher, sim, NEW_FIRMWARE)
+        assert watcher.latest[f"envoy2mqtt/{sim.serial}/availability"] == b"online"
 
 
 async def test_envoy_back_after_an_outage_is_rechecked_at_once(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
 ) -> None:
     sim = await envoy_simulator(FIXTURE)
     cloud = await enlighten_for(envoy_simulator, FIXTURE, sim)
-    watcher = await started_watcher(mosquitto)
     availability = f"envoy2mqtt/{sim.serial}/availability"
     tariff = "/admin/lib/tariff"
     intervals = {"fast": 1, "normal": 1, "slow": 1, "firmware": 3600}
-    try:
-        async with running_bridge(
-            enlighten_settings(mosquitto.port, sim, cloud, tmp_path, intervals)
-        ):
-            await _online_with_states(watcher, sim)
-            # Setup and the firmware tier's first tick read /info; the slow tier never does.
-            reads = _info_reads(sim)
-            polls = len(sim.requests.entries(path=tariff))
-            await sim.requests.wait_for(
-                lambda _e: len(sim.requests.entries(path=tariff)) >= polls + 3, 15
-            )
-            assert _info_reads(sim) == reads
-            # Down long enough to be offline, back with new firmware: checked at once, not
-            # an hour later.
-            await sim.reboot(firmware=NEW_FIRMWARE, downtime=4.0)
-            await watcher.wait(lambda w: w.latest.get(availability) == b"offline")
-            await watcher.wait(lambda w: w.latest.get(availability) == b"online")
-            await _shows_firmware(watcher, sim, NEW_FIRMWARE)
-    finally:
-        await watcher.stop()
+    async with running_bridge(enlighten_settings(mosquitto.port, sim, cloud, tmp_path, intervals)):
+        await _online_with_states(watcher, sim)
+        # Setup and the firmware tier's first tick read /info; the slow tier never does.
+        await sim.requests.wait_for(lambda _e: _info_reads(sim) >= 2, 15)
+        reads = _info_reads(sim)
+        assert reads == 2
+        polls = len(sim.requests.entries(path=tariff))
+        await sim.requests.wait_for(
+            lambda _e: len(sim.requests.entries(path=tariff)) >= polls + 3, 15
+        )
+        assert _info_reads(sim) == reads
+        # Down long enough to be offline, back with new firmware: checked at once, not
+        # an hour later.
+        await sim.reboot(firmware=NEW_FIRMWARE, downtime=4.0)
+        await watcher.wait(lambda w: w.latest.get(availability) == b"offline")
+        await watcher.wait(lambda w: w.latest.get(availability) == b"online")
+        await _shows_firmware(watcher, sim, NEW_FIRMWARE)
     assert _info_reads(sim) > reads

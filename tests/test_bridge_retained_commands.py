@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +43,6 @@ class Env:
 
     async def retained_commands(self) -> dict[str, bytes]:
         return await self.watcher.retained_now(f"{self.base}/#")
-
-
-@pytest.fixture
-async def watcher(mosquitto: Mosquitto) -> AsyncIterator[Watcher]:
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    yield watcher
-    await watcher.stop()
 
 
 def _bridge(

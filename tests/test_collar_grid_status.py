@@ -86,18 +86,13 @@ async def test_collar_without_admin_state_str_keeps_its_device(
 
 
 async def test_bridge_publishes_the_admin_state_as_grid_status(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
 ) -> None:
     sim = await envoy_simulator(FIXTURE)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     topic = f"envoy2mqtt/{sim.serial}/collar"
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: w.json(topic).get("grid_status") == "on_grid")
-            # the grid goes away: only the admin state says so
-            _collar_doc(sim)["admin_state_str"] = "ENCMN_MDE_OFF_GRID"
-            await watcher.wait(lambda w: w.json(topic).get("grid_status") == "off_grid")
-            assert watcher.json(topic)["grid_state"] == "on_grid"
-    finally:
-        await watcher.stop()
+    async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
+        await watcher.wait(lambda w: w.json(topic).get("grid_status") == "on_grid")
+        # the grid goes away: only the admin state says so
+        _collar_doc(sim)["admin_state_str"] = "ENCMN_MDE_OFF_GRID"
+        await watcher.wait(lambda w: w.json(topic).get("grid_status") == "off_grid")
+        assert watcher.json(topic)["grid_state"] == "on_grid"

@@ -81,12 +81,6 @@ def test_bad_network_section_keeps_the_time_zone() -> None:
     assert home.interface is None
 
 
-async def _watch(mosquitto: Mosquitto) -> Watcher:
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    return watcher
-
-
 def _homes(sim: EnvoySimulator) -> int:
     return len(sim.requests.entries(path="/home"))
 
@@ -99,20 +93,16 @@ async def _firmware_checks(sim: EnvoySimulator, more: int) -> None:
 
 
 async def test_mac_is_a_gateway_attribute_and_a_device_connection(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
 ) -> None:
     sim = await envoy_simulator("8.3.1598_collar")
-    watcher = await _watch(mosquitto)
     gateway = f"envoy2mqtt/{sim.serial}/gateway"
     config = f"homeassistant/device/envoy2mqtt_{sim.serial}/config"
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: w.json(gateway).get("mac") == "00:10:2d:30:40:50")
-            await watcher.wait(lambda w: b'"connections"' in w.latest.get(config, b""))
-            await _firmware_checks(sim, 3)  # intervals.firmware is 1 s here
-            assert _homes(sim) == 1  # once per probe, never polled
-    finally:
-        await watcher.stop()
+    async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
+        await watcher.wait(lambda w: w.json(gateway).get("mac") == "00:10:2d:30:40:50")
+        await watcher.wait(lambda w: b'"connections"' in w.latest.get(config, b""))
+        await _firmware_checks(sim, 3)  # intervals.firmware is 1 s here
+        assert _homes(sim) == 1  # once per probe, never polled
     payload = watcher.json(gateway)
     assert payload["network_interface"] == "wlan0"
     assert payload["network_type"] == "wifi"
@@ -121,17 +111,13 @@ async def test_mac_is_a_gateway_attribute_and_a_device_connection(
 
 
 async def test_firmware_without_home_is_asked_once_and_has_no_mac(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
 ) -> None:
     sim = await envoy_simulator("7.3.517")  # no /home capture: the simulator answers 404
-    watcher = await _watch(mosquitto)
     gateway = f"envoy2mqtt/{sim.serial}/gateway"
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: "firmware" in w.json(gateway))
-            await sim.requests.wait_for(lambda e: e.path == "/home" and e.status == 404, 15)
-            await _firmware_checks(sim, 3)
-            assert _homes(sim) == 1
-            assert "mac" not in watcher.json(gateway)
-    finally:
-        await watcher.stop()
+    async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
+        await watcher.wait(lambda w: "firmware" in w.json(gateway))
+        await sim.requests.wait_for(lambda e: e.path == "/home" and e.status == 404, 15)
+        await _firmware_checks(sim, 3)
+        assert _homes(sim) == 1
+        assert "mac" not in watcher.json(gateway)
