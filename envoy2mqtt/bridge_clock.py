@@ -7,7 +7,8 @@ what the daily-counter guard compares against:
   gateway does not serve one (legacy firmware) or names an unknown zone, the bridge host's
   local time zone (set ``TZ`` for the bridge process, e.g. in a container);
 * clock: the bridge's clock corrected by the gateway's offset, measured from the ``<time>``
-  element of ``/info`` (read at start and on every slow-tier re-check); 0 when absent.
+  element of ``/info`` (read at start and on every firmware re-check, ``intervals.firmware``);
+  0 when absent.
 """
 
 from __future__ import annotations
