@@ -128,3 +128,26 @@ async def test_mqtt311_retained_command_published_live_runs_once_then_is_refused
         assert refused == {"status": "error", "error": RETAINED_ERROR}
         assert _set_topics(await env.retained_commands()) == []
     assert len(command_writes(sim)) == 1
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_empty_payload_gets_no_answer_and_sends_nothing(
+    mosquitto: Mosquitto,
+    envoy_simulator: StartSimulator,
+    watcher: Watcher,
+    tmp_path: Path,
+    protocol: str,
+) -> None:
+    # How a user clears a retained command of their own: never a command, never answered.
+    sim = await envoy_simulator(FIXTURE)
+    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
+    async with _bridge(mosquitto, sim, tmp_path, protocol):
+        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+        index = len(watcher.log)
+        await watcher.publish(f"{env.base}/grid_relay/set", "")
+        await watcher.publish(f"{env.base}/grid_relay/set", "", retain=True)
+        later = await env.result_of("storage_mode", "turbo", retain=False)  # a bad one
+        assert later["status"] == "error"
+        answered = [t for t, _, _ in watcher.since(index) if t.endswith("/result")]
+        assert answered == [f"{env.base}/storage_mode/result"]
+        assert command_writes(sim) == []
