@@ -20,7 +20,7 @@ import pytest
 
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import bridge_settings, running_bridge
-from tests.plugins.mosquitto import Mosquitto, free_port
+from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.node_red import NodeRed
 from tests.plugins.simulator import StartSimulator
 from tests.reliability_helpers import command_writes
@@ -124,7 +124,7 @@ async def test_node_red_example_flow_shows_state_changes_and_command_results(
     sim = await envoy_simulator(FIXTURE)
     flows = example_flow(mosquitto.port)
     mqtt_in = [n["id"] for n in flows if n["type"] == "mqtt in"]
-    red = NodeRed(node_red_js, tmp_path / "node-red", free_port(), flows)
+    red = NodeRed(node_red_js, tmp_path / "node-red", flows)
     try:
         await red.start()
         async with sidebar_of(red) as (sidebar, http):
@@ -177,3 +177,17 @@ def test_node_red_docs_name_the_flows_topics_and_command() -> None:
     assert f"*{inject['name']}*" in section
     assert f"envoy2mqtt/<serial>/{inject['topic']}/set" in section
     assert "examples/node-red/flows.json" in section
+
+
+async def test_node_red_that_exits_before_listening_fails_start_with_its_output(
+    node_red_js: Path, tmp_path: Path
+) -> None:
+    red = NodeRed(node_red_js, tmp_path / "node-red", [])
+    (red.user_dir / "settings.js").write_text('throw new Error("settings-broken-on-purpose");\n')
+    try:
+        with pytest.raises(AssertionError, match="exited") as info:
+            await red.start()
+        assert "settings-broken-on-purpose" in str(info.value)
+        assert red.port == 0
+    finally:
+        await red.stop()

@@ -72,6 +72,16 @@ def free_port() -> int:
     return port
 
 
+def timed_out_attempts(caplog: pytest.LogCaptureFixture, method: str, path: str) -> int:
+    """Attempts the transport made that ended in its timeout (one debug line each).
+
+    Counted at the transport, not at the server: under CPU load an attempt's timeout can
+    run out before its request has reached the server's handler.
+    """
+    line = f"http method={method} path={path} error=timeout "
+    return sum(r.getMessage().startswith(line) for r in caplog.records)
+
+
 def _self_signed() -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envoy-test")])

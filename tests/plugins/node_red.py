@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -94,11 +95,16 @@ def node_red_js() -> Path:
     return install_node_red(cache_root())
 
 
-def settings_js(port: int) -> str:
-    """A Node-RED settings.js: loopback only, no credentials file, nothing phoned home."""
+def settings_js(port: int = 0) -> str:
+    """A Node-RED settings.js: loopback only, no credentials file, nothing phoned home.
+
+    Port 0 lets the kernel pick a free port when Node-RED listens (no port picked earlier
+    that another process could take meanwhile); English log lines are what start() reads.
+    """
     settings: dict[str, Any] = {
         "uiHost": "127.0.0.1",
         "uiPort": port,
+        "lang": "en-US",
         "flowFile": "flows.json",
         "credentialSecret": False,
         "httpNodeRoot": False,
@@ -111,14 +117,24 @@ def settings_js(port: int) -> str:
     return f"module.exports = {json.dumps(settings, indent=2)};\n"
 
 
-class NodeRed:
-    """One headless Node-RED process serving ``flows`` on ``127.0.0.1:port``."""
+#: Node-RED's line once its HTTP server listens (its listen callback), with the real port.
+_LISTENING = re.compile(r"Server now running at http://127\.0\.0\.1:(\d+)/")
+#: Node-RED's line once the flows run (logged before or after the server listens).
+_FLOWS_STARTED = "Started flows"
 
-    def __init__(self, red_js: Path, user_dir: Path, port: int, flows: list[Any]) -> None:
+
+class NodeRed:
+    """One headless Node-RED process serving ``flows`` on ``127.0.0.1:<port>``.
+
+    The port is chosen by the kernel when Node-RED listens; :attr:`port` is known once
+    :meth:`start` has returned.
+    """
+
+    def __init__(self, red_js: Path, user_dir: Path, flows: list[Any]) -> None:
         """Write the user directory (settings.js, flows.json); call :meth:`start` next."""
-        self.red_js, self.user_dir, self.port = red_js, user_dir, port
+        self.red_js, self.user_dir, self.port = red_js, user_dir, 0
         user_dir.mkdir(parents=True, exist_ok=True)
-        (user_dir / "settings.js").write_text(settings_js(port))
+        (user_dir / "settings.js").write_text(settings_js())
         (user_dir / "flows.json").write_text(json.dumps(flows))
         self.log = user_dir / "node-red.log"
         self.proc: asyncio.subprocess.Process | None = None
@@ -130,30 +146,57 @@ class NodeRed:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        """Start Node-RED and wait (up to a minute) until it says its flows are running."""
+        """Start Node-RED; return once its HTTP server accepts and its flows run.
+
+        Readiness is what Node-RED itself reports: "Server now running at ..." is logged
+        from the HTTP server's listen callback (the socket accepts from then on), and
+        "Started flows" once the flows run; these come in either order. Raises
+        AssertionError with Node-RED's output if it exits first (or within a minute).
+        """
         self.proc = await asyncio.create_subprocess_exec(
             _tool("node"), str(self.red_js),
             "--userDir", str(self.user_dir), "--settings", str(self.user_dir / "settings.js"),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
-        await asyncio.wait_for(self._read_until("Started flows"), 60)
-        self._pump = asyncio.create_task(self._read_until(None))
+        try:
+            await asyncio.wait_for(self._read_until_ready(), 60)
+        except TimeoutError:
+            msg = f"Node-RED not ready within 60 s:\n{self.tail()}"
+            raise AssertionError(msg) from None
+        self._pump = asyncio.create_task(self._read_rest())
 
-    async def _read_until(self, needle: str | None) -> None:
+    async def _read_until_ready(self) -> None:
+        flows_started = False
+        while not (flows_started and self.port):
+            line = await self._line()
+            if line is None:
+                code = await self._exit_code()
+                msg = f"Node-RED exited (code {code}) before it was ready:\n{self.tail()}"
+                raise AssertionError(msg)
+            flows_started = flows_started or _FLOWS_STARTED in line
+            if listening := _LISTENING.search(line):
+                self.port = int(listening[1])
+
+    async def _read_rest(self) -> None:
+        while await self._line() is not None:
+            pass
+
+    async def _line(self) -> str | None:
+        """The next console line (also appended to :attr:`log`); None once the output ends."""
         assert self.proc is not None
         assert self.proc.stdout is not None
+        line = await self.proc.stdout.readline()
+        if not line:
+            return None
         with self.log.open("ab") as log:
-            while True:
-                line = await self.proc.stdout.readline()
-                if not line:
-                    if needle is None:
-                        return
-                    msg = f"Node-RED ended before {needle!r}:\n{self.tail()}"
-                    raise AssertionError(msg)
-                log.write(line)
-                log.flush()
-                if needle is not None and needle in line.decode(errors="replace"):
-                    return
+            log.write(line)
+        return line.decode(errors="replace")
+
+    async def _exit_code(self) -> int | None:
+        assert self.proc is not None
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(self.proc.wait(), 10)
+        return None
 
     def tail(self, lines: int = 30) -> str:
         """The end of Node-RED's console log (for failure messages)."""
