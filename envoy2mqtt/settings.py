@@ -710,7 +710,8 @@ def summary(settings: Settings) -> list[str]:
         lines.append(
             f"envoys[{index}]: host={envoy.host} name={envoy.name or '-'} "
             f"serial={envoy.serial or '-'} "
-            f"auth={_auth_kind(envoy)} intervals={iv.fast:g}/{iv.normal:g}/{iv.slow:g}s"
+            f"auth={_auth_kind(envoy)} intervals={iv.fast:g}/{iv.normal:g}/{iv.slow:g}s "
+            f"firmware_check={iv.firmware:g}s"
             + ("" if any(e is envoy for e in served) else " (other shard: not served)")
         )
     controls = settings.controls

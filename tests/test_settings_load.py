@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel
 
 from envoy2mqtt.cli import main
-from envoy2mqtt.settings import ConfigError, Settings, load_settings
+from envoy2mqtt.settings import ConfigError, Settings, load_settings, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config.example.yaml"
@@ -203,3 +203,12 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "nope.yaml")
     assert caught.value.problems == [f"no config file at {tmp_path / 'nope.yaml'}"]
+
+
+def test_firmware_check_interval_default_and_summary(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MINIMAL))
+    assert settings.envoys[0].intervals.firmware == 3600
+    [line] = [x for x in summary(settings) if x.startswith("envoys[0]")]
+    assert "intervals=5/60/600s firmware_check=3600s" in line
+    with pytest.raises(ConfigError, match="firmware"):
+        load_settings(write(tmp_path, MINIMAL + "    intervals: {firmware: 0}\n"))
