@@ -1,6 +1,6 @@
 """Run one bridge from a config file until SIGTERM (the process the fleet benchmark measures).
 
-``python -m benchmarks._bridge_proc CONFIG``: the same :class:`~envoy2mqtt.bridge.Bridge` the
+``python -m benchmarks._bridge_proc CONFIG``: the same :class:`~envoy2mqtt.bridge.app.Bridge` the
 ``run`` command starts, with the configured logging, and nothing else in the process.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 import signal
 import sys
 
-from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.bridge.app import Bridge
 from envoy2mqtt.logs import setup_logging
 from envoy2mqtt.settings import load_settings
 

@@ -10,7 +10,7 @@ Fed every message seen on ``#`` (in order), it checks:
 * ``total_increasing`` entities never dip transiently (a drop followed, within
   ``TRANSIENT_READINGS`` readings, by a value at or above the level before the drop) and
   lifetime counters (the bridge guard's keys) never step down to zero; dips of daily
-  counters (``bridge_daily``'s keys) and of counters no guard covers are reported as their
+  counters (``bridge.daily_guard``'s keys) and of counters no guard covers are reported as their
   own kinds; a drop that stays (a guard accepted a real or day reset) is counted, not flagged;
 * nothing new is published under ``<base>/<sn>/`` while that Envoy's availability is
   ``offline``: a state message then must repeat the payload already retained before (the
@@ -26,8 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from envoy2mqtt.bridge_daily import DAILY_COUNTERS
-from envoy2mqtt.bridge_guard import LIFETIME_KEYS
+from envoy2mqtt.bridge.daily_guard import DAILY_COUNTERS
+from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS
 
 _DAILY_KEYS = frozenset(c.key for c in DAILY_COUNTERS)
 

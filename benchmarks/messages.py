@@ -3,7 +3,7 @@
 A day of device states is synthesised from one fixture (see ``benchmarks/_day.py``: solar
 curve, mostly-flat night, meters with fresh timestamps every reading). It is replayed on a
 simulated clock through the bridge's *real* publishing path: ``EnvoyPublisher.update`` after
-every tier poll (fast/normal/slow, groups per ``bridge_schedule.plan_tiers``), which builds
+every tier poll (fast/normal/slow, groups per ``bridge.schedule.plan_tiers``), which builds
 the catalogue's state and discovery payloads, runs the lifetime guard and hands everything
 to ``StatePublisher`` — whose change detection and periodic re-publish decide what is sent.
 Only the broker is replaced by a counter. The two modes differ in one knob:
@@ -35,11 +35,11 @@ import msgspec
 from benchmarks._common import FIXTURES_DIR, format_table, machine_facts
 from benchmarks._day import DAY_START_EPOCH, DayProfile
 from benchmarks.decode import MemoryFetcher
-from envoy2mqtt.bridge import lifetime_keys
-from envoy2mqtt.bridge_guard import LifetimeGuard
-from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
-from envoy2mqtt.bridge_schedule import plan_tiers
-from envoy2mqtt.bridge_tariff_watch import TariffWatch
+from envoy2mqtt.bridge.app import lifetime_keys
+from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
+from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
+from envoy2mqtt.bridge.schedule import plan_tiers
+from envoy2mqtt.bridge.tariff_watch import TariffWatch
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.models.data import EnvoyData
@@ -49,7 +49,7 @@ from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.simulator.fixture_store import FixtureMode, FixtureStore
 
 if TYPE_CHECKING:
-    from envoy2mqtt.bridge_worker import EnvoyWorker
+    from envoy2mqtt.bridge.worker import EnvoyWorker
 
 DEFAULT_FIXTURES = ("7.6.185_with_cts_and_battery_3t", "8.3.5169_with_generator")
 DISCOVERY_PREFIX = "homeassistant"

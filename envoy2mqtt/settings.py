@@ -36,7 +36,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from envoy2mqtt.bridge_schedule import default_grace
+from envoy2mqtt.bridge.schedule import default_grace
 from envoy2mqtt.config_access import config_exists, unreadable_reason
 from envoy2mqtt.redact import register_secret
 from envoy2mqtt.settings_env import env_json_problems, env_variable_for

@@ -11,8 +11,8 @@ from typing import Any
 
 import aiomqtt
 
-from envoy2mqtt.bridge import Bridge
-from envoy2mqtt.bridge_orphans import scan_retained
+from envoy2mqtt.bridge.app import Bridge
+from envoy2mqtt.bridge.orphans import scan_retained
 from envoy2mqtt.settings import MqttSettings, Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from envoy2mqtt.bridge_guard import LIFETIME_KEYS
+from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings

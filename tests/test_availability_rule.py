@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from envoy2mqtt.bridge_schedule import GRACE_NORMAL_INTERVALS, default_grace
-from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.bridge.schedule import GRACE_NORMAL_INTERVALS, default_grace
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusError
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import EnvoySettings
@@ -127,7 +127,7 @@ async def test_a_grace_not_longer_than_the_fastest_data_poll_is_warned_about(
 
     client.setup = setup  # type: ignore[method-assign]
     worker = EnvoyWorker(client, Recorder(), host="h", intervals=(5, 60, 600), grace=45)
-    with caplog.at_level(logging.WARNING, logger="envoy2mqtt.bridge_worker"):
+    with caplog.at_level(logging.WARNING, logger="envoy2mqtt.bridge.worker"):
         await worker._setup_until_ready()
     assert ("availability grace too short" in caplog.text) is warned
     if warned:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from envoy2mqtt.bridge_clock import ZONE_FROM_HOME, ZONE_FROM_HOST, EnvoyClock, clock_of, host_zone
+from envoy2mqtt.bridge.clock import ZONE_FROM_HOME, ZONE_FROM_HOST, EnvoyClock, clock_of, host_zone
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.firmware import parse_info
 from envoy2mqtt.envoy.home import EnvoyHome, parse_home

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from envoy2mqtt.bridge_daily import DAILY_COUNTERS, DailyGuard
+from envoy2mqtt.bridge.daily_guard import DAILY_COUNTERS, DailyGuard
 from envoy2mqtt.catalog.state import state_payloads
 from tests.catalog_helpers import fixture_names, snapshot
 from tests.daily_helpers import (
@@ -194,7 +194,7 @@ def test_every_daily_value_of_every_fixture_is_declared(name: str) -> None:
     guard = DailyGuard()
     for suffix, payload in state_payloads(snapshot(name)).items():
         if suffix == "net_consumption":
-            continue  # documented exception (bridge_daily module docstring)
+            continue  # documented exception (bridge/daily_guard.py module docstring)
         declared = set(guard.counters_for(suffix))
         assert _daily_keys(payload) <= declared, (name, suffix)
         for counter in guard.counters_for(suffix).values():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envoy2mqtt.bridge_schedule import TierName
+from envoy2mqtt.bridge.schedule import TierName
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, running_bridge
 from tests.plugins.mosquitto import Mosquitto

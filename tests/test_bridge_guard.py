@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envoy2mqtt.bridge import lifetime_keys
-from envoy2mqtt.bridge_guard import LifetimeGuard
+from envoy2mqtt.bridge.app import lifetime_keys
+from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
 
 
 def feed(guard: LifetimeGuard, values: list[float], key: str = "watt_hours_lifetime") -> list[Any]:

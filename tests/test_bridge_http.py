@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from envoy2mqtt.bridge_health import BridgeStats, EnvoyStats, health_payload, rss_bytes
-from envoy2mqtt.bridge_http import HealthView, metrics_text, start_health_server
+from envoy2mqtt.bridge.health import BridgeStats, EnvoyStats, health_payload, rss_bytes
+from envoy2mqtt.bridge.http import HealthView, metrics_text, start_health_server
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto, free_port
 from tests.plugins.simulator import StartSimulator

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.bridge.app import Bridge
 from envoy2mqtt.mqtt.router import RETAINED_ERROR
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envoy2mqtt.bridge_schedule import (
+from envoy2mqtt.bridge.schedule import (
     Availability,
     FailureKind,
     Tier,

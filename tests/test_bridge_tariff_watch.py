@@ -106,7 +106,7 @@ async def test_cloud_revert_sends_a_second_result_and_shows_the_real_value(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     gw = gateway
-    caplog.set_level(logging.INFO, logger="envoy2mqtt.bridge_tariff_watch")
+    caplog.set_level(logging.INFO, logger="envoy2mqtt.bridge.tariff_watch")
     assert gw.storage["settings_control"] == "unknown"
     await gw.sim.inject(Fault(FaultKind.CLOUD_REVERT, seconds=0.1))
     since = await gw.command("reserve_soc", '{"value": 80, "transaction": "t-1"}')
@@ -214,7 +214,7 @@ async def test_window_crossing_a_bridge_restart_gives_no_reverted_after_restart(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="envoy2mqtt.bridge_tariff_watch")
+    caplog.set_level(logging.INFO, logger="envoy2mqtt.bridge.tariff_watch")
     sim = await envoy_simulator(FIXTURE)
     gw = Gateway(sim, watcher)
     settings = _settings(mosquitto, sim, tmp_path)

@@ -1,4 +1,4 @@
-"""The decision logic of the battery-settings watch, without I/O (bridge_tariff_watch)."""
+"""The decision logic of the battery-settings watch, without I/O (bridge/tariff_watch.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 import msgspec
 import pytest
 
-from envoy2mqtt.bridge_tariff_watch import (
+from envoy2mqtt.bridge.tariff_watch import (
     DEFAULT_OFFSETS,
     Revert,
     SettingsControl,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from envoy2mqtt.bridge_schedule import Tier, TierName
-from envoy2mqtt.bridge_worker import EnvoyWorker, retry_budget
+from envoy2mqtt.bridge.schedule import Tier, TierName
+from envoy2mqtt.bridge.worker import EnvoyWorker, retry_budget
 from envoy2mqtt.envoy.command_types import SetReserveSoc
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.bridge.app import Bridge
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator

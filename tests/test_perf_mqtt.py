@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from envoy2mqtt.bridge import Bridge, max_pending_publishes
+from envoy2mqtt.bridge.app import Bridge, max_pending_publishes
 from envoy2mqtt.mqtt.session import Backoff, MqttSession
 from envoy2mqtt.settings import Settings
 from tests.plugins.mosquitto import Mosquitto

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from envoy2mqtt.bridge_publish import _announced_configs, _platforms
+from envoy2mqtt.bridge.publish import _announced_configs, _platforms
 from envoy2mqtt.catalog.discovery import with_removed_components
 from envoy2mqtt.catalog.volatile import volatile_keys
 from envoy2mqtt.mqtt.publisher import StatePublisher

@@ -2,7 +2,7 @@
 
 "Battery settings control" reads ``settings_control`` of the ``storage`` group: whether
 battery-settings writes stick on this gateway or its cloud undoes them
-(:mod:`envoy2mqtt.bridge_tariff_watch`).
+(:mod:`envoy2mqtt.bridge.tariff_watch`).
 """
 
 from __future__ import annotations

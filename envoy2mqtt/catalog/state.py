@@ -208,7 +208,7 @@ def state_payloads(snapshot: Snapshot) -> dict[str, Payload]:
     for build in _DATA_GROUPS:
         payloads |= build(snapshot.data)
     if "storage" in payloads:
-        # Not Envoy data: what the bridge saw after its own writes (bridge_tariff_watch).
+        # Not Envoy data: what the bridge saw after its own writes (bridge/tariff_watch.py).
         payloads["storage"]["settings_control"] = snapshot.settings_control
     add_template_keys(payloads, snapshot)
     return payloads

@@ -25,7 +25,7 @@ from typing import Any
 
 import aiomqtt
 
-from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.bridge.app import Bridge
 from envoy2mqtt.broker import MISSING_HINT, EmbeddedBroker, broker_available
 from envoy2mqtt.cmd.demo_namespace import Namespace, remove_retained
 from envoy2mqtt.cmd.demo_view import Console

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 
-from envoy2mqtt.bridge_orphans import scan_retained
+from envoy2mqtt.bridge.orphans import scan_retained
 from envoy2mqtt.settings import MqttSettings
 
 _LOGGER = logging.getLogger(__name__)

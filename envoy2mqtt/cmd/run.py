@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 
-from envoy2mqtt.bridge import Bridge
+from envoy2mqtt.bridge.app import Bridge
 from envoy2mqtt.cmd._common import add_config_argument
 from envoy2mqtt.logs import setup_logging
 from envoy2mqtt.mqtt.session import MqttFatalError

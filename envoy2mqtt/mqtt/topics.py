@@ -81,7 +81,7 @@ class Topics:
 
     @property
     def bridge_sync(self) -> str:
-        """``<base>/bridge/<instance>/sync``: non-retained marker, see ``bridge_owner``."""
+        """``<base>/bridge/<instance>/sync``: non-retained marker, see ``bridge.ownership``."""
         return f"{self.bridge_root}/sync"
 
     def instance_state(self, instance: str) -> str:

@@ -9,7 +9,7 @@ counter declared in :data:`DAILY_COUNTERS`, per state topic and key path:
 2. A lower reading is held (the last published value goes out instead), unless it is the
    counter's *day reset*, which needs all of:
 
-   a. the Envoy's local day (:mod:`envoy2mqtt.bridge_clock`) is later than the day of the
+   a. the Envoy's local day (:mod:`envoy2mqtt.bridge.clock`) is later than the day of the
       counter's current cycle, or that day is not known yet. So a reset arriving late after
       midnight (an inverter's first report at dawn) is still a reset, and there is at most
       one per day. The cycle's day is set by the reset let through, by a reading of 0, and,

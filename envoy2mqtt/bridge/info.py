@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from envoy2mqtt import __version__
-from envoy2mqtt.bridge_fleet import FleetMember
-from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.bridge.fleet import FleetMember
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.settings import Settings
 
 __all__ = ["envoy_info", "info_payload"]

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from envoy2mqtt.bridge_health import EnvoyStats
-from envoy2mqtt.bridge_schedule import (
+from envoy2mqtt.bridge.health import EnvoyStats
+from envoy2mqtt.bridge.schedule import (
     FIRMWARE_CHECK,
     Availability,
     FailureKind,
@@ -25,7 +25,7 @@ from envoy2mqtt.bridge_schedule import (
     next_tick,
     plan_tiers,
 )
-from envoy2mqtt.bridge_tariff_watch import DEFAULT_OFFSETS, TariffWatcher, read_tariff
+from envoy2mqtt.bridge.tariff_watch import DEFAULT_OFFSETS, TariffWatcher, read_tariff
 from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,
@@ -165,7 +165,7 @@ class EnvoyWorker:
             intervals: fast, normal and slow poll periods in seconds.
             configured_serial: serial from the config, used before /info is known.
             grace: seconds without a successful poll before ``offline`` (default:
-                :func:`~envoy2mqtt.bridge_schedule.default_grace` of the normal interval).
+                :func:`~envoy2mqtt.bridge.schedule.default_grace` of the normal interval).
             setup_delays: first and maximum delay between setup attempts.
             watch_offsets: seconds after a storage write at which the tariff is re-read.
             gate: awaited before the Envoy is contacted (configured serial) or right after

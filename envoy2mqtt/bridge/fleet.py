@@ -1,4 +1,4 @@
-"""One named instance of a fleet: serves only the Envoys it owns (see ``bridge_owner``).
+"""One named instance of a fleet: serves only the Envoys it owns (see ``bridge.ownership``).
 
 The bridge uses this only when ``instance`` is configured. It gates every worker on
 ownership, subscribes to the ``/set`` topics of owned Envoys only, and when another
@@ -12,13 +12,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from envoy2mqtt.bridge_owner import Ownership
-from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.bridge.ownership import Ownership
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.topics import sanitize_level
 
 if TYPE_CHECKING:
-    from envoy2mqtt.bridge import Bridge
+    from envoy2mqtt.bridge.app import Bridge
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from envoy2mqtt.bridge_health import BridgeStats, EnvoyStats, rss_bytes
+from envoy2mqtt.bridge.health import BridgeStats, EnvoyStats, rss_bytes
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ Lifecycle of :meth:`Bridge.run`:
 
 1. connect to the broker (a refused login or TLS failure at the first connect raises
    :class:`~envoy2mqtt.mqtt.session.MqttFatalError`; later losses are retried forever);
-2. scan the retained topics a previous run left (see :mod:`envoy2mqtt.bridge_orphans`);
-3. start one :class:`~envoy2mqtt.bridge_worker.EnvoyWorker` per Envoy, the periodic
+2. scan the retained topics a previous run left (see :mod:`envoy2mqtt.bridge.orphans`);
+3. start one :class:`~envoy2mqtt.bridge.worker.EnvoyWorker` per Envoy, the periodic
    re-publisher and the health reporter;
 4. on :meth:`stop` (SIGTERM/SIGINT) or cancellation: every Envoy's availability and
    ``bridge/state`` go ``offline``, HTTP sessions are closed.
@@ -24,16 +24,16 @@ from typing import Any
 import aiohttp
 from pydantic import SecretStr
 
-from envoy2mqtt.bridge_commands import CommandExecutor
-from envoy2mqtt.bridge_fleet import FleetMember
-from envoy2mqtt.bridge_guard import LIFETIME_KEYS, LifetimeGuard
-from envoy2mqtt.bridge_health import BridgeStats, health_payload
-from envoy2mqtt.bridge_http import HealthView, start_health_server
-from envoy2mqtt.bridge_info import info_payload
-from envoy2mqtt.bridge_orphans import scan_retained
-from envoy2mqtt.bridge_publish import EnvoyPublisher, EnvoyView
-from envoy2mqtt.bridge_schedule import LONG_BUDGET
-from envoy2mqtt.bridge_worker import ClientLike, EnvoyWorker, cancel_and_wait
+from envoy2mqtt.bridge.commands import CommandExecutor
+from envoy2mqtt.bridge.fleet import FleetMember
+from envoy2mqtt.bridge.health import BridgeStats, health_payload
+from envoy2mqtt.bridge.http import HealthView, start_health_server
+from envoy2mqtt.bridge.info import info_payload
+from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS, LifetimeGuard
+from envoy2mqtt.bridge.orphans import scan_retained
+from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
+from envoy2mqtt.bridge.schedule import LONG_BUDGET
+from envoy2mqtt.bridge.worker import ClientLike, EnvoyWorker, cancel_and_wait
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.catalog.registry import ALL_SPECS

@@ -4,7 +4,7 @@ Validation happens before any HTTP request: an unknown Envoy, a disabled control
 payload is answered with an error result and the Envoy never sees a request. After a
 successful write the client re-reads the affected groups, and the bridge publishes what
 the Envoy then reports (the device is the source of truth). A battery-settings write is
-then watched (:mod:`envoy2mqtt.bridge_tariff_watch`); if the gateway undoes it, a second
+then watched (:mod:`envoy2mqtt.bridge.tariff_watch`); if the gateway undoes it, a second
 ``reverted`` result follows the first.
 """
 
@@ -15,9 +15,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from envoy2mqtt.bridge_publish import snapshot_of
-from envoy2mqtt.bridge_tariff_watch import Revert, SettingsControl, written_setting
-from envoy2mqtt.bridge_worker import EnvoyWorker, describe
+from envoy2mqtt.bridge.publish import snapshot_of
+from envoy2mqtt.bridge.tariff_watch import Revert, SettingsControl, written_setting
+from envoy2mqtt.bridge.worker import EnvoyWorker, describe
 from envoy2mqtt.catalog.commands import CommandError, parse_command
 from envoy2mqtt.catalog.controls import STORAGE_MODES, command_word
 from envoy2mqtt.envoy.errors import EnvoyError
@@ -26,7 +26,7 @@ from envoy2mqtt.mqtt.router import CommandResult
 from envoy2mqtt.mqtt.topics import sanitize_level
 
 if TYPE_CHECKING:
-    from envoy2mqtt.bridge import Bridge
+    from envoy2mqtt.bridge.app import Bridge
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import msgspec
 
-from envoy2mqtt.bridge_clock import clock_of
-from envoy2mqtt.bridge_daily import DailyGuard
-from envoy2mqtt.bridge_guard import LifetimeGuard
-from envoy2mqtt.bridge_orphans import RetainedScan
-from envoy2mqtt.bridge_worker import EnvoyWorker
+from envoy2mqtt.bridge.clock import clock_of
+from envoy2mqtt.bridge.daily_guard import DailyGuard
+from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
+from envoy2mqtt.bridge.orphans import RetainedScan
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.discovery import (
     DiscoveryOptions,
     discovery_payloads,
