@@ -1,7 +1,8 @@
-"""Converters that build models positionally put every raw value into the right field.
+"""Devices decoded straight into the data model put every Envoy key into the right field.
 
-Every raw field gets a distinct value, so a swapped position cannot go unnoticed (the
-goldens alone might not see two fields swapped that happen to hold equal values).
+Every raw field gets a distinct value, so a swapped key cannot go unnoticed (the goldens
+alone might not see two fields swapped that happen to hold equal values). The decoded
+objects are real model instances: they encode with the model's names.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from typing import Any
 import msgspec
 
 from envoy2mqtt.envoy.models.data import DryContactSettings, Encharge, Enpower
-from envoy2mqtt.envoy.models.raw_dry_contacts import RelaySettings
-from envoy2mqtt.envoy.models.raw_ensemble import EnchargeDevice, EnpowerDevice
-from envoy2mqtt.envoy.updaters.dry_contacts import _settings
-from envoy2mqtt.envoy.updaters.ensemble import _encharge, _enpower
+from envoy2mqtt.envoy.models.raw_ensemble import ENCHARGE_DECODER, ENPOWER_DECODER
+from envoy2mqtt.envoy.models.wire import adopt
+from envoy2mqtt.envoy.updaters.dry_contacts import settings_from_body
 
 COMMON = {
     "admin_state": 1,
@@ -33,8 +33,11 @@ COMMON = {
 }
 
 
-def _raw(values: dict[str, Any], raw_type: type[Any]) -> Any:
-    return msgspec.json.decode(msgspec.json.encode(values), type=raw_type)
+def _decoded(values: dict[str, Any], decoder: msgspec.json.Decoder[Any], model: type[Any]) -> Any:
+    decoded = adopt(decoder.decode(msgspec.json.encode(values)), model)
+    assert type(decoded) is model
+    assert set(msgspec.to_builtins(decoded)) == set(msgspec.structs.asdict(decoded))
+    return decoded
 
 
 def test_encharge_fields() -> None:
@@ -49,7 +52,7 @@ def test_encharge_fields() -> None:
         "percentFull": 81,
         "operating": None,
     }
-    assert _encharge(_raw(values, EnchargeDevice)) == Encharge(
+    assert _decoded(values, ENCHARGE_DECODER, Encharge) == Encharge(
         admin_state=1,
         admin_state_str="ENCHG_STATE_READY",
         bmu_firmware_version="2.1.34",
@@ -83,7 +86,7 @@ def test_enpower_fields() -> None:
         "mains_oper_state": "open",
         "operating": False,
     }
-    assert _enpower(_raw(values, EnpowerDevice)) == Enpower(
+    assert _decoded(values, ENPOWER_DECODER, Enpower) == Enpower(
         grid_mode="multimode-ongrid",
         admin_state=1,
         admin_state_str="ENCHG_STATE_READY",
@@ -124,7 +127,9 @@ def test_dry_contact_settings_fields() -> None:
         "essential_end_time": 3.0,
         "priority": 4.0,
     }
-    assert _settings(_raw(values, RelaySettings)) == DryContactSettings(
+    (decoded,) = settings_from_body(msgspec.json.encode({"dry_contacts": [values]})).values()
+    assert type(decoded) is DryContactSettings
+    assert decoded == DryContactSettings(
         id="NC1",
         black_start=1.0,
         essential_end_time=3.0,

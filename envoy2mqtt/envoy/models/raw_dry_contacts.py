@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from envoy2mqtt.envoy.models.data import DryContactSettings, DryContactStatus
+from envoy2mqtt.envoy.models.wire import wire_form
 
-
-class RelaySettings(msgspec.Struct, kw_only=True, gc=False):
-    """Configuration of one relay; the Envoy sends booleans as ``"true"``/``"false"``."""
-
-    id: str
-    type: str
-    grid_action: str
-    micro_grid_action: str
-    gen_action: str
-    override: str | bool
-    load_name: str
-    mode: str
-    soc_low: float
-    soc_high: float
-    pv_serial_nb: list[Any]
-    manual_override: str | bool | None = None
-    black_s_start: float | None = None
-    essential_start_time: float | None = None
-    essential_end_time: float | None = None
-    priority: float | None = None
+if TYPE_CHECKING:  # the twin has exactly DryContactSettings' attributes (see models.wire)
+    RelaySettings = DryContactSettings
+else:
+    RelaySettings = wire_form(
+        DryContactSettings,
+        names={"black_start": "black_s_start", "generator_action": "gen_action"},
+        defaults=dict.fromkeys(
+            (
+                "black_start",
+                "essential_end_time",
+                "essential_start_time",
+                "manual_override",
+                "priority",
+            )
+        ),
+        # The Envoy sends these booleans as "true"/"false": normalised before adopt().
+        types={"override": str | bool, "manual_override": str | bool | None},
+    )
+"""Configuration of one relay, decoded into :class:`DryContactSettings`."""
 
 
 class StatusDoc(msgspec.Struct, kw_only=True, gc=False):

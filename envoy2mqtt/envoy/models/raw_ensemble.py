@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
+from envoy2mqtt.envoy.models.data import C6CC, Collar, Encharge, Enpower
+from envoy2mqtt.envoy.models.wire import wire_form
+
 
 class InventoryGroup(msgspec.Struct, kw_only=True, gc=False):
     """One device family; devices are decoded later with the decoder of their type."""
@@ -12,75 +15,50 @@ class InventoryGroup(msgspec.Struct, kw_only=True, gc=False):
     devices: list[msgspec.Raw] = msgspec.field(default_factory=list)
 
 
-class _EnsembleCore(msgspec.Struct, kw_only=True, gc=False):
-    """Keys every ensemble device (Encharge, Enpower, Collar, C6) shares."""
+# Keys every ensemble device spells its own way (the rest keep the data model's names).
+_DEVICE_KEYS = {
+    "firmware_loaded_date": "img_load_date",
+    "firmware_version": "img_pnum_running",
+    "installed_date": "installed",
+    "last_report_date": "last_rpt_date",
+    "part_number": "part_num",
+    "serial_number": "serial_num",
+}
+# Keys newer firmware added: older devices leave them out.
+_OPTIONAL = {"operating": None, "zigbee_dongle_fw_version": None}
 
-    admin_state: int
-    communicating: bool
-    img_load_date: int
-    installed: int
-    last_rpt_date: int
-    part_num: str
-    serial_num: str
+EnchargeDevice = wire_form(
+    Encharge,
+    names={
+        **_DEVICE_KEYS,
+        "bmu_firmware_version": "bmu_fw_version",
+        "encharge_revision": "encharge_rev",
+        "max_cell_temp": "maxCellTemp",
+        "percent_full": "percentFull",
+    },
+    defaults={**_OPTIONAL, "temperature_unit": "C"},
+)
+"""An IQ Battery, decoded into :class:`Encharge`."""
 
+EnpowerDevice = wire_form(
+    Enpower,
+    names={**_DEVICE_KEYS, "grid_mode": "Enpwr_grid_mode"},
+    # The System Controller reports Fahrenheit, unlike every other device.
+    defaults={**_OPTIONAL, "temperature_unit": "F"},
+)
+"""An IQ System Controller, decoded into :class:`Enpower`."""
 
-class EnsembleDevice(_EnsembleCore, kw_only=True, gc=False):
-    """Encharge, Enpower and C6: the admin state code is always there."""
+CollarDevice = wire_form(
+    Collar,
+    names=_DEVICE_KEYS,
+    # The collar's real grid connection shows in admin_state_str (see
+    # catalog.collar.grid_status); a collar without it keeps its device.
+    defaults={"admin_state_str": None, "temperature_unit": "C"},
+)
+"""An IQ Meter Collar, decoded into :class:`Collar`."""
 
-    admin_state_str: str
-
-
-class EnchargeDevice(EnsembleDevice, kw_only=True, gc=False):
-    """An IQ Battery."""
-
-    bmu_fw_version: str
-    comm_level_2_4_ghz: int
-    comm_level_sub_ghz: int
-    dc_switch_off: bool
-    encharge_capacity: int
-    encharge_rev: int
-    img_pnum_running: str
-    led_status: int
-    max_cell_temp: int = msgspec.field(name="maxCellTemp")
-    percent_full: int = msgspec.field(name="percentFull")
-    temperature: int
-    operating: bool | None = None
-    zigbee_dongle_fw_version: str | None = None
-
-
-class EnpowerDevice(EnsembleDevice, kw_only=True, gc=False):
-    """An IQ System Controller."""
-
-    grid_mode: str = msgspec.field(name="Enpwr_grid_mode")
-    comm_level_2_4_ghz: int
-    comm_level_sub_ghz: int
-    img_pnum_running: str
-    mains_admin_state: str
-    mains_oper_state: str
-    temperature: int
-    operating: bool | None = None
-    zigbee_dongle_fw_version: str | None = None
-
-
-class CollarDevice(_EnsembleCore, kw_only=True, gc=False):
-    """An IQ Meter Collar."""
-
-    # The collar's real grid connection shows here (see catalog.collar.grid_status); a
-    # collar without it keeps its device, with the grid status taken from grid_state.
-    admin_state_str: str | None = None
-    img_pnum_running: str
-    temperature: int
-    mid_state: str
-    grid_state: str
-    control_error: int
-    collar_state: str
-
-
-class C6Device(EnsembleDevice, kw_only=True, gc=False):
-    """A C6 Combiner Controller."""
-
-    fw_version: str
-    dmir_version: str
+C6Device = wire_form(C6CC, names={**_DEVICE_KEYS, "firmware_version": "fw_version"})
+"""A C6 Combiner Controller, decoded into :class:`C6CC`."""
 
 
 class PowerDevice(msgspec.Struct, kw_only=True, gc=False):

@@ -1,34 +1,24 @@
-"""Raw body of ``/admin/lib/tariff``."""
+"""Raw body of ``/admin/lib/tariff``, decoded into :class:`Tariff` (same keys)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from envoy2mqtt.envoy.models.data import Tariff
+from envoy2mqtt.envoy.models.wire import wire_form
 
-class RawStorageSettings(msgspec.Struct, kw_only=True, gc=False):
-    """``tariff.storage_settings``."""
-
-    operation_mode_sub_type: str
-    reserved_soc: float
-    very_low_soc: int
-    charge_from_grid: bool
-    mode: str | None = None
-    date: str | None = None
-    opt_schedules: bool | None = None
-
-
-class TariffBody(msgspec.Struct, kw_only=True, gc=False):
-    """``tariff``; storage settings stay generic because the Envoy may send ``{}``."""
-
-    currency: dict[str, Any]
-    single_rate: dict[str, Any]
-    seasons: list[Any]
-    logger: str | None = None
-    date: str | None = None
-    storage_settings: dict[str, Any] | None = None
-    seasons_sell: list[Any] | None = None
+if TYPE_CHECKING:  # the twin has exactly Tariff's attributes (see models.wire)
+    TariffBody = Tariff
+else:
+    TariffBody = wire_form(
+        Tariff,
+        defaults=dict.fromkeys(("logger", "date", "storage_settings", "seasons_sell")),
+        # Generic first because the Envoy may send {}: converted before adopt().
+        types={"storage_settings": dict[str, Any] | None},
+    )
+"""``tariff``; everything but the storage settings is the data model's already."""
 
 
 class TariffDoc(msgspec.Struct, kw_only=True, gc=False):

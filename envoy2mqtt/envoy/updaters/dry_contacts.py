@@ -12,6 +12,7 @@ from envoy2mqtt.envoy.models.raw_dry_contacts import (
     SettingsDoc,
     keep_wire_source,
 )
+from envoy2mqtt.envoy.models.wire import adopt
 from envoy2mqtt.envoy.updaters.base import Reader, Updater
 
 
@@ -21,26 +22,11 @@ def _flag(value: str | bool) -> bool:
 
 
 def _settings(relay: RelaySettings) -> DryContactSettings:
+    """Normalise a decoded relay in place and make it the data model's object."""
+    relay.override = _flag(relay.override)
     manual = relay.manual_override
-    # Positional, in the model's field order: 16 keyword arguments take CPython's slow path.
-    return DryContactSettings(
-        relay.id,  # id
-        relay.black_s_start,  # black_start
-        relay.essential_end_time,  # essential_end_time
-        relay.essential_start_time,  # essential_start_time
-        relay.gen_action,  # generator_action
-        relay.grid_action,  # grid_action
-        relay.load_name,  # load_name
-        _flag(manual) if manual else None,  # manual_override
-        relay.micro_grid_action,  # micro_grid_action
-        relay.mode,  # mode
-        _flag(relay.override),  # override
-        relay.priority,  # priority
-        relay.pv_serial_nb,  # pv_serial_nb
-        relay.soc_high,  # soc_high
-        relay.soc_low,  # soc_low
-        relay.type,  # type
-    )
+    relay.manual_override = _flag(manual) if manual else None
+    return adopt(relay, DryContactSettings)
 
 
 def _keyed_settings(doc: SettingsDoc, document: bytes) -> dict[str, DryContactSettings]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TypeVar
 
 import msgspec
@@ -29,19 +28,15 @@ from envoy2mqtt.envoy.models.raw_ensemble import (
     INVENTORY_DECODER,
     POWER_DECODER,
     SECCTRL_DECODER,
-    C6Device,
-    CollarDevice,
-    EnchargeDevice,
-    EnpowerDevice,
     InventoryGroup,
     SecCtrl,
 )
+from envoy2mqtt.envoy.models.wire import adopt
 from envoy2mqtt.envoy.updaters.base import Reader, Updater, probe_fetch
 
 _LOGGER = logging.getLogger(__name__)
 
-T = TypeVar("T")
-M = TypeVar("M")
+M = TypeVar("M", bound=msgspec.Struct)
 
 _ENCHARGE = int(SupportedFeatures.ENCHARGE)
 _ENPOWER = int(SupportedFeatures.ENPOWER)
@@ -55,32 +50,27 @@ _TYPE_FEATURES = {
 }
 
 
-def _decode_device(raw: msgspec.Raw, decoder: msgspec.json.Decoder[T], what: str) -> T:
+def _decode_device(
+    raw: msgspec.Raw, decoder: msgspec.json.Decoder[M], model: type[M], what: str
+) -> M:
+    """Decode one device straight into ``model``."""
     try:
-        return decoder.decode(raw)
+        return adopt(decoder.decode(raw), model)
     except (msgspec.DecodeError, msgspec.ValidationError) as err:
         raise EnvoyMalformedResponse(endpoints.ENSEMBLE_INVENTORY, f"{what}: {err}") from err
 
 
-def _optional_device(raw: msgspec.Raw, decoder: msgspec.json.Decoder[T]) -> T | None:
-    try:
-        return decoder.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
-
-
 def _single(
-    groups: list[InventoryGroup],
-    kind: str,
-    decoder: msgspec.json.Decoder[T],
-    convert: Callable[[T], M],
+    groups: list[InventoryGroup], kind: str, decoder: msgspec.json.Decoder[M], model: type[M]
 ) -> M | None:
     """Return the first device of the last non-empty group of ``kind`` (None if incomplete)."""
     result: M | None = None
     for group in groups:
         if group.type == kind and group.devices:
-            device = _optional_device(group.devices[0], decoder)
-            result = None if device is None else convert(device)
+            try:
+                result = adopt(decoder.decode(group.devices[0]), model)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                result = None
     return result
 
 
@@ -89,94 +79,6 @@ def _last_group(groups: list[InventoryGroup], kind: str) -> InventoryGroup | Non
         if group.type == kind:
             return group
     return None
-
-
-def _encharge(device: EnchargeDevice) -> Encharge:
-    # Positional, in Encharge's field order: 16+ keyword arguments take CPython's slow path.
-    return Encharge(
-        device.admin_state,  # admin_state
-        device.admin_state_str,  # admin_state_str
-        device.bmu_fw_version,  # bmu_firmware_version
-        device.comm_level_2_4_ghz,  # comm_level_2_4_ghz
-        device.comm_level_sub_ghz,  # comm_level_sub_ghz
-        device.communicating,  # communicating
-        device.dc_switch_off,  # dc_switch_off
-        device.encharge_capacity,  # encharge_capacity
-        device.encharge_rev,  # encharge_revision
-        device.img_load_date,  # firmware_loaded_date
-        device.img_pnum_running,  # firmware_version
-        device.installed,  # installed_date
-        device.last_rpt_date,  # last_report_date
-        device.led_status,  # led_status
-        device.max_cell_temp,  # max_cell_temp
-        device.operating,  # operating
-        device.part_num,  # part_number
-        device.percent_full,  # percent_full
-        device.serial_num,  # serial_number
-        device.temperature,  # temperature
-        "C",  # temperature_unit
-        device.zigbee_dongle_fw_version,  # zigbee_dongle_fw_version
-    )
-
-
-def _enpower(device: EnpowerDevice) -> Enpower:
-    # Positional, in Enpower's field order (see _encharge).
-    return Enpower(
-        device.grid_mode,  # grid_mode
-        device.admin_state,  # admin_state
-        device.admin_state_str,  # admin_state_str
-        device.comm_level_2_4_ghz,  # comm_level_2_4_ghz
-        device.comm_level_sub_ghz,  # comm_level_sub_ghz
-        device.communicating,  # communicating
-        device.img_load_date,  # firmware_loaded_date
-        device.img_pnum_running,  # firmware_version
-        device.installed,  # installed_date
-        device.last_rpt_date,  # last_report_date
-        device.mains_admin_state,  # mains_admin_state
-        device.mains_oper_state,  # mains_oper_state
-        device.operating,  # operating
-        device.part_num,  # part_number
-        device.serial_num,  # serial_number
-        device.temperature,  # temperature
-        # The System Controller reports Fahrenheit, unlike every other device.
-        "F",  # temperature_unit
-        device.zigbee_dongle_fw_version,  # zigbee_dongle_fw_version
-    )
-
-
-def _collar(device: CollarDevice) -> Collar:
-    return Collar(
-        admin_state=device.admin_state,
-        admin_state_str=device.admin_state_str,
-        firmware_loaded_date=device.img_load_date,
-        firmware_version=device.img_pnum_running,
-        installed_date=device.installed,
-        last_report_date=device.last_rpt_date,
-        communicating=device.communicating,
-        mid_state=device.mid_state,
-        grid_state=device.grid_state,
-        part_number=device.part_num,
-        serial_number=device.serial_num,
-        temperature=device.temperature,
-        temperature_unit="C",
-        control_error=device.control_error,
-        collar_state=device.collar_state,
-    )
-
-
-def _c6cc(device: C6Device) -> C6CC:
-    return C6CC(
-        admin_state=device.admin_state,
-        admin_state_str=device.admin_state_str,
-        firmware_loaded_date=device.img_load_date,
-        firmware_version=device.fw_version,
-        installed_date=device.installed,
-        last_report_date=device.last_rpt_date,
-        communicating=device.communicating,
-        part_number=device.part_num,
-        serial_number=device.serial_num,
-        dmir_version=device.dmir_version,
-    )
 
 
 def _need(value: int | None, name: str) -> int:
@@ -243,16 +145,14 @@ class EnsembleUpdater(Updater):
         if mask & _ENPOWER:
             group = _last_group(groups, "ENPOWER")
             if group is not None and group.devices:
-                enpower = _enpower(_decode_device(group.devices[0], ENPOWER_DECODER, "enpower"))
+                enpower = _decode_device(group.devices[0], ENPOWER_DECODER, Enpower, "enpower")
         battery: BatteryAggregate | None = None
         # ACBs reported by the production document: add them to the combined battery view.
         if acb_count:
             assert secctrl is not None
             battery = _battery_aggregate(secctrl)
-        collar = _single(groups, "COLLAR", COLLAR_DECODER, _collar) if mask & _COLLAR else None
-        c6cc = (
-            _single(groups, "C6 COMBINER CONTROLLER", C6_DECODER, _c6cc) if mask & _C6CC else None
-        )
+        collar = _single(groups, "COLLAR", COLLAR_DECODER, Collar) if mask & _COLLAR else None
+        c6cc = _single(groups, "C6 COMBINER CONTROLLER", C6_DECODER, C6CC) if mask & _C6CC else None
         out.encharge_inventory = inventory
         out.encharge_power = power
         out.encharge_aggregate = aggregate
@@ -278,6 +178,6 @@ def _encharge_inventory(groups: list[InventoryGroup]) -> dict[str, Encharge]:
     group = _last_group(groups, "ENCHARGE")
     inventory: dict[str, Encharge] = {}
     for raw in group.devices if group else ():
-        device = _decode_device(raw, ENCHARGE_DECODER, "encharge")
-        inventory[device.serial_num] = _encharge(device)
+        device = _decode_device(raw, ENCHARGE_DECODER, Encharge, "encharge")
+        inventory[device.serial_number] = device
     return inventory

@@ -10,7 +10,8 @@ from envoy2mqtt.envoy import endpoints
 from envoy2mqtt.envoy.errors import EnvoyMalformedResponse
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
-from envoy2mqtt.envoy.models.raw_tariff import TARIFF_DECODER, RawStorageSettings
+from envoy2mqtt.envoy.models.raw_tariff import TARIFF_DECODER
+from envoy2mqtt.envoy.models.wire import adopt, wire_form
 from envoy2mqtt.envoy.updaters.base import (
     GENERIC_DECODER,
     Reader,
@@ -19,6 +20,7 @@ from envoy2mqtt.envoy.updaters.base import (
     probe_fetch,
 )
 
+StorageSettingsWire = wire_form(StorageSettings, defaults={"mode": None})
 _LEGACY_SAVINGS = "savings-mode"
 _SAVINGS = "economy"
 
@@ -26,19 +28,13 @@ _SAVINGS = "economy"
 def storage_settings(raw: dict[str, Any]) -> StorageSettings:
     """Convert ``tariff.storage_settings``; the legacy ``savings-mode`` is named ``economy``."""
     try:
-        settings = msgspec.convert(raw, RawStorageSettings, strict=False)
+        # Same keys as the data model: converted straight into it.
+        settings = msgspec.convert(raw, StorageSettingsWire, strict=False)
     except msgspec.ValidationError as err:
         raise EnvoyMalformedResponse(endpoints.TARIFF, f"storage_settings: {err}") from err
-    mode = _SAVINGS if settings.mode == _LEGACY_SAVINGS else (settings.mode or None)
-    return StorageSettings(
-        mode=mode,
-        operation_mode_sub_type=settings.operation_mode_sub_type,
-        reserved_soc=settings.reserved_soc,
-        very_low_soc=settings.very_low_soc,
-        charge_from_grid=settings.charge_from_grid,
-        date=settings.date,
-        opt_schedules=settings.opt_schedules,
-    )
+    mode = settings.mode
+    settings.mode = _SAVINGS if mode == _LEGACY_SAVINGS else (mode or None)
+    return adopt(settings, StorageSettings)
 
 
 class TariffUpdater(Updater):
@@ -58,14 +54,6 @@ class TariffUpdater(Updater):
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill ``tariff``; everything but the storage settings is passed through."""
         body = (await reader.decode(endpoints.TARIFF, TARIFF_DECODER)).tariff
-        out.tariff = Tariff(
-            currency=body.currency,
-            logger=body.logger,
-            date=body.date,
-            storage_settings=storage_settings(body.storage_settings)
-            if body.storage_settings
-            else None,
-            single_rate=body.single_rate,
-            seasons=body.seasons,
-            seasons_sell=body.seasons_sell,
-        )
+        raw: Any = body.storage_settings  # still the Envoy's generic object here
+        body.storage_settings = storage_settings(raw) if raw else None
+        out.tariff = adopt(body, Tariff)
