@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import msgspec
 
-from envoy2mqtt.envoy.models.data import Inverter
-from envoy2mqtt.envoy.models.wire import wire_form
+DEV_TYPE_PCU = 1
+"""``devType`` of a PV microinverter."""
+DEV_TYPE_ACB = 11
+"""``devType`` of an AC Battery's inverter."""
 
-if TYPE_CHECKING:  # the twin has exactly Inverter's attributes (see models.wire)
-    InverterV1 = Inverter
-else:
-    InverterV1 = wire_form(Inverter, rename="camel")
-"""One device in ``/api/v1/production/inverters``, decoded into an :class:`Inverter`.
 
-Every device type is included (pyenphase's default v2 ACB mode), so ``devType`` is not read.
-"""
+class InverterV1(msgspec.Struct, kw_only=True, rename="camel", gc=False):
+    """One device in ``/api/v1/production/inverters``."""
+
+    serial_number: str
+    last_report_date: int
+    last_report_watts: int
+    max_report_watts: int
+    dev_type: int = DEV_TYPE_PCU
 
 
 class Watts(msgspec.Struct, kw_only=True, gc=False):

@@ -14,9 +14,13 @@ from envoy2mqtt.envoy.errors import (
     EnvoyMalformedResponse,
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
-from envoy2mqtt.envoy.models.data import ACB, EnvoyData, Inverter
+from envoy2mqtt.envoy.models.data import ACB, EnvoyData
 from envoy2mqtt.envoy.models.raw_inventory import ACB_DECODER, INVENTORY_DECODER, RawAcb
-from envoy2mqtt.envoy.models.raw_inverters import INVERTERS_V1_DECODER
+from envoy2mqtt.envoy.models.raw_inverters import (
+    DEV_TYPE_ACB,
+    INVERTERS_V1_DECODER,
+    InverterV1,
+)
 from envoy2mqtt.envoy.updaters.base import GENERIC_DECODER, Reader, Updater, probe_fetch
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ def _has_active_acb(doc: Any) -> bool:
     return False
 
 
-def _acb(device: RawAcb, serial: str, inverter: Inverter | None) -> ACB:
+def _acb(device: RawAcb, serial: str, inverter: InverterV1 | None) -> ACB:
     status = str(device.charge_status if device.charge_status is not None else "unknown").lower()
     return ACB(
         serial_num=serial,
@@ -61,8 +65,8 @@ def _acb(device: RawAcb, serial: str, inverter: Inverter | None) -> ACB:
     )
 
 
-async def _acb_inverters(reader: Reader) -> dict[str, Inverter]:
-    """Return every inverter report by serial (the inventory says which are ACBs)."""
+async def _acb_inverters(reader: Reader) -> dict[str, InverterV1]:
+    """Return the AC Batteries' inverter reports (devType 11); empty when unavailable."""
     try:
         devices = await reader.decode(endpoints.INVERTERS_V1, INVERTERS_V1_DECODER)
     except (EnvoyHTTPStatusError, EnvoyMalformedResponse) as err:
@@ -70,8 +74,7 @@ async def _acb_inverters(reader: Reader) -> dict[str, Inverter]:
         kind = "unauthorized" if isinstance(err, EnvoyAuthenticationRequired) else "unavailable"
         _LOGGER.debug("acb_inventory inverters=%s path=%s", kind, endpoints.INVERTERS_V1)
         return {}
-    # The same decoded list as the inverters group's (read-only here): one decode per update.
-    return {device.serial_number: device for device in devices}
+    return {d.serial_number: d for d in devices if d.dev_type == DEV_TYPE_ACB}
 
 
 class AcbInventoryUpdater(Updater):

@@ -12,7 +12,6 @@ from envoy2mqtt.envoy.models.raw_inverters import (
     INVERTERS_V1_DECODER,
     Device,
 )
-from envoy2mqtt.envoy.models.wire import adopt
 from envoy2mqtt.envoy.updaters.base import GENERIC_DECODER, Reader, Updater, probe_fetch
 
 _LOGGER = logging.getLogger(__name__)
@@ -129,8 +128,12 @@ class InvertersV1Updater(Updater):
     async def update(self, reader: Reader, out: EnvoyData) -> None:
         """Fill ``inverters`` (pyenphase's default v2 ACB mode: every device type)."""
         devices = await reader.decode(endpoints.INVERTERS_V1, INVERTERS_V1_DECODER)
-        inverters: dict[str, Inverter] = {}
-        for device in devices:
-            # Decoded straight into Inverter objects: a plain loop, no copy.
-            inverters[device.serial_number] = adopt(device, Inverter)
-        out.inverters = inverters
+        out.inverters = {
+            device.serial_number: Inverter(
+                serial_number=device.serial_number,
+                last_report_date=device.last_report_date,
+                last_report_watts=device.last_report_watts,
+                max_report_watts=device.max_report_watts,
+            )
+            for device in devices
+        }
