@@ -36,6 +36,37 @@ def recorded_decodes(pairs: list[tuple[bytes, Any]]) -> Iterator[None]:
         base.Reader.decode = original  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def recorded_paths(pairs: list[tuple[str, Any]]) -> Iterator[None]:
+    """While active, every ``Reader.decode`` appends (path, decoder) to ``pairs``."""
+    from envoy2mqtt.envoy.updaters import base  # noqa: PLC0415 - internal, diagnostics only
+
+    original = base.Reader.decode
+
+    async def recording(self: Any, path: str, decoder: Any) -> Any:
+        pairs.append((path, decoder))
+        return await original(self, path, decoder)
+
+    base.Reader.decode = recording  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        base.Reader.decode = original  # type: ignore[method-assign]
+
+
+async def decode_only(fetcher: Any, pairs: list[tuple[str, Any]]) -> None:
+    """Fetch and decode what one update decodes, through the same ``Reader``, and nothing else.
+
+    Timed instead of ``DataCollector.update`` by ``decode.py --decode-only``: the CPU an
+    update would cost if every conversion and the collector itself were free.
+    """
+    from envoy2mqtt.envoy.updaters.base import Reader  # noqa: PLC0415 - lands late
+
+    reader = Reader(fetcher)
+    for path, decoder in pairs:
+        await reader.decode(path, decoder)
+
+
 def _median_us(fn: Callable[[], object], repeat: int) -> float:
     samples = []
     for _ in range(repeat):

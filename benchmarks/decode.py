@@ -117,12 +117,18 @@ class Envoy2MqttSide:
 
     name = "envoy2mqtt"
 
-    def __init__(self, fixture: Path) -> None:
-        """Prepare for ``fixture`` (nothing is read until :meth:`setup`)."""
+    def __init__(self, fixture: Path, *, decode_only: bool = False) -> None:
+        """Prepare for ``fixture`` (nothing is read until :meth:`setup`).
+
+        ``decode_only``: after the first (verified) update, time only the fetches and typed
+        decodes that update made (see ``_decode_floor.decode_only``).
+        """
         self.fixture = fixture
         self.fetcher = MemoryFetcher(FixtureStore(fixture, FixtureMode.GOLDEN))
         self._collector: Any = None
         self._data: Any = None
+        self._decode_only = decode_only
+        self._pairs: list[tuple[str, Any]] | None = None
 
     async def setup(self) -> None:
         """Parse ``/info`` and probe; raises whatever envoy2mqtt raises for this Envoy."""
@@ -141,7 +147,14 @@ class Envoy2MqttSide:
 
     async def update(self) -> None:
         """One full update of every group."""
-        await self._collector.update(self.fetcher, self._data)
+        if self._pairs is not None:
+            await _decode_floor.decode_only(self.fetcher, self._pairs)
+        elif self._decode_only:
+            self._pairs = []
+            with _decode_floor.recorded_paths(self._pairs):
+                await self._collector.update(self.fetcher, self._data)
+        else:
+            await self._collector.update(self.fetcher, self._data)
 
     def golden(self) -> str:
         """Compare the data model with ``expected.json`` (``ok``/``DIFF``)."""
@@ -324,10 +337,11 @@ async def bench_fixture(
     *,
     breakdown: bool = False,
     same_bytes: bool = False,
+    decode_only: bool = False,
 ) -> FixtureResult:
     """Measure one fixture on both sides (pyenphase only when ``pe`` is not None)."""
     result = FixtureResult(fixture.name)
-    e2m = Envoy2MqttSide(fixture)
+    e2m = Envoy2MqttSide(fixture, decode_only=decode_only)
     e2m_ok, result.e2m_note, result.e2m_requests = await _prepare(e2m)
     pe_side = PyenphaseSide(fixture, pe) if pe is not None else None
     pe_ok = False
@@ -505,6 +519,8 @@ async def main_async(args: argparse.Namespace) -> int:
     print(
         f"# decode benchmark: CPU per full update, median of {args.repeat} (warm-up {args.warmup})"
     )
+    if args.decode_only:
+        print("# --decode-only: envoy2mqtt column = fetches + typed decodes, no conversion")
     print(f"# {machine_facts()}")
     if pe is not None:
         version = getattr(pe, "__version__", None) or importlib.metadata.version("pyenphase")
@@ -520,6 +536,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 args.warmup,
                 breakdown=args.breakdown,
                 same_bytes=args.same_bytes,
+                decode_only=args.decode_only,
             )
         )
     print(render(results))
@@ -551,6 +568,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--breakdown",
         action="store_true",
         help="also time the JSON parse floors (msgspec decoders alone, orjson on pyenphase bytes)",
+    )
+    parser.add_argument(
+        "--decode-only",
+        action="store_true",
+        help="envoy2mqtt column: only the fetches and typed decodes of an update (the ceiling)",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.warmup < 0:
