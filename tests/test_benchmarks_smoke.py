@@ -59,6 +59,32 @@ def test_decode_runs_and_prints_a_measured_row() -> None:
     assert _table_row(out, "3.7.0")[0] == "3.7.0"  # an error fixture still gets its row
 
 
+def test_decode_only_times_the_decodes_of_a_verified_update() -> None:
+    args = ["--repeat=3", "--warmup=1", "--fixture=8.3.5169_with_generator", "--no-pyenphase"]
+    full = _table_row(_run("benchmarks.decode", *args), "8.3.5169_with_generator")
+    out = _run("benchmarks.decode", *args, "--decode-only")
+    assert "--decode-only" in out
+    row = _table_row(out, "8.3.5169_with_generator")
+    assert float(row[1]) > 0
+    assert row[5].startswith("ok/")  # the update it recorded was complete and correct
+    assert row[4] == full[4]
+
+
+async def test_decode_only_update_fetches_the_same_and_converts_nothing() -> None:
+    from benchmarks.decode import Envoy2MqttSide  # noqa: PLC0415 - the side, not the CLI
+    from benchmarks._common import fixture_dirs  # noqa: PLC0415
+
+    (fixture,) = fixture_dirs(["8.3.5169_with_generator"])
+    side = Envoy2MqttSide(fixture, decode_only=True)
+    await side.setup()
+    await side.update()  # a full update, recording what it decodes
+    assert side.golden() == "ok"
+    calls, inverters = side.fetcher.calls, side._data.inverters
+    await side.update()  # timed form: fetch and decode only
+    assert side.fetcher.calls - calls == 14  # every endpoint of the full update again
+    assert side._data.inverters is inverters  # nothing was converted into the model
+
+
 def test_decode_rejects_an_unknown_fixture() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.decode", "--fixture=nope", "--no-pyenphase"],
