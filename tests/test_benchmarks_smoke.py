@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import _common
-from benchmarks.decode import FixtureResult, render
+from benchmarks.decode import Envoy2MqttSide, FixtureResult, render
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,10 +71,7 @@ def test_decode_only_times_the_decodes_of_a_verified_update() -> None:
 
 
 async def test_decode_only_update_fetches_the_same_and_converts_nothing() -> None:
-    from benchmarks.decode import Envoy2MqttSide  # noqa: PLC0415 - the side, not the CLI
-    from benchmarks._common import fixture_dirs  # noqa: PLC0415
-
-    (fixture,) = fixture_dirs(["8.3.5169_with_generator"])
+    (fixture,) = _common.fixture_dirs(["8.3.5169_with_generator"])
     side = Envoy2MqttSide(fixture, decode_only=True)
     await side.setup()
     await side.update()  # a full update, recording what it decodes
