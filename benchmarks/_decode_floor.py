@@ -19,32 +19,14 @@ import msgspec
 
 
 @contextlib.contextmanager
-def recorded_decodes(pairs: list[tuple[bytes, Any]]) -> Iterator[None]:
-    """While active, every ``Reader.decode`` appends (body, decoder) to ``pairs``."""
+def recorded_decodes(calls: list[tuple[str, bytes, Any]]) -> Iterator[None]:
+    """While active, every ``Reader.decode`` appends (path, body, decoder) to ``calls``."""
     from envoy2mqtt.envoy.updaters import base  # noqa: PLC0415 - internal, diagnostics only
 
     original = base.Reader.decode
 
     async def recording(self: Any, path: str, decoder: Any) -> Any:
-        pairs.append((await self.body(path), decoder))
-        return await original(self, path, decoder)
-
-    base.Reader.decode = recording  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        base.Reader.decode = original  # type: ignore[method-assign]
-
-
-@contextlib.contextmanager
-def recorded_paths(pairs: list[tuple[str, Any]]) -> Iterator[None]:
-    """While active, every ``Reader.decode`` appends (path, decoder) to ``pairs``."""
-    from envoy2mqtt.envoy.updaters import base  # noqa: PLC0415 - internal, diagnostics only
-
-    original = base.Reader.decode
-
-    async def recording(self: Any, path: str, decoder: Any) -> Any:
-        pairs.append((path, decoder))
+        calls.append((path, await self.body(path), decoder))
         return await original(self, path, decoder)
 
     base.Reader.decode = recording  # type: ignore[method-assign]

@@ -150,9 +150,10 @@ class Envoy2MqttSide:
         if self._pairs is not None:
             await _decode_floor.decode_only(self.fetcher, self._pairs)
         elif self._decode_only:
-            self._pairs = []
-            with _decode_floor.recorded_paths(self._pairs):
+            calls: list[tuple[str, bytes, Any]] = []
+            with _decode_floor.recorded_decodes(calls):
                 await self._collector.update(self.fetcher, self._data)
+            self._pairs = [(path, decoder) for path, _, decoder in calls]
         else:
             await self._collector.update(self.fetcher, self._data)
 
@@ -380,9 +381,10 @@ async def _breakdown(
 ) -> None:
     """Fill the parse-floor columns: envoy2mqtt's typed decodes, orjson on pyenphase's bodies."""
     if e2m is not None:
-        pairs: list[tuple[bytes, Any]] = []
-        with _decode_floor.recorded_decodes(pairs):
+        calls: list[tuple[str, bytes, Any]] = []
+        with _decode_floor.recorded_decodes(calls):
             await e2m.update()
+        pairs = [(body, decoder) for _, body, decoder in calls]
         result.e2m_decode_us = _decode_floor.msgspec_us(pairs, repeat)
         result.e2m_scan_us = _decode_floor.scan_us(pairs, repeat)
     if pe_side is not None:
