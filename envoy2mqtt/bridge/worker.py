@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from envoy2mqtt.bridge.health import EnvoyStats
+from envoy2mqtt.bridge.poll_budget import PollBudget, off_budget
 from envoy2mqtt.bridge.schedule import (
     FIRMWARE_CHECK,
     Availability,
@@ -322,7 +323,8 @@ class EnvoyWorker:
             ",".join(f"{t.name}:{'+'.join(t.groups) or 'info'}" for t in tiers),
         )
         self.ready.set()
-        await self._listener.envoy_ready(self)
+        with off_budget():  # a re-probe on the firmware tier announces discovery
+            await self._listener.envoy_ready(self)
 
     async def _tier_loop(self, name: TierName) -> None:
         loop = asyncio.get_running_loop()
@@ -358,19 +360,21 @@ class EnvoyWorker:
         return False
 
     async def _announce(self, online: bool) -> None:
-        async with self._report_lock:
-            await self._listener.envoy_availability(self, online)
+        with off_budget():
+            async with self._report_lock:
+                await self._listener.envoy_availability(self, online)
 
     async def _report(self, groups: set[str]) -> None:
         # Tiers run concurrently: another tier may have taken the Envoy offline since this
         # poll read its data. Nothing is published while offline (a consumer would see new
         # values after "offline"); what was read goes out with the next successful poll.
-        async with self._report_lock:
-            if not self.availability.online:
-                self._unreported |= groups
-                return
-            groups, self._unreported = groups | self._unreported, set()
-            await self._listener.envoy_updated(self, groups)
+        with off_budget():  # publishing is no part of the Envoy's answer time
+            async with self._report_lock:
+                if not self.availability.online:
+                    self._unreported |= groups
+                    return
+                groups, self._unreported = groups | self._unreported, set()
+                await self._listener.envoy_updated(self, groups)
 
     def _abandon_other_polls(self) -> None:
         # The Envoy just came back: a request of another tier still pending now was sent
@@ -384,8 +388,7 @@ class EnvoyWorker:
                 task.cancel()
 
     async def _poll_tier(self, tier: Tier) -> None:
-        deadline = asyncio.get_running_loop().time() + tier.budget
-        budget = asyncio.timeout(tier.budget)
+        budget = PollBudget(tier.budget)
         try:
             async with budget:
                 retries = retry_budget(tier)
@@ -393,7 +396,7 @@ class EnvoyWorker:
                     await self._reprobe()
                     return
                 if tier.groups:
-                    await self._poll_groups(list(tier.groups), tier.name, retries, deadline)
+                    await self._poll_groups(list(tier.groups), tier.name, retries, budget)
                 else:
                     self.polled.add(tier.name)
         except (EnvoyError, TimeoutError, OSError) as exc:
@@ -434,7 +437,7 @@ class EnvoyWorker:
         groups: list[str],
         tier: TierName | None = None,
         retries: RetryBudget | None = None,
-        deadline: float | None = None,
+        deadline: PollBudget | None = None,
     ) -> None:
         ok, failed = _outcome(await self.client.update(groups=groups, budget=retries), groups)
         if failed and not ok and all(classify(e) is not None for e in failed.values()):
@@ -478,19 +481,18 @@ class EnvoyWorker:
             await self._announce(True)
 
     async def _reread_server_errors(
-        self, failed: dict[str, BaseException], deadline: float, retries: RetryBudget | None
+        self, failed: dict[str, BaseException], deadline: PollBudget, retries: RetryBudget | None
     ) -> tuple[set[str], dict[str, BaseException]]:
         """Re-read groups that answered 5xx while the tier's budget allows; (recovered, failed)."""
-        loop = asyncio.get_running_loop()
         recovered: set[str] = set()
         pause = SERVER_ERROR_PAUSE
         while again := [g for g, e in failed.items() if server_error(e)]:
-            if deadline - loop.time() < pause + 2 * _BUDGET_MARGIN:
+            if deadline.remaining() < pause + 2 * _BUDGET_MARGIN:
                 break
             await asyncio.sleep(pause)
             pause *= 2
             try:
-                async with asyncio.timeout(deadline - loop.time() - _BUDGET_MARGIN):
+                async with asyncio.timeout(deadline.remaining() - _BUDGET_MARGIN):
                     result = await self.client.update(groups=again, budget=retries)
             except TimeoutError:
                 break
