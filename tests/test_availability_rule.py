@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from envoy2mqtt.bridge.schedule import GRACE_NORMAL_INTERVALS, default_grace
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusError
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import EnvoySettings
+from envoy2mqtt.settings.envoy import GRACE_NORMAL_INTERVALS, default_grace
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator

@@ -9,11 +9,11 @@ from envoy2mqtt.bridge.schedule import (
     FailureKind,
     Tier,
     TierName,
-    default_grace,
     fastest_data_tier,
     next_tick,
     plan_tiers,
 )
+from envoy2mqtt.settings.envoy import default_grace
 
 
 def test_groups_are_assigned_to_their_tiers() -> None:

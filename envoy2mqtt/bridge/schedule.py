@@ -119,21 +119,6 @@ def next_tick(previous_tick: float, interval: float, now: float) -> float:
     return tick + missed * interval
 
 
-#: Default availability grace in normal intervals (``envoys[].availability_grace: null``).
-#: config.example.yaml states it; a test checks that comment against this constant.
-GRACE_NORMAL_INTERVALS = 3
-
-
-def default_grace(normal_interval: float) -> float:
-    """Seconds without a successful poll before ``offline`` when none is configured.
-
-    Three normal intervals: every Envoy has data in the normal tier (one without meters has
-    nothing faster), so the default always spans at least three polls of some data tier and
-    one or two lost polls never flap availability.
-    """
-    return GRACE_NORMAL_INTERVALS * normal_interval
-
-
 def fastest_data_tier(tiers: Iterable[Tier]) -> Tier | None:
     """The most frequent tier that reads data (None: only the /info check)."""
     return min((t for t in tiers if t.groups), key=lambda t: t.interval, default=None)

@@ -21,7 +21,6 @@ from envoy2mqtt.bridge.schedule import (
     FailureKind,
     Tier,
     TierName,
-    default_grace,
     fastest_data_tier,
     next_tick,
     plan_tiers,
@@ -36,6 +35,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyHTTPStatusError,
 )
 from envoy2mqtt.envoy.transport import RetryBudget
+from envoy2mqtt.settings.envoy import default_grace
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class EnvoyWorker:
             intervals: fast, normal and slow poll periods in seconds.
             configured_serial: serial from the config, used before /info is known.
             grace: seconds without a successful poll before ``offline`` (default:
-                :func:`~envoy2mqtt.bridge.schedule.default_grace` of the normal interval).
+                :func:`~envoy2mqtt.settings.envoy.default_grace` of the normal interval).
             setup_delays: first and maximum delay between setup attempts.
             watch_offsets: seconds after a storage write at which the tariff is re-read.
             gate: awaited before the Envoy is contacted (configured serial) or right after
