@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from envoy2mqtt.bridge.health import BridgeStats, EnvoyStats, rss_bytes
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ def metrics_text(view: HealthView) -> str:
 
 def build_app(view: HealthView) -> web.Application:
     """The aiohttp application serving the three endpoints."""
+    # aiohttp's server half (~2 MiB) is loaded only when a health port is configured.
+    from aiohttp import web  # noqa: PLC0415
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = view.mqtt_connected()
@@ -97,6 +101,8 @@ def build_app(view: HealthView) -> web.Application:
 
 async def start_health_server(view: HealthView, bind: str, port: int) -> web.AppRunner:
     """Start serving on ``bind:port``; stop it with ``await runner.cleanup()``."""
+    from aiohttp import web  # noqa: PLC0415
+
     runner = web.AppRunner(build_app(view), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, bind, port)

@@ -1,10 +1,16 @@
-"""Read the claims of an Enphase JWT (no signature check: only the Envoy can verify it)."""
+"""Read the claims of an Enphase JWT (no signature check: only the Envoy can verify it).
+
+Decoded here with base64 + json, the way pyjwt's unverified decode reads a compact JWS
+(the same segments, padding and "JSON object" rules): importing pyjwt loads
+``cryptography`` (≈ 8 MiB resident) for signatures the bridge never checks.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
-
-import jwt
 
 from envoy2mqtt.envoy.errors import EnvoyAuthenticationError
 
@@ -32,14 +38,10 @@ def decode_token(token: str, source: str = "token") -> TokenInfo:
     Raises:
         EnvoyAuthenticationError: not a JWT (the message names ``source``, never the token).
     """
-    try:
-        claims = jwt.decode(
-            token,
-            options={"verify_signature": False, "verify_exp": False, "verify_aud": False},
-        )
-    except jwt.PyJWTError:
+    claims = _unverified_claims(token)
+    if claims is None:
         msg = f"the {source} is not a valid JWT"
-        raise EnvoyAuthenticationError(msg) from None
+        raise EnvoyAuthenticationError(msg)
     return TokenInfo(
         expires_at=_number(claims.get("exp")),
         issued_at=_number(claims.get("iat")),
@@ -60,3 +62,24 @@ def _serial(claims: dict[str, object]) -> str | None:
         if isinstance(value, str | int) and str(value).strip():
             return str(value).strip()
     return None
+
+
+def _unverified_claims(token: str) -> dict[str, object] | None:
+    """The payload of a compact JWS ``header.payload.signature``; None when malformed."""
+    try:
+        signing_input, signature = token.encode().rsplit(b".", 1)
+        header_segment, payload_segment = signing_input.split(b".", 1)
+        header = json.loads(_base64url(header_segment))
+        claims = json.loads(_base64url(payload_segment))
+        _base64url(signature)
+    except (ValueError, UnicodeError, binascii.Error):  # json's errors are ValueErrors
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None
+    if "kid" in header and not isinstance(header["kid"], str):
+        return None
+    return claims
+
+
+def _base64url(segment: bytes) -> bytes:
+    return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
