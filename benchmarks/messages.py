@@ -111,6 +111,7 @@ class _Worker:
 
     client: _Client
     host: str = "127.0.0.1"
+    name: str | None = None
     stats: _Stats = dataclasses.field(default_factory=_Stats)
     stale: set[str] = dataclasses.field(default_factory=set)
     first_round_done: bool = True
@@ -175,7 +176,7 @@ async def replay_day(
     fake = _Worker(_Client(info, probe, msgspec.convert(profile.advance(0), EnvoyData)))
     # The publishing path only reads the attributes _Worker has (duck typing).
     worker = cast("EnvoyWorker", fake)
-    view = EnvoyView(name=None)
+    view = EnvoyView()
     fake.stats.last_poll_at = DAY_START_EPOCH
     await output.announce(worker, view)  # what the bridge publishes right after probing
     tiers = plan_tiers(*intervals, probe.groups)

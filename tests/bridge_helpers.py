@@ -12,7 +12,7 @@ from typing import Any
 import aiomqtt
 
 from envoy2mqtt.bridge.app import Bridge
-from envoy2mqtt.bridge.orphans import scan_retained
+from envoy2mqtt.mqtt.retained import scan_retained
 from envoy2mqtt.settings import MqttSettings, Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiomqtt
 
-from envoy2mqtt.bridge.orphans import RetainedScan, scan_retained
+from envoy2mqtt.mqtt.retained import RetainedScan, scan_retained
 from envoy2mqtt.settings import MqttSettings
 from tests.plugins.mosquitto import Mosquitto, free_port
 

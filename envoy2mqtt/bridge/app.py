@@ -4,7 +4,7 @@ Lifecycle of :meth:`Bridge.run`:
 
 1. connect to the broker (a refused login or TLS failure at the first connect raises
    :class:`~envoy2mqtt.mqtt.session.MqttFatalError`; later losses are retried forever);
-2. scan the retained topics a previous run left (see :mod:`envoy2mqtt.bridge.orphans`);
+2. scan the retained topics a previous run left (see :mod:`envoy2mqtt.mqtt.retained`);
 3. start one :class:`~envoy2mqtt.bridge.worker.EnvoyWorker` per Envoy, the periodic
    re-publisher and the health reporter;
 4. on :meth:`stop` (SIGTERM/SIGINT) or cancellation: every Envoy's availability and
@@ -30,7 +30,6 @@ from envoy2mqtt.bridge.health import BridgeStats, health_payload
 from envoy2mqtt.bridge.http import HealthView, start_health_server
 from envoy2mqtt.bridge.info import info_payload
 from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS, LifetimeGuard
-from envoy2mqtt.bridge.orphans import scan_retained
 from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
 from envoy2mqtt.bridge.schedule import LONG_BUDGET
 from envoy2mqtt.bridge.worker import ClientLike, EnvoyWorker, cancel_and_wait
@@ -41,8 +40,10 @@ from envoy2mqtt.envoy.auth.enlighten import EnlightenClient, ca_context
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_session
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
+from envoy2mqtt.mqtt.retained import scan_retained
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
+from envoy2mqtt.mqtt.topics import sanitize_level
 from envoy2mqtt.secret import Secret
 from envoy2mqtt.settings import EnvoySettings, Settings
 
@@ -163,7 +164,7 @@ class Bridge:
             LifetimeGuard(lifetime_keys().__contains__),
             options if ha.enabled else None,
         )
-        self.commands = CommandExecutor(self)
+        self.commands = CommandExecutor(self.find_worker, self.controls)
         named = settings.instance is not None
         self.router = CommandRouter(
             self.session,
@@ -176,7 +177,16 @@ class Bridge:
         )
         # Several instances on one base topic: Envoys are served only once owned.
         self.fleet = (
-            FleetMember(self, self.router, retry=ownership_retry, takeover_delay=takeover_delay)
+            FleetMember(
+                self.session,
+                self.router,
+                settings,
+                workers=lambda: self.workers,
+                forget=lambda worker: self.output.forget(self.view(worker)),
+                on_change=self.refresh_info,
+                retry=ownership_retry,
+                takeover_delay=takeover_delay,
+            )
             if named
             else None
         )
@@ -188,6 +198,13 @@ class Bridge:
     def view(self, worker: EnvoyWorker) -> EnvoyView:
         """The publishing state of ``worker``."""
         return self._views[id(worker)]
+
+    def find_worker(self, serial_level: str) -> EnvoyWorker | None:
+        """The worker whose (sanitised) serial is the topic level ``serial_level``."""
+        for worker in self.workers:
+            if worker.serial is not None and sanitize_level(worker.serial) == serial_level:
+                return worker
+        return None
 
     def serves(self, worker: EnvoyWorker) -> bool:
         """Whether this bridge publishes for ``worker``'s Envoy (named instances: owned)."""
@@ -267,6 +284,7 @@ class Bridge:
                 self._factory(envoy, context),
                 self,
                 host=envoy.host,
+                name=envoy.name,
                 intervals=(envoy.intervals.fast, envoy.intervals.normal, envoy.intervals.slow),
                 configured_serial=envoy.serial,
                 grace=envoy.grace(),
@@ -276,7 +294,7 @@ class Bridge:
                 firmware_check=envoy.intervals.firmware,
             )
             self.workers.append(worker)
-            self._views[id(worker)] = EnvoyView(name=envoy.name)
+            self._views[id(worker)] = EnvoyView()
 
     async def _supervise(self, worker: EnvoyWorker) -> None:
         # A bug in one Envoy's handling must not stop the others: log, wait, start again.

@@ -13,51 +13,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from envoy2mqtt.bridge.publish import snapshot_of
 from envoy2mqtt.bridge.tariff_watch import Revert, SettingsControl, written_setting
 from envoy2mqtt.bridge.worker import EnvoyWorker, describe
 from envoy2mqtt.catalog.commands import CommandError, parse_command
-from envoy2mqtt.catalog.controls import STORAGE_MODES, command_word
+from envoy2mqtt.catalog.controls import STORAGE_MODES, ControlFlags, command_word
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.models.data import Tariff
 from envoy2mqtt.mqtt.router import CommandResult
-from envoy2mqtt.mqtt.topics import sanitize_level
-
-if TYPE_CHECKING:
-    from envoy2mqtt.bridge.app import Bridge
 
 _LOGGER = logging.getLogger(__name__)
 
+FindWorker = Callable[[str], EnvoyWorker | None]
+"""The worker whose (sanitised) serial is a ``/set`` topic's serial level, if any."""
+
 
 class CommandExecutor:
-    """The router's command handler for one bridge."""
+    """The router's command handler: finds the worker, validates, executes, answers."""
 
-    def __init__(self, bridge: Bridge) -> None:
-        """Serve commands for the Envoys of ``bridge``."""
-        self._bridge = bridge
-
-    def worker_for(self, serial_level: str) -> EnvoyWorker | None:
-        """The worker whose (sanitised) serial is the topic level ``serial_level``."""
-        for worker in self._bridge.workers:
-            if worker.serial is not None and sanitize_level(worker.serial) == serial_level:
-                return worker
-        return None
+    def __init__(self, find_worker: FindWorker, controls: ControlFlags) -> None:
+        """Serve commands for the workers ``find_worker`` knows, as ``controls`` allow."""
+        self._find = find_worker
+        self._controls = controls
 
     async def handle(
         self, serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
     ) -> CommandResult:
         """Validate and execute one command; always returns exactly one result."""
-        worker = self.worker_for(serial)
+        worker = self._find(serial)
         if worker is None:
             return CommandResult.failure(f"unknown Envoy serial {serial!r}")
-        snapshot = snapshot_of(worker, self._bridge.view(worker).name)
+        snapshot = snapshot_of(worker)
         if snapshot is None or not worker.availability.online:
             return CommandResult.failure(f"Envoy {serial} is not available")
         name = "dry_contact_settings" if is_settings and control == "dry_contacts" else control
         try:
-            parsed = parse_command(snapshot, name, ident, payload, self._bridge.controls)
+            parsed = parse_command(snapshot, name, ident, payload, self._controls)
         except CommandError as exc:
             return CommandResult.failure(exc.message, exc.transaction)
         watcher = worker.tariff_watch

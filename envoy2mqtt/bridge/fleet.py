@@ -10,34 +10,57 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
 
 from envoy2mqtt.bridge.ownership import Ownership
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.mqtt.router import CommandRouter
+from envoy2mqtt.mqtt.session import MqttSession
 from envoy2mqtt.mqtt.topics import sanitize_level
-
-if TYPE_CHECKING:
-    from envoy2mqtt.bridge.app import Bridge
+from envoy2mqtt.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 
 
 class FleetMember:
-    """Ownership-aware worker control for one bridge with an ``instance`` name."""
+    """Ownership-aware worker control for one bridge with an ``instance`` name.
+
+    Args:
+        session: the bridge's MQTT session.
+        router: the bridge's command router (per-Envoy ``/set`` subscriptions).
+        settings: the configuration (instance, shard and the Envoys this shard serves).
+        workers: the bridge's workers, read when ownership changes.
+        forget: stops re-publishing what was published for a worker's Envoy.
+        on_change: refreshes ``bridge/info`` after a gain, loss or new owner.
+        retry: see :class:`~envoy2mqtt.bridge.ownership.Ownership`.
+        takeover_delay: see :class:`~envoy2mqtt.bridge.ownership.Ownership`.
+    """
 
     def __init__(
-        self, bridge: Bridge, router: CommandRouter, *, retry: float, takeover_delay: float
+        self,
+        session: MqttSession,
+        router: CommandRouter,
+        settings: Settings,
+        *,
+        workers: Callable[[], Sequence[EnvoyWorker]],
+        forget: Callable[[EnvoyWorker], None],
+        on_change: Callable[[], Awaitable[None]],
+        retry: float,
+        takeover_delay: float,
     ) -> None:
-        """Serve the workers of ``bridge`` (``retry``, ``takeover_delay``: see Ownership)."""
-        self._bridge = bridge
+        """Serve ``workers`` on behalf of the named instance of ``settings``."""
+        self._session = session
         self._router = router
+        self._settings = settings
+        self._served = settings.served_envoys()
+        self._workers = workers
+        self._forget = forget
         self.ownership = Ownership(
-            bridge.session,
+            session,
             expected=self._expected,
             on_gained=self._gained,
             on_lost=self._lost,
-            on_change=bridge.refresh_info,
+            on_change=on_change,
             retry=retry,
             takeover_delay=takeover_delay,
         )
@@ -46,8 +69,8 @@ class FleetMember:
 
     async def install(self) -> None:
         """Subscribe to claims and instance states (before the session runs)."""
-        settings = self._bridge.settings
-        if not self._bridge.served:
+        settings = self._settings
+        if not self._served:
             _LOGGER.warning(
                 "no configured Envoy in this shard instance=%s shard=%s envoys=%d",
                 settings.instance,
@@ -111,7 +134,7 @@ class FleetMember:
         claimed = self._claimed.get(id(worker))
         if claimed is not None and claimed != sanitize_level(worker.serial or claimed):
             await self._release(claimed)
-        self._bridge.output.forget(self._bridge.view(worker))
+        self._forget(worker)
         worker.reset()
 
     async def _release(self, level: str) -> None:
@@ -123,17 +146,17 @@ class FleetMember:
         if previous is not None and previous != self.ownership.instance:
             # Taken over: what the dead owner left retained says "online" until our first
             # poll; say what this instance knows instead.
-            topic = self._bridge.topics.availability(level)
-            await self._bridge.session.publish(topic, b"offline", qos=1, retain=True)
+            topic = self._session.topics.availability(level)
+            await self._session.publish(topic, b"offline", qos=1, retain=True)
 
     async def _lost(self, level: str, owner: str) -> None:
         await self._router.drop_envoy(level)
-        for worker in self._bridge.workers:
+        for worker in self._workers():
             if worker.serial is not None and sanitize_level(worker.serial) == level:
                 _LOGGER.info("envoy handed over serial=%s owner=%s", level, owner)
                 self.restart(worker)
 
     def _expected(self) -> set[str]:
-        configured = {e.serial for e in self._bridge.served if e.serial}
-        known = {w.serial for w in self._bridge.workers if w.serial}
+        configured = {e.serial for e in self._served if e.serial}
+        known = {w.serial for w in self._workers() if w.serial}
         return {sanitize_level(s) for s in configured | known}

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from envoy2mqtt import __version__
-from envoy2mqtt.bridge.fleet import FleetMember
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.settings import Settings
 
-__all__ = ["envoy_info", "info_payload"]
+__all__ = ["Owners", "envoy_info", "info_payload"]
+
+
+class Owners(Protocol):
+    """Who serves which Envoy (named instances: ``FleetMember``)."""
+
+    def owns(self, worker: EnvoyWorker) -> bool:
+        """Whether this instance serves ``worker``'s Envoy now."""
+
+    def owner_of(self, worker: EnvoyWorker) -> str | None:
+        """The live instance serving ``worker``'s Envoy, if known."""
 
 
 def info_payload(
-    settings: Settings, workers: Sequence[EnvoyWorker], fleet: FleetMember | None
+    settings: Settings, workers: Sequence[EnvoyWorker], fleet: Owners | None
 ) -> dict[str, Any]:
     """The ``bridge/info`` JSON; a named instance adds ``instance``, ``shard`` and owners."""
     s = settings

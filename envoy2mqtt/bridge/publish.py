@@ -18,7 +18,6 @@ import msgspec
 from envoy2mqtt.bridge.clock import clock_of
 from envoy2mqtt.bridge.daily_guard import DailyGuard
 from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
-from envoy2mqtt.bridge.orphans import RetainedScan
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.discovery import (
     DiscoveryOptions,
@@ -29,6 +28,7 @@ from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.catalog.volatile import volatile_keys
 from envoy2mqtt.mqtt.publisher import StatePublisher
+from envoy2mqtt.mqtt.retained import RetainedScan
 from envoy2mqtt.mqtt.topics import Topics, sanitize_level
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ ONLINE = "online"
 OFFLINE = "offline"
 
 
-def snapshot_of(worker: EnvoyWorker, name: str | None) -> Snapshot | None:
+def snapshot_of(worker: EnvoyWorker) -> Snapshot | None:
     """The catalogue's view of ``worker``'s Envoy, or None before the first probe."""
     client: Any = worker.client
     info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
@@ -46,7 +46,7 @@ def snapshot_of(worker: EnvoyWorker, name: str | None) -> Snapshot | None:
     expires = getattr(client, "token_expires_at", None)
     return Snapshot(
         serial=info.serial,
-        name=name or f"Envoy {info.serial}",
+        name=worker.name or f"Envoy {info.serial}",
         firmware=info.firmware,
         part_number=info.part_number,
         model=probe.envoy_model,
@@ -71,7 +71,6 @@ def snapshot_of(worker: EnvoyWorker, name: str | None) -> Snapshot | None:
 class EnvoyView:
     """What the bridge has published for one Envoy."""
 
-    name: str | None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     serial: str | None = None
     # Discovery topic -> its components' platforms (key -> platform; empty for one-entity
@@ -118,7 +117,7 @@ class EnvoyPublisher:
     async def announce(self, worker: EnvoyWorker, view: EnvoyView) -> None:
         """After a (re-)probe: discovery and all states (orphans wait for the first round)."""
         async with view.lock:
-            snapshot = snapshot_of(worker, view.name)
+            snapshot = snapshot_of(worker)
             if snapshot is None:
                 return
             await self._moved(view, snapshot.serial)
@@ -132,7 +131,7 @@ class EnvoyPublisher:
     async def rediscover(self, worker: EnvoyWorker, view: EnvoyView) -> None:
         """Send every discovery config again, rebuilt from current data (reconnect, HA birth)."""
         async with view.lock:
-            snapshot = snapshot_of(worker, view.name)
+            snapshot = snapshot_of(worker)
             if snapshot is None or not view.announced:
                 return
             await self._publish_discovery(snapshot, view, force=True)
@@ -140,7 +139,7 @@ class EnvoyPublisher:
     async def update(self, worker: EnvoyWorker, view: EnvoyView, groups: set[str]) -> None:
         """After a poll: publish changed states (and discovery when devices may change)."""
         async with view.lock:
-            snapshot = snapshot_of(worker, view.name)
+            snapshot = snapshot_of(worker)
             if snapshot is None:
                 return
             if not view.announced:

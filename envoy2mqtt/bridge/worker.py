@@ -150,6 +150,7 @@ class EnvoyWorker:
         *,
         host: str,
         intervals: tuple[float, float, float],
+        name: str | None = None,
         configured_serial: str | None = None,
         grace: float | None = None,
         setup_delays: tuple[float, float] = (1.0, 60.0),
@@ -163,6 +164,7 @@ class EnvoyWorker:
             client: the Envoy client.
             listener: where results go.
             host: the configured host (for logs and ``bridge/info``).
+            name: the configured friendly name (the HA gateway device's name).
             intervals: fast, normal and slow poll periods in seconds.
             configured_serial: serial from the config, used before /info is known.
             grace: seconds without a successful poll before ``offline`` (default:
@@ -175,6 +177,7 @@ class EnvoyWorker:
         """
         self.client = client
         self.host = host
+        self.name = name
         self.configured_serial = configured_serial
         self.stats = EnvoyStats(host=host, serial=configured_serial)
         self._listener = listener

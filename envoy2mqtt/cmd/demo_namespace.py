@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
 
 import aiomqtt
 
-from envoy2mqtt.bridge.orphans import scan_retained
+from envoy2mqtt.mqtt.retained import role_client, scan_retained
 from envoy2mqtt.settings import MqttSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ async def remove_retained(mqtt: MqttSettings, namespace: Namespace, limit: float
     """
     found = await _owned(mqtt, namespace, limit)
     if found:
-        async with asyncio.timeout(limit), _client(mqtt, "clean", limit) as client:
+        async with asyncio.timeout(limit), role_client(mqtt, "clean", limit) as client:
             for topic in sorted(found):
                 await client.publish(topic, b"", qos=1, retain=True)
     left = await _owned(mqtt, namespace, limit) if found else set()
@@ -86,14 +85,3 @@ async def _owned(mqtt: MqttSettings, namespace: Namespace, limit: float) -> set[
         msg = "the broker did not answer the retained-topic scan"
         raise aiomqtt.MqttError(msg)
     return {t for t in scan.messages if namespace.owns(t) and "/bridge/scan/" not in t}
-
-
-def _client(mqtt: MqttSettings, role: str, limit: float) -> aiomqtt.Client:
-    version = aiomqtt.ProtocolVersion.V5 if mqtt.protocol == "5" else aiomqtt.ProtocolVersion.V311
-    return aiomqtt.Client(
-        mqtt.host,
-        mqtt.port,
-        identifier=f"{mqtt.client_id}-{role}-{uuid.uuid4().hex[:8]}",
-        protocol=version,
-        timeout=limit,
-    )

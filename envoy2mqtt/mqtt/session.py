@@ -26,12 +26,18 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from envoy2mqtt.mqtt.client import (
+    MqttAuthError,
+    MqttFatalError,
+    MqttTlsError,
+    new_client,
+    tls_context,
+)
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import MqttSettings
 from envoy2mqtt.tls_errors import certificate_problem, find_ssl_error, scrub_reprs, ssl_reason
@@ -61,18 +67,6 @@ OFFLINE = b"offline"
 _STABLE_AFTER = 30.0
 _AUTH_CODES = frozenset({4, 5, 134, 135, 138, 140})
 _CONFIG_CODES = frozenset({1, 2, 132, 133})
-
-
-class MqttFatalError(Exception):
-    """The broker rejects us in a way retrying cannot fix; the message says what to change."""
-
-
-class MqttAuthError(MqttFatalError):
-    """The broker refused the credentials (or the user is not authorised)."""
-
-
-class MqttTlsError(MqttFatalError):
-    """TLS setup or the TLS handshake with the broker failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +237,7 @@ class MqttSession:
             MqttFatalError: The first connection attempt failed for a reason retrying
                 cannot fix (credentials, authorisation, client id, protocol, TLS).
         """
-        tls = self._tls_context()
+        tls = tls_context(self._settings)
         self._running = True
         attempt = 0
         ever_connected = False
@@ -309,48 +303,21 @@ class MqttSession:
         return True
 
     def _new_client(self, tls: ssl.SSLContext | None) -> aiomqtt.Client:
-        s = self._settings
-        options: dict[str, Any] = {}
-        # A clean session on every connect: the broker must not store commands for us
-        # while we are away (they would be replayed at reconnect).
-        if self.is_v5:
-            options["clean_start"] = True
-        else:
-            options["clean_session"] = True
-        client = aiomqtt.Client(
-            s.host,
-            s.port,
-            username=s.username,
-            password=s.password.get_secret_value() if s.password is not None else None,
-            identifier=s.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5 if self.is_v5 else aiomqtt.ProtocolVersion.V311,
-            will=aiomqtt.Will(self.topics.bridge_state, OFFLINE, qos=1, retain=True),
-            keepalive=s.keepalive,
-            tls_context=tls,
+        client = new_client(
+            self._settings,
+            identifier=self._settings.client_id,
+            tls=tls,
             timeout=self._timeout,
+            will=aiomqtt.Will(self.topics.bridge_state, OFFLINE, qos=1, retain=True),
             # Small messages one after another: Nagle would hold each behind the peer's
             # delayed ACK (~40 ms per /set round trip).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            **options,
+            # A clean session on every connect: the broker must not store commands for us
+            # while we are away (they would be replayed at reconnect).
+            clean=True,
         )
         client.pending_calls_threshold = self._max_pending
         return client
-
-    def _tls_context(self) -> ssl.SSLContext | None:
-        tls = self._settings.tls
-        if not tls.enabled:
-            return None
-        try:
-            context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-            if tls.cert_file is not None:
-                context.load_cert_chain(str(tls.cert_file), str(tls.key_file or tls.cert_file))
-        except (OSError, ssl.SSLError) as exc:
-            msg = f"cannot set up TLS for the MQTT broker: {exc}"
-            raise MqttTlsError(msg) from None
-        if tls.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         self._broken.clear()

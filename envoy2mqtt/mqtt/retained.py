@@ -1,6 +1,7 @@
 """Find retained topics left by a previous run, so that stale ones can be cleared.
 
-At start the bridge opens a short second connection, subscribes to the discovery prefix and
+At start the bridge opens a short second connection (built like the session's, see
+:mod:`envoy2mqtt.mqtt.client`), subscribes to the discovery prefix and
 to each known Envoy's topic tree, and publishes a unique *end marker* on that same
 connection. A broker delivers the retained messages of a subscription before any message
 published after the SUBSCRIBE was acknowledged, so when the marker comes back every retained
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 
+from envoy2mqtt.mqtt.client import MqttTlsError, new_client, tls_context
 from envoy2mqtt.settings import MqttSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,19 +55,6 @@ class RetainedScan:
         return {t for t, p in self.messages.items() if t.startswith(root) and needle in p}
 
 
-def _tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
-    tls = settings.tls
-    if not tls.enabled:
-        return None
-    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-    if tls.cert_file is not None:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file or tls.cert_file))
-    if tls.insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 async def scan_retained(
     settings: MqttSettings, filters: Iterable[str], limit: float = 15.0
 ) -> RetainedScan:
@@ -77,21 +66,8 @@ async def scan_retained(
     """
     scan = RetainedScan()
     marker = f"{settings.base_topic}/bridge/scan/{uuid.uuid4().hex}"
-    protocol = (
-        aiomqtt.ProtocolVersion.V5 if settings.protocol == "5" else aiomqtt.ProtocolVersion.V311
-    )
-    client = aiomqtt.Client(
-        settings.host,
-        settings.port,
-        username=settings.username,
-        password=settings.password.get_secret_value() if settings.password else None,
-        identifier=f"{settings.client_id}-scan-{uuid.uuid4().hex[:8]}",
-        protocol=protocol,
-        tls_context=_tls_context(settings),
-        keepalive=settings.keepalive,
-        timeout=limit,
-    )
     try:
+        client = role_client(settings, "scan", limit)
         async with asyncio.timeout(limit), client:
             for topic_filter in [*filters, marker]:
                 await client.subscribe(topic_filter, qos=1)
@@ -104,7 +80,21 @@ async def scan_retained(
                 payload = bytes(message.payload) if isinstance(message.payload, bytes) else b""
                 if message.retain and payload:
                     scan.messages[topic] = payload
-    except (aiomqtt.MqttError, TimeoutError, OSError, ssl.SSLError) as exc:
+    except (aiomqtt.MqttError, MqttTlsError, TimeoutError, OSError, ssl.SSLError) as exc:
         _LOGGER.warning("retained scan incomplete error=%s seen=%d", exc, len(scan.messages))
     _LOGGER.info("retained scan done complete=%s topics=%d", scan.complete, len(scan.messages))
     return scan
+
+
+def role_client(settings: MqttSettings, role: str, timeout: float) -> aiomqtt.Client:
+    """A short-lived second client next to the session's (id ``<client_id>-<role>-<random>``).
+
+    Raises:
+        MqttTlsError: the TLS files of ``mqtt.tls`` cannot be loaded.
+    """
+    return new_client(
+        settings,
+        identifier=f"{settings.client_id}-{role}-{uuid.uuid4().hex[:8]}",
+        tls=tls_context(settings),
+        timeout=timeout,
+    )
