@@ -44,6 +44,7 @@ from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import GROUP_FIELDS, DataCollector, ProbeResult
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.simulator.fixture_store import FixtureMode, FixtureStore
@@ -99,10 +100,21 @@ class _Stats:
 
 @dataclasses.dataclass
 class _Client:
+    """Makes snapshots the way ``EnvoyClient.snapshot`` does (a copy of the working data)."""
+
     info: EnvoyInfo
     probe_result: ProbeResult
     data: EnvoyData
-    token_expires_at: int | None = None
+    seq: int = 0
+
+    def snapshot(self) -> EnvoySnapshot:
+        self.seq += 1
+        return EnvoySnapshot(
+            seq=self.seq,
+            info=self.info,
+            probe=self.probe_result,
+            data=msgspec.structs.replace(self.data),
+        )
 
 
 @dataclasses.dataclass
@@ -178,7 +190,9 @@ async def replay_day(
     worker = cast("EnvoyWorker", fake)
     view = EnvoyView()
     fake.stats.last_poll_at = DAY_START_EPOCH
-    await output.announce(worker, view)  # what the bridge publishes right after probing
+    await output.announce(
+        worker, view, fake.client.snapshot()
+    )  # what the bridge publishes right after probing
     tiers = plan_tiers(*intervals, probe.groups)
     republish_tick = max(republish_interval / 10, 0.01)
     next_republish = republish_tick
@@ -198,7 +212,7 @@ async def replay_day(
                 for name in GROUP_FIELDS.get(group, ()):
                     setattr(fake.client.data, name, getattr(device, name))
             fake.stats.last_poll_at = DAY_START_EPOCH + t
-            await output.update(worker, view, set(tier.groups))
+            await output.update(worker, view, fake.client.snapshot(), set(tier.groups))
     total = sum(broker.kinds.values())
     return DayResult(
         fixture.name,

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusError
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import EnvoySettings
 from envoy2mqtt.settings.envoy import GRACE_NORMAL_INTERVALS, default_grace
@@ -121,9 +122,10 @@ async def test_a_grace_not_longer_than_the_fastest_data_poll_is_warned_about(
 ) -> None:
     client = FakeClient()
 
-    async def setup() -> None:  # an Envoy without meters reads its data at the normal interval
+    async def setup() -> EnvoySnapshot:  # an Envoy without meters: data at the normal interval
         client.info = Info()
         client.probe_result = Probe(groups=groups)
+        return client.snapshot()
 
     client.setup = setup  # type: ignore[method-assign]
     worker = EnvoyWorker(client, Recorder(), host="h", intervals=(5, 60, 600), grace=45)

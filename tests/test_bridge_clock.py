@@ -66,24 +66,24 @@ async def test_client_reads_home_and_the_clock_offset_from_the_simulator(
     sim = await envoy_simulator("8.3.5169_with_generator")
     client = EnvoyClient(sim.url, token=sim.issue_token(), clock=lambda: 1785593316.0 + 60)
     try:
-        await client.setup()
+        snapshot = await client.setup()
     finally:
         await client.close()
-    assert client.home is not None
-    assert client.home.timezone == "US/Central"
-    assert client.clock_offset == -60.0  # the capture's clock is a minute behind "now"
-    assert clock_of(client).day(1785593316.0 + 60) == dt.date(2026, 8, 1)
+    assert snapshot.home is not None
+    assert snapshot.home.timezone == "US/Central"
+    assert snapshot.clock_offset == -60.0  # the capture's clock is a minute behind "now"
+    assert clock_of(snapshot).day(1785593316.0 + 60) == dt.date(2026, 8, 1)
 
 
 async def test_client_of_legacy_firmware_has_no_home(envoy_simulator: StartSimulator) -> None:
     sim = await envoy_simulator("4.10.35", tls=False)
     client = EnvoyClient(sim.url, username="envoy", password=owner_password(sim.serial))
     try:
-        await client.setup()
+        snapshot = await client.setup()
     finally:
         await client.close()
-    assert client.home is None
-    assert clock_of(client).zone_source == ZONE_FROM_HOST
+    assert snapshot.home is None
+    assert clock_of(snapshot).zone_source == ZONE_FROM_HOST
 
 
 async def test_simulator_clock_is_set_from_python_and_over_http(

@@ -15,14 +15,11 @@ from envoy2mqtt.envoy.command_types import SetReserveSoc
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,
     EnvoyCommunicationError,
+    EnvoyError,
     EnvoyHTTPStatusError,
 )
-
-
-@dataclass
-class Result:
-    ok: set[str]
-    failed: dict[str, Exception]
+from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
 
 
 @dataclass
@@ -41,28 +38,42 @@ class FakeClient:
         self.probe_result: Probe | None = None
         self.setup_errors: list[Exception] = []
         self.down = False
-        self.group_errors: dict[str, Exception] = {}
+        self.group_errors: dict[str, EnvoyError] = {}
         self.hang: set[str] = set()
         self.info_changed = False
         self.calls: list[tuple[str, ...]] = []
         self.setups = 0
+        self.seq = 0
 
-    async def setup(self) -> None:
+    def snapshot(self) -> EnvoySnapshot:
+        self.seq += 1
+        # Info and Probe stand in for EnvoyInfo and ProbeResult (msgspec does not check).
+        return EnvoySnapshot(
+            seq=self.seq,
+            info=self.info,  # type: ignore[arg-type]
+            probe=self.probe_result,  # type: ignore[arg-type]
+            data=EnvoyData(),
+        )
+
+    async def setup(self) -> EnvoySnapshot:
         self.setups += 1
         if self.setup_errors:
             raise self.setup_errors.pop(0)
         self.info = Info()
         self.probe_result = Probe()
+        return self.snapshot()
 
-    async def update(self, groups: Sequence[str] | None = None, **_kw: object) -> Result:
+    async def update(self, groups: Sequence[str] | None = None, **_kw: object) -> UpdateResult:
         assert groups is not None
         self.calls.append(tuple(groups))
         if self.down:
             raise EnvoyCommunicationError("connection refused")
         if self.hang & set(groups):
             await asyncio.Event().wait()
-        failed = {g: self.group_errors[g] for g in groups if g in self.group_errors}
-        return Result(ok=set(groups) - set(failed), failed=failed)
+        failed: dict[str, EnvoyError] = {
+            g: self.group_errors[g] for g in groups if g in self.group_errors
+        }
+        return UpdateResult(self.snapshot(), ok=set(groups) - set(failed), failed=failed)
 
     async def refresh_info(self, **_kw: object) -> bool:
         changed, self.info_changed = self.info_changed, False
@@ -91,10 +102,12 @@ class Recorder:
             self.events.append(item)
             self.changed.notify_all()
 
-    async def envoy_ready(self, worker: EnvoyWorker) -> None:
+    async def envoy_ready(self, worker: EnvoyWorker, snapshot: EnvoySnapshot) -> None:
         await self._add(("ready", worker.serial))
 
-    async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
+    async def envoy_updated(
+        self, worker: EnvoyWorker, snapshot: EnvoySnapshot, groups: set[str]
+    ) -> None:
         await self._add(("updated", frozenset(groups)))
 
     async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
@@ -217,7 +230,7 @@ async def test_auth_failure_is_offline_immediately(
     await worker._poll_groups(["meters"])
     assert worker.availability.online
 
-    async def denied(groups: Sequence[str] | None = None, **_kw: object) -> Result:
+    async def denied(groups: Sequence[str] | None = None, **_kw: object) -> UpdateResult:
         raise EnvoyAuthenticationError("token rejected")
 
     client.update = denied  # type: ignore[method-assign]
@@ -275,7 +288,7 @@ async def test_each_poll_carries_its_tier_retry_budget() -> None:
     seen: list[object] = []
     plain_update = client.update
 
-    async def update(groups: Sequence[str] | None = None, **kw: object) -> Result:
+    async def update(groups: Sequence[str] | None = None, **kw: object) -> UpdateResult:
         seen.append(kw.get("budget"))
         return await plain_update(groups)
 

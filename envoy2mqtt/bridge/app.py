@@ -39,6 +39,7 @@ from envoy2mqtt.catalog.registry import ALL_SPECS
 from envoy2mqtt.envoy.auth.enlighten import EnlightenClient, ca_context
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_session
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
 from envoy2mqtt.mqtt.retained import scan_retained
 from envoy2mqtt.mqtt.router import CommandRouter
@@ -378,20 +379,22 @@ class Bridge:
 
     # -- WorkerListener -------------------------------------------------------------------
 
-    async def envoy_ready(self, worker: EnvoyWorker) -> None:
+    async def envoy_ready(self, worker: EnvoyWorker, snapshot: EnvoySnapshot) -> None:
         """Publish discovery and states after a (re-)probe."""
         if self.fleet is not None and not self.fleet.owns(worker):
             # Re-probed as another serial (gateway replaced): claim that one first.
             self.fleet.restart(worker)
             return
-        await self._guarded(self.output.announce(worker, self.view(worker)))
+        await self._guarded(self.output.announce(worker, self.view(worker), snapshot))
         await self._guarded(self._publish_info())
 
-    async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
+    async def envoy_updated(
+        self, worker: EnvoyWorker, snapshot: EnvoySnapshot, groups: set[str]
+    ) -> None:
         """Publish what a poll or a command re-read changed."""
         if not self.serves(worker):
             return
-        await self._guarded(self.output.update(worker, self.view(worker), groups))
+        await self._guarded(self.output.update(worker, self.view(worker), snapshot, groups))
 
     async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
         """Publish an availability change and refresh ``bridge/info``."""

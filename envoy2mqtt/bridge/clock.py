@@ -17,8 +17,9 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ class EnvoyClock:
         return f"zone={self.zone} source={self.zone_source} offset={self.offset:+.0f}s"
 
 
-def _zone(name: object) -> dt.tzinfo | None:
-    if not isinstance(name, str) or not name:
+def _zone(name: str | None) -> dt.tzinfo | None:
+    if not name:
         return None
     return _named_zone(name)
 
@@ -64,11 +65,10 @@ def host_zone() -> dt.tzinfo:
     return zone if zone is not None else dt.UTC
 
 
-def clock_of(client: Any) -> EnvoyClock:
-    """The clock of the Envoy behind ``client`` (``home`` and ``clock_offset`` attributes)."""
-    zone = _zone(getattr(getattr(client, "home", None), "timezone", None))
-    offset = getattr(client, "clock_offset", 0.0)
-    offset = float(offset) if isinstance(offset, int | float) else 0.0
+def clock_of(envoy: EnvoySnapshot) -> EnvoyClock:
+    """The clock of the Envoy of ``envoy`` (its ``/home`` zone and ``/info`` clock offset)."""
+    zone = _zone(envoy.home.timezone if envoy.home is not None else None)
+    offset = envoy.clock_offset
     if zone is None:
         return EnvoyClock(host_zone(), ZONE_FROM_HOST, offset)
     return EnvoyClock(zone, ZONE_FROM_HOME, offset)

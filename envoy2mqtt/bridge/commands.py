@@ -78,8 +78,7 @@ class CommandExecutor:
 
 
 def _tariff(worker: EnvoyWorker) -> Tariff | None:
-    tariff = getattr(getattr(worker.client, "data", None), "tariff", None)
-    return tariff if isinstance(tariff, Tariff) else None
+    return None if worker.snapshot is None else worker.snapshot.data.tariff
 
 
 CLOUD_WARNING = (

@@ -55,12 +55,12 @@ def info_payload(
 
 def envoy_info(worker: EnvoyWorker) -> dict[str, Any]:
     """One Envoy's entry: host, serial, firmware, model, features, online, stale, error."""
-    client: Any = worker.client
-    info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
+    info = worker.client.info  # known as soon as /info answered, also if setup failed later
     out: dict[str, Any] = {"host": worker.host, "serial": worker.serial}
     if info is not None:
         out |= {"firmware": info.firmware, "part_number": info.part_number}
-    if probe is not None:
+    if worker.snapshot is not None:
+        probe = worker.snapshot.probe
         out |= {"model": probe.envoy_model, "features": probe.features.names()}
     out["online"] = worker.availability.online
     if worker.stale:

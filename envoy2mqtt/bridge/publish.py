@@ -27,6 +27,7 @@ from envoy2mqtt.catalog.discovery import (
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.catalog.volatile import volatile_keys
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from envoy2mqtt.mqtt.retained import RetainedScan
 from envoy2mqtt.mqtt.topics import Topics, sanitize_level
@@ -37,33 +38,18 @@ ONLINE = "online"
 OFFLINE = "offline"
 
 
-def snapshot_of(worker: EnvoyWorker) -> Snapshot | None:
-    """The catalogue's view of ``worker``'s Envoy, or None before the first probe."""
-    client: Any = worker.client
-    info, probe = getattr(client, "info", None), getattr(client, "probe_result", None)
-    if info is None or probe is None:
+def snapshot_of(worker: EnvoyWorker, envoy: EnvoySnapshot | None = None) -> Snapshot | None:
+    """The catalogue's view of ``envoy`` (default: the worker's newest), None before setup."""
+    envoy = envoy or worker.snapshot
+    if envoy is None:
         return None
-    expires = getattr(client, "token_expires_at", None)
-    return Snapshot(
-        serial=info.serial,
-        name=worker.name or f"Envoy {info.serial}",
-        firmware=info.firmware,
-        part_number=info.part_number,
-        model=probe.envoy_model,
-        features=probe.features,
-        phase_count=probe.phase_count,
-        phase_mode=probe.phase_mode,
-        active_phase_count=probe.active_phase_count,
-        ct_meter_count=probe.ct_meter_count,
-        production_meter_type=probe.production_meter_type,
-        consumption_meter_type=probe.consumption_meter_type,
-        storage_meter_type=probe.storage_meter_type,
-        data=client.data,
-        token_expires_at=int(expires) if expires else None,
-        last_poll=round(worker.stats.last_poll_at) if worker.stats.last_poll_at else None,
+    last_poll = worker.stats.last_poll_at
+    return Snapshot.of(
+        envoy,
+        name=worker.name,
+        last_poll=round(last_poll) if last_poll else None,
         host=worker.host,
         settings_control=worker.tariff_watch.control.value,
-        network=getattr(getattr(client, "home", None), "interface", None),
     )
 
 
@@ -78,6 +64,13 @@ class EnvoyView:
     discovery: dict[str, dict[str, str]] = field(default_factory=dict)
     announced: bool = False
     orphans_checked: bool = False
+    newest: EnvoySnapshot | None = None
+
+    def take(self, snapshot: EnvoySnapshot | None) -> EnvoySnapshot | None:
+        """The newer of ``snapshot`` and the newest one seen (passes wait on the lock)."""
+        if snapshot is not None and (self.newest is None or snapshot.seq > self.newest.seq):
+            self.newest = snapshot
+        return self.newest
 
 
 class EnvoyPublisher:
@@ -114,51 +107,57 @@ class EnvoyPublisher:
             self._topics.availability(serial), ONLINE if online else OFFLINE
         )
 
-    async def announce(self, worker: EnvoyWorker, view: EnvoyView) -> None:
+    async def announce(self, worker: EnvoyWorker, view: EnvoyView, envoy: EnvoySnapshot) -> None:
         """After a (re-)probe: discovery and all states (orphans wait for the first round)."""
+        view.take(envoy)
         async with view.lock:
-            snapshot = snapshot_of(worker)
-            if snapshot is None:
+            newest = view.newest
+            snapshot = snapshot_of(worker, newest)
+            if newest is None or snapshot is None:
                 return
             await self._moved(view, snapshot.serial)
-            _LOGGER.info(
-                "envoy day serial=%s %s", snapshot.serial, clock_of(worker.client).describe()
-            )
+            _LOGGER.info("envoy day serial=%s %s", snapshot.serial, clock_of(newest).describe())
             await self._publish_discovery(snapshot, view)
-            await self._publish_states(worker, snapshot)
+            await self._publish_states(worker, newest, snapshot)
             view.announced = True
 
     async def rediscover(self, worker: EnvoyWorker, view: EnvoyView) -> None:
         """Send every discovery config again, rebuilt from current data (reconnect, HA birth)."""
         async with view.lock:
-            snapshot = snapshot_of(worker)
+            snapshot = snapshot_of(worker, view.newest)
             if snapshot is None or not view.announced:
                 return
             await self._publish_discovery(snapshot, view, force=True)
 
-    async def update(self, worker: EnvoyWorker, view: EnvoyView, groups: set[str]) -> None:
+    async def update(
+        self, worker: EnvoyWorker, view: EnvoyView, envoy: EnvoySnapshot, groups: set[str]
+    ) -> None:
         """After a poll: publish changed states (and discovery when devices may change)."""
+        view.take(envoy)
         async with view.lock:
-            snapshot = snapshot_of(worker)
-            if snapshot is None:
+            newest = view.newest
+            snapshot = snapshot_of(worker, newest)
+            if newest is None or snapshot is None:
                 return
             if not view.announced:
                 return
             if groups - {"meters", "livedata"}:
                 await self._publish_discovery(snapshot, view)
-            await self._publish_states(worker, snapshot)
+            await self._publish_states(worker, newest, snapshot)
         if not view.orphans_checked and worker.first_round_done:
             # Only now is everything this run publishes known (each tier has polled once).
             view.orphans_checked = True
             await self._clear_orphans(view)
 
-    async def _publish_states(self, worker: EnvoyWorker, snapshot: Snapshot) -> None:
+    async def _publish_states(
+        self, worker: EnvoyWorker, envoy: EnvoySnapshot, snapshot: Snapshot
+    ) -> None:
         payloads = state_payloads(snapshot)
         if worker.stale and "gateway" in payloads:
             payloads["gateway"] = {**payloads["gateway"], "stale": sorted(worker.stale)}
         serial = snapshot.serial
         keep = {self._topics.availability(serial)}
-        day = clock_of(worker.client).day(time.time())
+        day = clock_of(envoy).day(time.time())
         for suffix, payload in payloads.items():
             topic = self._topics.state(serial, suffix)
             keep.add(topic)
@@ -228,6 +227,7 @@ class EnvoyPublisher:
         view.discovery = {}
         view.announced = False
         view.orphans_checked = False
+        view.newest = None
 
     def seed_guard(self, scan: RetainedScan, serials: list[str]) -> None:
         """Take lifetime and daily counters from the retained states of the previous run."""

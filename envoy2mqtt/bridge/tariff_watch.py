@@ -34,6 +34,7 @@ from envoy2mqtt.envoy.command_types import (
 )
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.models.data import Tariff
+from envoy2mqtt.envoy.snapshot import UpdateResult
 
 __all__ = [
     "DEFAULT_OFFSETS",
@@ -198,18 +199,17 @@ class TariffWatch:
         self._dates = None
 
 
-async def read_tariff(client: Any) -> Tariff | None:
-    """Re-read the ``tariff`` group of ``client`` (an ``EnvoyClient``); None when it failed."""
+async def read_tariff(update: Callable[[list[str]], Awaitable[UpdateResult]]) -> Tariff | None:
+    """Re-read the ``tariff`` group through ``update`` (the worker's); None when it failed."""
     try:
         async with asyncio.timeout(_READ_TIMEOUT):
-            result = await client.update(groups=["tariff"])
+            result = await update(["tariff"])
     except (EnvoyError, TimeoutError, OSError) as exc:
         _LOGGER.debug("tariff watch read failed error=%s", type(exc).__name__)
         return None
-    if "tariff" not in (getattr(result, "ok", None) or ()):
+    if "tariff" not in result.ok:
         return None
-    tariff = getattr(getattr(client, "data", None), "tariff", None)
-    return tariff if isinstance(tariff, Tariff) else None
+    return result.snapshot.data.tariff
 
 
 Reader = Callable[[], Awaitable[Tariff | None]]

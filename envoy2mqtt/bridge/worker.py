@@ -34,37 +34,34 @@ from envoy2mqtt.envoy.errors import (
     EnvoyError,
     EnvoyHTTPStatusError,
 )
+from envoy2mqtt.envoy.firmware import EnvoyInfo
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
 from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.settings.envoy import default_grace
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class UpdateResultLike(Protocol):
-    """What ``EnvoyClient.update`` returns: groups read and groups that failed."""
-
-    @property
-    def ok(self) -> Any:
-        """Names of the groups read successfully."""
-
-    @property
-    def failed(self) -> Any:
-        """Mapping group name -> error for the groups that failed."""
-
-
 class ClientLike(Protocol):
     """The part of ``EnvoyClient`` the worker uses."""
 
-    async def setup(self) -> None:
+    @property
+    def info(self) -> EnvoyInfo | None:
+        """``/info`` once read (also when setup failed after it)."""
+
+    async def setup(self) -> EnvoySnapshot:
         """Read /info, authenticate and probe."""
 
     async def update(
         self, groups: Sequence[str] | None = None, *, budget: RetryBudget | None = None
-    ) -> Any:
+    ) -> UpdateResult:
         """Read the given groups (all when None) within the retry ``budget``."""
 
     async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
         """Re-read /info; True when firmware or serial changed."""
+
+    def snapshot(self) -> EnvoySnapshot:
+        """The client's state now."""
 
     async def execute(self, command: Command) -> set[str]:
         """Send one write; returns the groups to re-read."""
@@ -76,11 +73,13 @@ class ClientLike(Protocol):
 class WorkerListener(Protocol):
     """Callbacks from a worker to the bridge; they must not raise."""
 
-    async def envoy_ready(self, worker: EnvoyWorker) -> None:
+    async def envoy_ready(self, worker: EnvoyWorker, snapshot: EnvoySnapshot) -> None:
         """Setup or a re-probe finished: (re)publish discovery and all states."""
 
-    async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
-        """Some groups were read successfully: publish what changed."""
+    async def envoy_updated(
+        self, worker: EnvoyWorker, snapshot: EnvoySnapshot, groups: set[str]
+    ) -> None:
+        """Some groups were read successfully (``groups``): publish what changed."""
 
     async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
         """Availability of this Envoy changed."""
@@ -123,13 +122,8 @@ def server_error(error: BaseException) -> bool:
     )
 
 
-def _outcome(result: Any, asked: Sequence[str]) -> tuple[set[str], dict[str, BaseException]]:
-    ok = set(getattr(result, "ok", asked) or ())
-    failed: dict[str, BaseException] = {
-        g: e if isinstance(e, BaseException) else EnvoyError(str(e))
-        for g, e in (getattr(result, "failed", {}) or {}).items()
-    }
-    return ok, failed
+def _outcome(result: UpdateResult) -> tuple[set[str], dict[str, BaseException]]:
+    return set(result.ok), dict(result.failed)
 
 
 def describe(error: BaseException) -> str:
@@ -191,6 +185,8 @@ class EnvoyWorker:
             grace=default_grace(intervals[1]) if grace is None else grace
         )
         self.stale: set[str] = set()
+        self.snapshot: EnvoySnapshot | None = None
+        """The newest snapshot from the client (None before the first setup)."""
         self.ready = asyncio.Event()
         self.polled: set[TierName] = set()
         self._inflight: dict[TierName, asyncio.Task[None]] = {}
@@ -199,7 +195,7 @@ class EnvoyWorker:
         self._report_lock = asyncio.Lock()
         self._unreported: set[str] = set()
         self.tariff_watch = TariffWatcher(
-            lambda: read_tariff(self.client),
+            lambda: read_tariff(self._update),
             lambda: self._report({"tariff"}),
             watch_offsets,
             describe=lambda: f"host={self.host} serial={self.serial} firmware={self.firmware}",
@@ -209,14 +205,20 @@ class EnvoyWorker:
     @property
     def firmware(self) -> str | None:
         """The firmware version from /info, once known."""
-        return getattr(getattr(self.client, "info", None), "firmware", None)
+        info = self.client.info
+        return None if info is None else info.firmware
 
     @property
     def serial(self) -> str | None:
         """The Envoy's serial: from /info once known, else the configured one."""
-        info = getattr(self.client, "info", None)
-        serial = getattr(info, "serial", None)
-        return str(serial) if serial else self.configured_serial
+        info = self.client.info
+        return info.serial if info is not None and info.serial else self.configured_serial
+
+    def _take(self, snapshot: EnvoySnapshot) -> EnvoySnapshot:
+        """Keep ``snapshot`` if it is newer than the one held; returns the newest."""
+        if self.snapshot is None or snapshot.seq > self.snapshot.seq:
+            self.snapshot = snapshot
+        return self.snapshot
 
     @property
     def first_round_done(self) -> bool:
@@ -275,18 +277,26 @@ class EnvoyWorker:
             self.stats.error(describe(exc))
             raise
         self.stats.commands_ok += 1
+        snapshot = self._take(self.client.snapshot())  # the client re-read ``groups``
         if groups:
             self.stale -= groups
             self.stats.stale = sorted(self.stale)
-            await self._listener.envoy_updated(self, groups)
+            await self._listener.envoy_updated(self, snapshot, groups)
         return groups
+
+    async def _update(
+        self, groups: Sequence[str], budget: RetryBudget | None = None
+    ) -> UpdateResult:
+        result = await self.client.update(groups=groups, budget=budget)
+        self._take(result.snapshot)
+        return result
 
     async def _setup_until_ready(self) -> None:
         delay, max_delay = self._setup_delays
         first = True
         while True:
             try:
-                await self.client.setup()
+                snapshot = self._take(await self.client.setup())
             except (EnvoyError, TimeoutError, OSError) as exc:
                 self.stats.error(describe(exc))
                 _LOGGER.warning(
@@ -305,17 +315,12 @@ class EnvoyWorker:
                 continue
             if self._gate is not None and await self._gate(self):
                 continue  # waited for the Envoy: set up again for fresh data
-            await self._after_probe()
+            await self._after_probe(snapshot)
             return
 
-    async def _after_probe(self) -> None:
-        probe = getattr(self.client, "probe_result", None)
-        groups = getattr(probe, "groups", None)
-        if groups is None:
-            groups = getattr(probe, "active_groups", None)
+    async def _after_probe(self, snapshot: EnvoySnapshot) -> None:
         fast, normal, slow = self._intervals
-        offered = None if groups is None else list(groups)
-        tiers = plan_tiers(fast, normal, slow, offered, self._firmware_check)
+        tiers = plan_tiers(fast, normal, slow, list(snapshot.probe.groups), self._firmware_check)
         self._tiers = {t.name: t for t in tiers}
         _warn_if_grace_too_short(self.host, tiers, self.availability.grace)
         self.stats.serial = self.serial
@@ -327,7 +332,7 @@ class EnvoyWorker:
         )
         self.ready.set()
         with off_budget():  # a re-probe on the firmware tier announces discovery
-            await self._listener.envoy_ready(self)
+            await self._listener.envoy_ready(self, snapshot)
 
     async def _tier_loop(self, name: TierName) -> None:
         loop = asyncio.get_running_loop()
@@ -377,7 +382,8 @@ class EnvoyWorker:
                     self._unreported |= groups
                     return
                 groups, self._unreported = groups | self._unreported, set()
-                await self._listener.envoy_updated(self, groups)
+                if self.snapshot is not None:
+                    await self._listener.envoy_updated(self, self.snapshot, groups)
 
     def _abandon_other_polls(self) -> None:
         # The Envoy just came back: a request of another tier still pending now was sent
@@ -433,7 +439,7 @@ class EnvoyWorker:
         _LOGGER.info("envoy changed, re-planning host=%s serial=%s", self.host, self.serial)
         self.stale.clear()
         self.polled.clear()
-        await self._after_probe()
+        await self._after_probe(self._take(self.client.snapshot()))
 
     async def _poll_groups(
         self,
@@ -442,7 +448,7 @@ class EnvoyWorker:
         retries: RetryBudget | None = None,
         deadline: PollBudget | None = None,
     ) -> None:
-        ok, failed = _outcome(await self.client.update(groups=groups, budget=retries), groups)
+        ok, failed = _outcome(await self._update(groups, retries))
         if failed and not ok and all(classify(e) is not None for e in failed.values()):
             # Nothing answered (or auth is gone): a whole-poll failure, not a stale group.
             raise next(iter(failed.values()))
@@ -496,10 +502,10 @@ class EnvoyWorker:
             pause *= 2
             try:
                 async with asyncio.timeout(deadline.remaining() - _BUDGET_MARGIN):
-                    result = await self.client.update(groups=again, budget=retries)
+                    result = await self._update(again, retries)
             except TimeoutError:
                 break
-            ok, still = _outcome(result, again)
+            ok, still = _outcome(result)
             recovered |= ok
             failed = {g: e for g, e in failed.items() if g not in ok} | still
         return recovered, failed

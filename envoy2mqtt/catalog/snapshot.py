@@ -11,6 +11,7 @@ import msgspec
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.network import NetworkInterface
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 
 
 def _features(names: list[str]) -> SupportedFeatures:
@@ -70,6 +71,41 @@ class Snapshot:
     def ct_meter_types(self) -> list[str]:
         """The CT types with an enabled meter (keys of ``data.ctmeters``), sorted."""
         return sorted(k for k, v in self.data.ctmeters.items() if v is not None)
+
+    @classmethod
+    def of(
+        cls,
+        envoy: EnvoySnapshot,
+        *,
+        name: str | None = None,
+        last_poll: float | None = None,
+        host: str | None = None,
+        settings_control: str = "unknown",
+    ) -> Snapshot:
+        """The catalogue's view of one client snapshot plus what only the bridge knows."""
+        info, probe = envoy.info, envoy.probe
+        expires = envoy.token_expires_at
+        return cls(
+            serial=info.serial,
+            name=name or f"Envoy {info.serial}",
+            firmware=info.firmware,
+            part_number=info.part_number,
+            model=probe.envoy_model,
+            features=probe.features,
+            phase_count=probe.phase_count,
+            phase_mode=probe.phase_mode,
+            active_phase_count=probe.active_phase_count,
+            ct_meter_count=probe.ct_meter_count,
+            production_meter_type=probe.production_meter_type,
+            consumption_meter_type=probe.consumption_meter_type,
+            storage_meter_type=probe.storage_meter_type,
+            data=envoy.data,
+            token_expires_at=int(expires) if expires else None,
+            last_poll=last_poll,
+            host=host,
+            settings_control=settings_control,
+            network=envoy.home.interface if envoy.home is not None else None,
+        )
 
     @classmethod
     def from_expected(cls, expected: Mapping[str, Any], name: str | None = None) -> Snapshot:

@@ -18,6 +18,7 @@ from envoy2mqtt.envoy.auth.enlighten import LOGIN_URL, TOKEN_URL, EnlightenClien
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.export import export_state
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.envoy.transport import DATA_BUDGET, INFO_BUDGET
 from envoy2mqtt.logs import setup_logging
 
@@ -129,9 +130,9 @@ async def _probe(client: EnvoyClient) -> tuple[dict[str, Any], str]:
     try:
         await client.setup()
         result = await client.update()
-        assert client.info is not None
-        state = export_state(client.info, client.probe_result, client.data)
-        lines = describe(state, client)
+        snapshot = result.snapshot
+        state = export_state(snapshot.info, snapshot.probe, snapshot.data)
+        lines = describe(state, snapshot)
         if result.failed:
             lines.append("failed groups: " + ", ".join(sorted(result.failed)))
         return state, "\n".join(lines)
@@ -139,16 +140,16 @@ async def _probe(client: EnvoyClient) -> tuple[dict[str, Any], str]:
         await client.close()
 
 
-def describe(state: dict[str, Any], client: EnvoyClient) -> list[str]:
+def describe(state: dict[str, Any], snapshot: EnvoySnapshot) -> list[str]:
     """Human summary of an exported state (one fact per line)."""
     metered = "metered" if state["is_metered"] else "standard"
     lines = [
         f"Envoy {state['serial_number']} firmware {state['firmware']} "
         f"part {state['part_number']} ({metered})",
         f"model: {state['envoy_model']}",
-        f"auth: {_auth_line(client)}",
+        f"auth: {_auth_line(snapshot)}",
         f"features: {', '.join(state['supported_features']) or 'none'}",
-        _phase_line(state, client.probe_result.meter_types),
+        _phase_line(state, snapshot.probe.meter_types),
     ]
     data = state["data"]
     for label, key in (
@@ -164,12 +165,12 @@ def describe(state: dict[str, Any], client: EnvoyClient) -> list[str]:
     return lines
 
 
-def _auth_line(client: EnvoyClient) -> str:
-    if client.auth_mode != "token":
-        return client.auth_mode or "none"
-    expires = client.token_expires_at
+def _auth_line(snapshot: EnvoySnapshot) -> str:
+    if snapshot.auth_mode != "token":
+        return snapshot.auth_mode or "none"
+    expires = snapshot.token_expires_at
     when = datetime.fromtimestamp(expires, tz=UTC).isoformat(timespec="minutes") if expires else "?"
-    return f"token ({client.token_type or 'unknown'}, expires {when})"
+    return f"token ({snapshot.token_type or 'unknown'}, expires {when})"
 
 
 def _phase_line(state: dict[str, Any], meter_types: Sequence[str]) -> str:

@@ -12,19 +12,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
+import msgspec
 from awesomeversion import AwesomeVersion
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_random_exponential,
-)
 
 from envoy2mqtt.envoy import commands
 from envoy2mqtt.envoy.auth.cache import TokenCache
@@ -35,7 +28,6 @@ from envoy2mqtt.envoy.auth.token import DEFAULT_REFRESH_MARGIN, TokenAuth
 from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationRequired,
-    EnvoyCommunicationError,
     EnvoyError,
     EnvoyFirmwareError,
     EnvoyProbeFailed,
@@ -43,18 +35,17 @@ from envoy2mqtt.envoy.errors import (
 from envoy2mqtt.envoy.fetch import Fetcher, Response
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.home import EnvoyHome, read_home
+from envoy2mqtt.envoy.info_read import fetch_info
 from envoy2mqtt.envoy.models.data import EnvoyData
-from envoy2mqtt.envoy.probe import DataCollector
+from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
 from envoy2mqtt.envoy.transport import (
     DATA_BUDGET,
     DEFAULT_TIMEOUT,
     INFO_BUDGET,
-    NO_RETRY,
-    FullResponse,
     HttpTransport,
     RetryBudget,
     budget_scope,
-    scoped_budget,
 )
 from envoy2mqtt.secret import Secret
 
@@ -70,7 +61,7 @@ class EnvoySerialMismatch(EnvoyFirmwareError):
 class Collector(Protocol):
     """What the client needs from the data side (``envoy.probe.DataCollector``)."""
 
-    async def probe(self, fetcher: Fetcher) -> Any:
+    async def probe(self, fetcher: Fetcher) -> ProbeResult:
         """Discover the Envoy's data sources; returns the probe result."""
         ...
 
@@ -82,21 +73,6 @@ class Collector(Protocol):
 
 
 CollectorFactory = Callable[[EnvoyInfo], Collector]
-
-
-@dataclass(slots=True)
-class UpdateResult:
-    """Outcome of one :meth:`EnvoyClient.update`.
-
-    Attributes:
-        data: the client's data after the read (failed groups keep their previous values).
-        ok: groups read successfully.
-        failed: group -> error for the groups that could not be read.
-    """
-
-    data: EnvoyData
-    ok: set[str] = field(default_factory=set)
-    failed: dict[str, EnvoyError] = field(default_factory=dict)
 
 
 class _AuthWatch:
@@ -191,8 +167,10 @@ class EnvoyClient:
         self.home: EnvoyHome | None = None
         self.clock_offset = 0.0
         """The gateway's clock minus ours (seconds), from the last ``/info`` ``<time>``."""
-        self.probe_result: Any = None
+        self.probe_result: ProbeResult | None = None
         self.data = EnvoyData()
+        """The working data the collector reads into; hand-offs use :meth:`snapshot`."""
+        self._seq = 0
 
     @property
     def auth_mode(self) -> str | None:
@@ -209,7 +187,31 @@ class EnvoyClient:
         """``owner``/``installer`` for token auth, else None."""
         return self._auth.token_type if isinstance(self._auth, TokenAuth) else None
 
-    async def setup(self) -> None:
+    def snapshot(self) -> EnvoySnapshot:
+        """The client's state now, as an immutable snapshot with its own copy of the data.
+
+        Raises:
+            RuntimeError: before :meth:`setup` succeeded.
+        """
+        if self.info is None or self.probe_result is None:
+            msg = "EnvoyClient.setup() must succeed before a snapshot"
+            raise RuntimeError(msg)
+        self._seq += 1
+        return EnvoySnapshot(
+            seq=self._seq,
+            info=self.info,
+            probe=self.probe_result,
+            # Updaters assign new values and never mutate stored ones: a shallow copy is
+            # enough to keep this snapshot as it is while the next poll fills self.data.
+            data=msgspec.structs.replace(self.data),
+            home=self.home,
+            clock_offset=self.clock_offset,
+            auth_mode=self.auth_mode,
+            token_type=self.token_type,
+            token_expires_at=self.token_expires_at,
+        )
+
+    async def setup(self) -> EnvoySnapshot:
         """Identify the Envoy, authenticate and probe its data sources.
 
         Raises:
@@ -220,6 +222,7 @@ class EnvoyClient:
         """
         info = await self.connect()
         await self._probe(info)
+        return self.snapshot()
 
     async def connect(self) -> EnvoyInfo:
         """Identify and authenticate without probing (raw access, e.g. for dumps).
@@ -235,7 +238,7 @@ class EnvoyClient:
 
     async def read_info(self) -> EnvoyInfo:
         """Read ``/info`` (HTTPS first, HTTP on transport failure, retried with backoff)."""
-        full = await self._fetch_info()
+        full = await fetch_info(self.transport, self._info_budget)
         if full.response.status != 200:
             msg = f"/info answered HTTP {full.response.status}"
             raise EnvoyFirmwareError(msg)
@@ -306,7 +309,7 @@ class EnvoyClient:
             return await self._update(groups)
 
     async def _update(self, groups: Collection[str] | None) -> UpdateResult:
-        auth, collector = self._ready()
+        auth, collector, _ = self._ready()
         async with self._auth_lock:
             if await auth.refresh_if_due(self.transport):
                 self._auth_generation += 1
@@ -321,7 +324,7 @@ class EnvoyClient:
         active = _probed_groups(self.probe_result)
         requested = active if groups is None else (set(groups) & active if active else set(groups))
         ok = requested - set(failed)
-        return UpdateResult(data=self.data, ok=ok, failed=dict(failed))
+        return UpdateResult(snapshot=self.snapshot(), ok=ok, failed=dict(failed))
 
     async def execute(self, command: Command) -> set[str]:
         """Validate and send ``command``, then re-read the groups it affects.
@@ -331,15 +334,15 @@ class EnvoyClient:
             EnvoyFeatureNotAvailable: the Envoy lacks the feature (nothing sent).
             EnvoyHTTPStatusError: the Envoy refused the write.
         """
-        auth, _ = self._ready()
-        commands.validate(command, self.probe_result, self.data)
+        auth, _, probe = self._ready()
+        commands.validate(command, probe, self.data)
         seen = self._auth_generation
         try:
-            groups = await commands.execute(self.transport, command, self.probe_result, self.data)
+            groups = await commands.execute(self.transport, command, probe, self.data)
         except EnvoyAuthenticationRequired:
             # a refused write was not applied, so sending it again after re-auth is safe
             await self._recover(auth, seen)
-            groups = await commands.execute(self.transport, command, self.probe_result, self.data)
+            groups = await commands.execute(self.transport, command, probe, self.data)
         result = {str(g) for g in groups}
         if result:
             await self.update(groups=sorted(result))
@@ -358,41 +361,6 @@ class EnvoyClient:
         await self.transport.close()
         if self._owns_enlighten:
             await self._enlighten.close()
-
-    async def _fetch_info(self) -> FullResponse:
-        forced = self.transport.forced_scheme
-        schemes = [forced] if forced else ["https", "http"]
-        plan = scoped_budget() or self._info_budget
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(plan.attempts, 1)) | stop_after_delay(plan.seconds),
-            wait=wait_random_exponential(multiplier=plan.multiplier, max=plan.max_wait),
-            retry=retry_if_exception_type(EnvoyCommunicationError),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._info_once(schemes)
-        raise AssertionError("tenacity returned without result")  # pragma: no cover
-
-    async def _info_once(self, schemes: list[str]) -> FullResponse:
-        first_error: EnvoyCommunicationError | None = None
-        for scheme in schemes:
-            try:
-                full = await self.transport.request_full(
-                    "GET", "/info", scheme=scheme, budget=NO_RETRY, raise_on_auth=False
-                )
-            except EnvoyCommunicationError as exc:
-                _LOGGER.debug("info failed host=%s scheme=%s error=%s", self.host, scheme, exc)
-                first_error = first_error or exc
-                continue
-            if first_error is not None and 300 <= full.response.status < 400:
-                # token firmware redirects plain HTTP to HTTPS: HTTPS is the real (failing) path
-                raise first_error
-            # legacy firmware has no HTTPS: data goes to whichever scheme answered
-            self.transport.scheme = scheme
-            return full
-        assert first_error is not None
-        raise first_error
 
     def _check_serial(self, info: EnvoyInfo) -> None:
         if self._serial and info.serial != self._serial:
@@ -461,20 +429,16 @@ class EnvoyClient:
         requested = set(groups) if groups is not None else _probed_groups(self.probe_result)
         return not requested or refused >= requested
 
-    def _ready(self) -> tuple[DigestAuth | TokenAuth, Collector]:
-        if self._auth is None or self._collector is None:
+    def _ready(self) -> tuple[DigestAuth | TokenAuth, Collector, ProbeResult]:
+        if self._auth is None or self._collector is None or self.probe_result is None:
             msg = "EnvoyClient.setup() must succeed before this call"
             raise RuntimeError(msg)
-        return self._auth, self._collector
+        return self._auth, self._collector, self.probe_result
 
 
-def _probed_groups(probe_result: Any) -> set[str]:
-    """Names of the data groups the probe activated (empty if the result does not say)."""
-    for attribute in ("groups", "active_groups"):
-        value = getattr(probe_result, attribute, None)
-        if value is not None:
-            return {str(g) for g in value}
-    return set()
+def _probed_groups(probe_result: ProbeResult | None) -> set[str]:
+    """Names of the data groups the probe activated (empty before the probe)."""
+    return set() if probe_result is None else set(probe_result.groups)
 
 
 __all__ = [
