@@ -129,7 +129,7 @@ async def test_a_grace_not_longer_than_the_fastest_data_poll_is_warned_about(
 
     client.setup = setup  # type: ignore[method-assign]
     worker = EnvoyWorker(client, Recorder(), host="h", intervals=(5, 60, 600), grace=45)
-    with caplog.at_level(logging.WARNING, logger="envoy2mqtt.bridge.worker"):
+    with caplog.at_level(logging.WARNING, logger="envoy2mqtt.bridge.poll_rules"):
         await worker._setup_until_ready()
     assert ("availability grace too short" in caplog.text) is warned
     if warned:

@@ -11,6 +11,7 @@ from envoy2mqtt.bridge import schedule as bridge_schedule
 from envoy2mqtt.bridge.poll_budget import PollBudget, off_budget
 from envoy2mqtt.bridge.schedule import Tier, TierName
 from envoy2mqtt.bridge.worker import EnvoyWorker
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from tests.test_bridge_worker import FakeClient, Recorder, make
 
 #: Longer than any budget below: the "publishing" that must not count against it.
@@ -48,9 +49,11 @@ async def test_off_budget_without_a_poll_budget_changes_nothing() -> None:
 class SlowPublisher(Recorder):
     """Publishing every update takes longer than the tier's budget (a loaded host)."""
 
-    async def envoy_updated(self, worker: EnvoyWorker, groups: set[str]) -> None:
+    async def envoy_updated(
+        self, worker: EnvoyWorker, snapshot: EnvoySnapshot, groups: set[str]
+    ) -> None:
         await asyncio.sleep(PUBLISHING)
-        await super().envoy_updated(worker, groups)
+        await super().envoy_updated(worker, snapshot, groups)
 
 
 async def test_slow_publishing_neither_cuts_off_the_poll_nor_makes_its_groups_stale(

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from envoy2mqtt.bridge.poll_rules import retry_budget
 from envoy2mqtt.bridge.schedule import Tier, TierName
-from envoy2mqtt.bridge.worker import EnvoyWorker, retry_budget
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.envoy.command_types import SetReserveSoc
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,

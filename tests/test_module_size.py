@@ -17,10 +17,8 @@ MAX_LINES = 400
 #: module (relative to envoy2mqtt/) -> lines when it was listed; lower a number when the
 #: module shrinks, never raise one.
 KNOWN_OFFENDERS: dict[str, int] = {
-    "bridge/worker.py": 564,
-    "envoy/client.py": 485,
-    "mqtt/session.py": 465,
-    "bridge/app.py": 418,
+    "envoy/client.py": 449,
+    "mqtt/session.py": 432,
 }
 
 

@@ -16,14 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from pydantic import SecretStr
-
+from envoy2mqtt.bridge.clients import ClientContext, ClientFactory, default_client
 from envoy2mqtt.bridge.commands import CommandExecutor
 from envoy2mqtt.bridge.fleet import FleetMember
 from envoy2mqtt.bridge.health import BridgeStats, health_payload
@@ -31,46 +27,25 @@ from envoy2mqtt.bridge.http import HealthView, start_health_server
 from envoy2mqtt.bridge.info import info_payload
 from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS, LifetimeGuard
 from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
-from envoy2mqtt.bridge.schedule import LONG_BUDGET
-from envoy2mqtt.bridge.worker import ClientLike, EnvoyWorker, cancel_and_wait
+from envoy2mqtt.bridge.tasks import cancel_and_wait
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.catalog.registry import ALL_SPECS
-from envoy2mqtt.envoy.auth.enlighten import EnlightenClient, ca_context
-from envoy2mqtt.envoy.client import EnvoyClient
-from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_session
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
 from envoy2mqtt.mqtt.retained import scan_retained
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
 from envoy2mqtt.mqtt.topics import sanitize_level
-from envoy2mqtt.secret import Secret
-from envoy2mqtt.settings import EnvoySettings, Settings
+from envoy2mqtt.settings import Settings
 
-__all__ = [
-    "Bridge",
-    "ClientContext",
-    "ClientFactory",
-    "default_client",
-    "lifetime_keys",
-    "max_pending_publishes",
-]
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = ["Bridge", "lifetime_keys", "max_pending_publishes"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ClientContext:
-    """Resources the Envoy clients of one bridge share."""
-
-    http: aiohttp.ClientSession
-    enlighten: EnlightenClient
-    token_cache_dir: Path
-
-
-ClientFactory = Callable[[EnvoySettings, ClientContext], ClientLike]
-"""Builds the Envoy client of one configured Envoy (tests and the demo inject their own)."""
 
 
 def lifetime_keys() -> frozenset[str]:
@@ -87,26 +62,6 @@ def max_pending_publishes(envoys: int) -> int:
     (re-publish timer, health, command results). More than that means PUBACKs are late.
     """
     return 3 * envoys + 20
-
-
-def default_client(envoy: EnvoySettings, context: ClientContext) -> EnvoyClient:
-    """The real client for one configured Envoy, sharing the bridge's HTTP session."""
-
-    def secret(value: SecretStr | None) -> Secret | None:
-        return Secret.of(value.get_secret_value()) if value is not None else None
-
-    return EnvoyClient(
-        envoy.host,
-        username=envoy.username,
-        password=secret(envoy.password),
-        token=secret(envoy.token),
-        serial=envoy.serial,
-        session=context.http,
-        enlighten=context.enlighten,
-        token_cache_dir=context.token_cache_dir,
-        # Per attempt; every tier's own budget still bounds its requests (long tier: 75 s).
-        timeout=LONG_BUDGET,
-    )
 
 
 class Bridge:
@@ -141,8 +96,7 @@ class Bridge:
         self._factory = client_factory or default_client
         self._setup_delays = setup_delays
         self._stop = asyncio.Event()
-        self._http: aiohttp.ClientSession | None = None
-        self._enlighten: EnlightenClient | None = None
+        self._clients: ClientContext | None = None
         self.workers: list[EnvoyWorker] = []
         self._views: dict[int, EnvoyView] = {}
         ha = settings.homeassistant
@@ -247,15 +201,11 @@ class Bridge:
     async def _serve(self) -> None:
         if self._stop.is_set():
             return
-        # One idle connection per Envoy, kept between fast polls, each with a smaller TLS
-        # read buffer (envoy/pool.py).
-        limit_tls_read_buffer()
-        self._http = shared_session(http_keepalive(e.intervals.fast for e in self.settings.envoys))
-        cloud = self.settings.enlighten
-        self._enlighten = EnlightenClient(
-            cloud.login_url, cloud.token_url, ssl_context=ca_context(cloud.ca_file)
+        fast = (e.intervals.fast for e in self.settings.envoys)
+        self._clients = ClientContext.open(
+            fast, self.settings.enlighten, self.settings.token_cache_dir
         )
-        self._make_workers()
+        self._make_workers(self._clients)
         await self._publish_info()
         tasks = [
             asyncio.create_task(self._scan(), name="retained-scan"),
@@ -276,10 +226,7 @@ class Bridge:
             if runner is not None:
                 await runner.cleanup()
 
-    def _make_workers(self) -> None:
-        assert self._http is not None
-        assert self._enlighten is not None
-        context = ClientContext(self._http, self._enlighten, self.settings.token_cache_dir)
+    def _make_workers(self, context: ClientContext) -> None:
         for envoy in self.served:
             worker = EnvoyWorker(
                 self._factory(envoy, context),
@@ -343,7 +290,7 @@ class Bridge:
             payload = health_payload(self.stats, [w.stats for w in self.workers])
             await self.session.publish(self.topics.bridge_health, encode_payload(payload), qos=0)
 
-    async def _start_health_http(self) -> Any:
+    async def _start_health_http(self) -> web.AppRunner | None:
         port = self.settings.health.port
         if port is None:
             return None
@@ -432,8 +379,6 @@ class Bridge:
             await session_task
         for worker in self.workers:
             await worker.close()
-        if self._enlighten is not None:
-            await self._enlighten.close()
-        if self._http is not None:
-            await self._http.close()
+        if self._clients is not None:
+            await self._clients.close()
         _LOGGER.info("bridge stopped")

@@ -16,9 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from envoy2mqtt.bridge.poll_rules import describe
 from envoy2mqtt.bridge.publish import snapshot_of
 from envoy2mqtt.bridge.tariff_watch import Revert, SettingsControl, written_setting
-from envoy2mqtt.bridge.worker import EnvoyWorker, describe
+from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.commands import CommandError, parse_command
 from envoy2mqtt.catalog.controls import STORAGE_MODES, ControlFlags, command_word
 from envoy2mqtt.envoy.errors import EnvoyError

@@ -11,63 +11,37 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from envoy2mqtt.bridge.clients import ClientLike
 from envoy2mqtt.bridge.health import EnvoyStats
+from envoy2mqtt.bridge.loops import TierLoops, watchdog
 from envoy2mqtt.bridge.poll_budget import PollBudget, off_budget
+from envoy2mqtt.bridge.poll_rules import (
+    classify,
+    describe,
+    failure_kind,
+    reread_server_errors,
+    retry_budget,
+    server_error,
+    warn_if_grace_too_short,
+)
 from envoy2mqtt.bridge.schedule import (
     FIRMWARE_CHECK,
     Availability,
-    FailureKind,
     Tier,
     TierName,
-    fastest_data_tier,
-    next_tick,
     plan_tiers,
 )
 from envoy2mqtt.bridge.tariff_watch import DEFAULT_OFFSETS, TariffWatcher, read_tariff
+from envoy2mqtt.bridge.tasks import cancel_and_wait
 from envoy2mqtt.envoy.command_types import Command
-from envoy2mqtt.envoy.errors import (
-    EnvoyAuthenticationError,
-    EnvoyAuthenticationRequired,
-    EnvoyCommunicationError,
-    EnvoyError,
-    EnvoyHTTPStatusError,
-)
-from envoy2mqtt.envoy.firmware import EnvoyInfo
+from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
 from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.settings.envoy import default_grace
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class ClientLike(Protocol):
-    """The part of ``EnvoyClient`` the worker uses."""
-
-    @property
-    def info(self) -> EnvoyInfo | None:
-        """``/info`` once read (also when setup failed after it)."""
-
-    async def setup(self) -> EnvoySnapshot:
-        """Read /info, authenticate and probe."""
-
-    async def update(
-        self, groups: Sequence[str] | None = None, *, budget: RetryBudget | None = None
-    ) -> UpdateResult:
-        """Read the given groups (all when None) within the retry ``budget``."""
-
-    async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
-        """Re-read /info; True when firmware or serial changed."""
-
-    def snapshot(self) -> EnvoySnapshot:
-        """The client's state now."""
-
-    async def execute(self, command: Command) -> set[str]:
-        """Send one write; returns the groups to re-read."""
-
-    async def close(self) -> None:
-        """Release HTTP resources."""
 
 
 class WorkerListener(Protocol):
@@ -88,50 +62,6 @@ class WorkerListener(Protocol):
 Gate = Callable[["EnvoyWorker"], Awaitable[bool]]
 """Awaited once the serial is known, before anything is published or polled: returns when
 the worker may serve this Envoy, True if it had to wait (its probe data is then old)."""
-
-
-def retry_budget(tier: Tier) -> RetryBudget:
-    """Transport retries that fit in the tier's time budget (the timeout is the hard cap)."""
-    return RetryBudget(attempts=3, seconds=tier.budget * 0.75, max_wait=max(tier.budget / 4, 0.25))
-
-
-def classify(error: BaseException) -> FailureKind | None:
-    """Map a whole-poll error to a failure kind (None: neither unreachable nor auth)."""
-    if isinstance(error, EnvoyAuthenticationError | EnvoyAuthenticationRequired):
-        return FailureKind.AUTH
-    if isinstance(error, EnvoyCommunicationError | TimeoutError | OSError):
-        return FailureKind.UNREACHABLE
-    return None
-
-
-#: The watchdog checks just after the grace deadline (the rule is "more than grace").
-_DEADLINE_SLACK = 0.01
-#: First pause before re-reading groups that answered 5xx; doubles per retry.
-SERVER_ERROR_PAUSE = 0.2
-#: Time kept free at the end of a tier's budget: a re-read cut off by the tier's timeout
-#: would discard the groups that had already been read.
-_BUDGET_MARGIN = 0.5
-
-
-def server_error(error: BaseException) -> bool:
-    """Whether ``error`` is an HTTP 5xx answer (worth re-reading within the poll's budget)."""
-    return (
-        isinstance(error, EnvoyHTTPStatusError)
-        and not isinstance(error, EnvoyAuthenticationRequired)
-        and error.status >= 500
-    )
-
-
-def _outcome(result: UpdateResult) -> tuple[set[str], dict[str, BaseException]]:
-    return set(result.ok), dict(result.failed)
-
-
-def describe(error: BaseException) -> str:
-    """A short, secret-free text for logs and ``bridge/info`` (errors never carry secrets)."""
-    text = str(error) or type(error).__name__
-    if isinstance(error, TimeoutError) and not str(error):
-        text = "timed out"
-    return f"{type(error).__name__}: {text}"
 
 
 class EnvoyWorker:
@@ -178,9 +108,8 @@ class EnvoyWorker:
         self._intervals = intervals
         self._setup_delays = setup_delays
         self._firmware_check = firmware_check
-        # Set to run a tier's next poll now instead of at its tick (see _read_ok).
-        self._poll_now: dict[TierName, asyncio.Event] = {}
         self._tiers: dict[TierName, Tier] = {}
+        self._loops = TierLoops(host, self._poll_tier, lambda: self._tiers)
         self.availability = Availability(
             grace=default_grace(intervals[1]) if grace is None else grace
         )
@@ -189,7 +118,6 @@ class EnvoyWorker:
         """The newest snapshot from the client (None before the first setup)."""
         self.ready = asyncio.Event()
         self.polled: set[TierName] = set()
-        self._inflight: dict[TierName, asyncio.Task[None]] = {}
         self._was_online = False
         # Serialises availability changes with state reports, see _report().
         self._report_lock = asyncio.Lock()
@@ -236,10 +164,11 @@ class EnvoyWorker:
             await self._gate(self)  # no request to an Envoy this instance may not serve
         await self._setup_until_ready()
         tasks = [
-            asyncio.create_task(self._tier_loop(name), name=f"poll-{self.host}-{name}")
+            asyncio.create_task(self._loops.loop(name), name=f"poll-{self.host}-{name}")
             for name in list(self._tiers)
         ]
-        tasks.append(asyncio.create_task(self._watchdog(), name=f"watchdog-{self.host}"))
+        guard = watchdog(lambda: self.availability, self._changed)
+        tasks.append(asyncio.create_task(guard, name=f"watchdog-{self.host}"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -250,12 +179,11 @@ class EnvoyWorker:
         """Forget the poll state (before :meth:`run` starts again after an interruption)."""
         self.availability = Availability(grace=self.availability.grace)
         self.stats.online = False
-        self.stale.clear()
-        self.stats.stale = []
+        self._set_stale(set())
         self.ready.clear()
         self.polled.clear()
         self._tiers = {}
-        self._inflight.clear()
+        self._loops.clear()
         self._was_online = False
         self._unreported.clear()
 
@@ -279,8 +207,7 @@ class EnvoyWorker:
         self.stats.commands_ok += 1
         snapshot = self._take(self.client.snapshot())  # the client re-read ``groups``
         if groups:
-            self.stale -= groups
-            self.stats.stale = sorted(self.stale)
+            self._set_stale(self.stale - groups)
             await self._listener.envoy_updated(self, snapshot, groups)
         return groups
 
@@ -305,7 +232,7 @@ class EnvoyWorker:
                     delay,
                     describe(exc),
                 )
-                self.availability.failure(asyncio.get_running_loop().time(), _kind(exc))
+                self.availability.failure(asyncio.get_running_loop().time(), failure_kind(exc))
                 if first:
                     # Availability starts offline; say so once so consumers see a state.
                     await self._announce(False)
@@ -322,7 +249,7 @@ class EnvoyWorker:
         fast, normal, slow = self._intervals
         tiers = plan_tiers(fast, normal, slow, list(snapshot.probe.groups), self._firmware_check)
         self._tiers = {t.name: t for t in tiers}
-        _warn_if_grace_too_short(self.host, tiers, self.availability.grace)
+        warn_if_grace_too_short(self.host, tiers, self.availability.grace)
         self.stats.serial = self.serial
         _LOGGER.info(
             "envoy ready host=%s serial=%s tiers=%s",
@@ -334,38 +261,15 @@ class EnvoyWorker:
         with off_budget():  # a re-probe on the firmware tier announces discovery
             await self._listener.envoy_ready(self, snapshot)
 
-    async def _tier_loop(self, name: TierName) -> None:
-        loop = asyncio.get_running_loop()
-        tick = loop.time()
-        while True:
-            tier = self._tiers[name]
-            if await self._run_poll(tier):
-                tick = loop.time()  # abandoned: poll again at once, then keep the rate
-                continue
-            tick = next_tick(tick, tier.interval, loop.time())
-            wake = self._poll_now.setdefault(name, asyncio.Event())
-            if not wake.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), max(0.0, tick - loop.time()))
-            if wake.is_set():
-                wake.clear()
-                tick = loop.time()  # woken early: the interval restarts from now
+    def _set_stale(self, groups: set[str]) -> None:
+        self.stale = groups
+        self.stats.stale = sorted(groups)
 
-    async def _run_poll(self, tier: Tier) -> bool:
-        """Run one poll as its own task; True when it was abandoned (see below)."""
-        task = asyncio.create_task(self._poll_tier(tier), name=f"poll-{self.host}-{tier.name}-1")
-        self._inflight[tier.name] = task
-        try:
-            await asyncio.wait({task})
-        finally:
-            if self._inflight.get(tier.name) is task:
-                del self._inflight[tier.name]
-            if not task.done():  # this loop itself is being cancelled
-                await cancel_and_wait([task])
-        if task.cancelled():
-            return True
-        task.result()  # a programming error must not pass silently
-        return False
+    async def _changed(self, changed: bool) -> None:
+        """Announce the availability if ``changed`` (what evaluating it returned)."""
+        if changed:
+            self.stats.online = self.availability.online
+            await self._announce(self.availability.online)
 
     async def _announce(self, online: bool) -> None:
         with off_budget():
@@ -384,17 +288,6 @@ class EnvoyWorker:
                 groups, self._unreported = groups | self._unreported, set()
                 if self.snapshot is not None:
                     await self._listener.envoy_updated(self, self.snapshot, groups)
-
-    def _abandon_other_polls(self) -> None:
-        # The Envoy just came back: a request of another tier still pending now was sent
-        # to the Envoy before or during its absence and may never be answered (a reboot
-        # drops connections silently). Such polls are abandoned and redone at once,
-        # instead of waiting for their tier's budget (75 s for the long tier).
-        current = asyncio.current_task()
-        for name, task in list(self._inflight.items()):
-            if task is not current and not task.done():
-                _LOGGER.info("poll abandoned host=%s tier=%s reason=envoy back", self.host, name)
-                task.cancel()
 
     async def _poll_tier(self, tier: Tier) -> None:
         budget = PollBudget(tier.budget)
@@ -419,8 +312,7 @@ class EnvoyWorker:
         # A request still hanging when the budget ran out proves nothing about the Envoy's
         # reachability (other tiers may be answering): its groups are stale, and only the
         # grace period (no successful poll at all) may take the Envoy offline.
-        self.stale |= set(tier.groups)
-        self.stats.stale = sorted(self.stale)
+        self._set_stale(self.stale | set(tier.groups))
         self.stats.poll_failed(f"no answer within the {tier.name} budget of {tier.budget:g} s")
         for group in tier.groups:
             _LOGGER.warning(
@@ -429,9 +321,7 @@ class EnvoyWorker:
                 group,
                 tier.budget,
             )
-        if self.availability.evaluate(asyncio.get_running_loop().time()):
-            self.stats.online = self.availability.online
-            await self._announce(self.availability.online)
+        await self._changed(self.availability.evaluate(asyncio.get_running_loop().time()))
         await self._report(set())
 
     async def _reprobe(self) -> None:
@@ -448,7 +338,8 @@ class EnvoyWorker:
         retries: RetryBudget | None = None,
         deadline: PollBudget | None = None,
     ) -> None:
-        ok, failed = _outcome(await self._update(groups, retries))
+        result = await self._update(groups, retries)
+        ok, failed = set(result.ok), dict[str, BaseException](result.failed)
         if failed and not ok and all(classify(e) is not None for e in failed.values()):
             # Nothing answered (or auth is gone): a whole-poll failure, not a stale group.
             raise next(iter(failed.values()))
@@ -458,15 +349,13 @@ class EnvoyWorker:
         if deadline is not None and any(server_error(e) for e in failed.values()):
             if ok:
                 # The groups read are published now, not after the re-reads of the others.
-                self.stale -= ok
-                self.stats.stale = sorted(self.stale)
+                self._set_stale(self.stale - ok)
                 await self._report(ok)
-            report, failed = await self._reread_server_errors(failed, deadline, retries)
+            report, failed = await reread_server_errors(self._update, failed, deadline, retries)
             if report and not ok:
                 await self._read_ok()
             ok |= report
-        self.stale = (self.stale - ok) | set(failed)
-        self.stats.stale = sorted(self.stale)
+        self._set_stale((self.stale - ok) | set(failed))
         for group, error in failed.items():
             _LOGGER.warning("group stale host=%s group=%s error=%s", self.host, group, error)
         if not ok:
@@ -483,32 +372,11 @@ class EnvoyWorker:
         if self.availability.success(asyncio.get_running_loop().time()):
             self.stats.online = True
             if self._was_online:
-                self._abandon_other_polls()
+                self._loops.abandon_others()
                 # Back after an outage: it may have rebooted into new firmware.
-                self._poll_now.setdefault(TierName.FIRMWARE, asyncio.Event()).set()
+                self._loops.wake(TierName.FIRMWARE)
             self._was_online = True
             await self._announce(True)
-
-    async def _reread_server_errors(
-        self, failed: dict[str, BaseException], deadline: PollBudget, retries: RetryBudget | None
-    ) -> tuple[set[str], dict[str, BaseException]]:
-        """Re-read groups that answered 5xx while the tier's budget allows; (recovered, failed)."""
-        recovered: set[str] = set()
-        pause = SERVER_ERROR_PAUSE
-        while again := [g for g, e in failed.items() if server_error(e)]:
-            if deadline.remaining() < pause + 2 * _BUDGET_MARGIN:
-                break
-            await asyncio.sleep(pause)
-            pause *= 2
-            try:
-                async with asyncio.timeout(deadline.remaining() - _BUDGET_MARGIN):
-                    result = await self._update(again, retries)
-            except TimeoutError:
-                break
-            ok, still = _outcome(result)
-            recovered |= ok
-            failed = {g: e for g, e in failed.items() if g not in ok} | still
-        return recovered, failed
 
     async def _poll_failed(self, exc: BaseException, groups: Iterable[str]) -> None:
         text = describe(exc)
@@ -518,56 +386,8 @@ class EnvoyWorker:
         )
         now = asyncio.get_running_loop().time()
         kind = classify(exc)
-        changed = (
+        await self._changed(
             self.availability.failure(now, kind)
             if kind is not None
             else self.availability.evaluate(now)
         )
-        if changed:
-            self.stats.online = self.availability.online
-            await self._announce(self.availability.online)
-
-    async def _watchdog(self) -> None:
-        # Takes the Envoy offline when the grace runs out, also while every poll hangs
-        # inside its budget without failing: wakes at the deadline, not on a coarse period.
-        loop = asyncio.get_running_loop()
-        while True:
-            deadline = self.availability.deadline()
-            wait = self.availability.grace if deadline is None else deadline - loop.time()
-            await asyncio.sleep(max(wait, 0.0) + _DEADLINE_SLACK)
-            if self.availability.evaluate(loop.time()):
-                self.stats.online = self.availability.online
-                await self._announce(self.availability.online)
-
-
-async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], retry: float = 0.2) -> None:
-    """Cancel ``tasks`` and wait until all are done, cancelling again if one ignored it.
-
-    On Python 3.11 ``asyncio.wait_for`` (used inside aiomqtt and aiohttp) can swallow a
-    cancellation that arrives just as the awaited operation completes; a single
-    ``cancel()`` would then leave a poll loop running forever.
-    """
-    pending = {t for t in tasks if not t.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=retry)
-
-
-def _warn_if_grace_too_short(host: str, tiers: Iterable[Tier], grace: float) -> None:
-    # Settings only know the fast interval; an Envoy without fast-tier data (no meters,
-    # no livedata) polls its data at the normal interval and would flap between polls.
-    fastest = fastest_data_tier(tiers)
-    if fastest is not None and grace <= fastest.interval:
-        _LOGGER.warning(
-            "availability grace too short host=%s grace=%gs fastest_data_tier=%s interval=%gs "
-            "effect=offline between polls",
-            host,
-            grace,
-            fastest.name,
-            fastest.interval,
-        )
-
-
-def _kind(exc: BaseException) -> FailureKind:
-    return classify(exc) or FailureKind.UNREACHABLE
