@@ -17,10 +17,10 @@ from typing import Protocol
 
 import aiohttp
 import msgspec
-from awesomeversion import AwesomeVersion
 
 from envoy2mqtt.envoy import commands
 from envoy2mqtt.envoy.auth.cache import TokenCache
+from envoy2mqtt.envoy.auth.choice import AuthWatch, Credentials
 from envoy2mqtt.envoy.auth.enlighten import LOGIN_URL, TOKEN_URL, EnlightenClient
 from envoy2mqtt.envoy.auth.errors import DigestCredentialsRejected
 from envoy2mqtt.envoy.auth.legacy import DigestAuth
@@ -29,13 +29,12 @@ from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationRequired,
     EnvoyError,
-    EnvoyFirmwareError,
     EnvoyProbeFailed,
 )
-from envoy2mqtt.envoy.fetch import Fetcher, Response
-from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
+from envoy2mqtt.envoy.fetch import Fetcher
+from envoy2mqtt.envoy.firmware import EnvoyInfo
 from envoy2mqtt.envoy.home import EnvoyHome, read_home
-from envoy2mqtt.envoy.info_read import fetch_info
+from envoy2mqtt.envoy.info_read import EnvoySerialMismatch, check_serial, read_info
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
@@ -50,12 +49,6 @@ from envoy2mqtt.envoy.transport import (
 from envoy2mqtt.secret import Secret
 
 _LOGGER = logging.getLogger(__name__)
-
-TOKEN_FIRMWARE = AwesomeVersion("7.0.0")
-
-
-class EnvoySerialMismatch(EnvoyFirmwareError):
-    """The host answered with another serial than the configured one (e.g. a DHCP swap)."""
 
 
 class Collector(Protocol):
@@ -73,24 +66,6 @@ class Collector(Protocol):
 
 
 CollectorFactory = Callable[[EnvoyInfo], Collector]
-
-
-class _AuthWatch:
-    """Fetcher wrapper that counts 401/403 answers (probing swallows them per endpoint)."""
-
-    def __init__(self, fetcher: Fetcher) -> None:
-        self._fetcher = fetcher
-        self.refused = 0
-        self.answered = 0
-
-    async def request(self, method: str, path: str, *, body: bytes | None = None) -> Response:
-        try:
-            response = await self._fetcher.request(method, path, body=body)
-        except EnvoyAuthenticationRequired:
-            self.refused += 1
-            raise
-        self.answered += 1
-        return response
 
 
 def _default_collector(info: EnvoyInfo) -> Collector:
@@ -147,15 +122,19 @@ class EnvoyClient:
         """
         self.transport = HttpTransport(host, session=session, timeout=timeout, budget=budget)
         self.host = host
-        self._username = username
-        self._password = Secret.of(password)
-        self._token = Secret.of(token)
         self._serial = serial
-        self._cache = TokenCache(token_cache_dir) if token_cache_dir else None
         self._owns_enlighten = enlighten is None or owns_enlighten
         self._enlighten = enlighten or EnlightenClient(login_url, token_url, session=session)
+        self._credentials = Credentials(
+            self._enlighten,
+            username,
+            Secret.of(password),
+            Secret.of(token),
+            TokenCache(token_cache_dir) if token_cache_dir else None,
+            refresh_margin,
+            clock,
+        )
         self._info_budget = info_budget
-        self._margin = refresh_margin
         self._collector_factory = collector_factory or _default_collector
         self._clock = clock
         self._collector: Collector | None = None
@@ -231,27 +210,16 @@ class EnvoyClient:
             As :meth:`setup`, except :class:`EnvoyProbeFailed`.
         """
         info = await self.read_info()
-        self._check_serial(info)
+        check_serial(self.host, self._serial, info)
         self.info = info
         await self._authenticate(info)
         return info
 
     async def read_info(self) -> EnvoyInfo:
         """Read ``/info`` (HTTPS first, HTTP on transport failure, retried with backoff)."""
-        full = await fetch_info(self.transport, self._info_budget)
-        if full.response.status != 200:
-            msg = f"/info answered HTTP {full.response.status}"
-            raise EnvoyFirmwareError(msg)
-        info = parse_info(full.response.body)
+        info = await read_info(self.transport, self._info_budget)
         if info.time is not None:
             self.clock_offset = info.time - self._clock()
-        _LOGGER.info(
-            "envoy identified host=%s serial=%s firmware=%s scheme=%s",
-            self.host,
-            info.serial,
-            info.firmware,
-            self.transport.scheme,
-        )
         return info
 
     async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
@@ -268,7 +236,7 @@ class EnvoyClient:
 
     async def _refresh_info(self) -> bool:
         info = await self.read_info()
-        self._check_serial(info)
+        check_serial(self.host, self._serial, info)
         previous, self.info = self.info, info
         if previous is not None and (previous.firmware, previous.serial) == (
             info.firmware,
@@ -362,29 +330,8 @@ class EnvoyClient:
         if self._owns_enlighten:
             await self._enlighten.close()
 
-    def _check_serial(self, info: EnvoyInfo) -> None:
-        if self._serial and info.serial != self._serial:
-            msg = (
-                f"host {self.host} is Envoy {info.serial or '?'}, "
-                f"but serial {self._serial} is configured"
-            )
-            raise EnvoySerialMismatch(msg)
-
     async def _authenticate(self, info: EnvoyInfo) -> None:
-        auth: DigestAuth | TokenAuth
-        if info.version >= TOKEN_FIRMWARE or info.web_tokens:
-            auth = TokenAuth(
-                info.serial,
-                token=self._token,
-                username=self._username,
-                password=self._password,
-                cache=self._cache,
-                enlighten=self._enlighten,
-                refresh_margin=self._margin,
-                clock=self._clock,
-            )
-        else:
-            auth = DigestAuth(info.serial, self._username, self._password)
+        auth = self._credentials.auth_for(info)
         self.transport.auth = auth
         self._auth = auth
         self._auth_generation += 1
@@ -392,7 +339,7 @@ class EnvoyClient:
 
     async def _probe(self, info: EnvoyInfo, *, keep_data: bool = False) -> None:
         collector = self._collector_factory(info)
-        watch = _AuthWatch(self.transport)
+        watch = AuthWatch(self.transport)
         try:
             probe_result = await collector.probe(watch)
         except EnvoyAuthenticationRequired:

@@ -1,5 +1,8 @@
 """Reading ``/info``: HTTPS first, HTTP when HTTPS cannot connect, retried with backoff.
 
+The answer identifies the Envoy (firmware, serial); a serial other than the configured one
+means the host is another gateway (:class:`EnvoySerialMismatch`).
+
 Legacy firmware serves no HTTPS, so the scheme that answered ``/info`` is the one data is
 read with afterwards (stored on the transport).
 """
@@ -16,7 +19,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from envoy2mqtt.envoy.errors import EnvoyCommunicationError
+from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyFirmwareError
+from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.transport import (
     NO_RETRY,
     FullResponse,
@@ -25,9 +29,42 @@ from envoy2mqtt.envoy.transport import (
     scoped_budget,
 )
 
-__all__ = ["fetch_info"]
+__all__ = ["EnvoySerialMismatch", "check_serial", "fetch_info", "read_info"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class EnvoySerialMismatch(EnvoyFirmwareError):
+    """The host answered with another serial than the configured one (e.g. a DHCP swap)."""
+
+
+def check_serial(host: str, configured: str | None, info: EnvoyInfo) -> None:
+    """Raise :class:`EnvoySerialMismatch` if ``info`` is not the configured gateway."""
+    if configured and info.serial != configured:
+        msg = f"host {host} is Envoy {info.serial or '?'}, but serial {configured} is configured"
+        raise EnvoySerialMismatch(msg)
+
+
+async def read_info(transport: HttpTransport, budget: RetryBudget) -> EnvoyInfo:
+    """Read and parse ``/info`` (see :func:`fetch_info`).
+
+    Raises:
+        EnvoyFirmwareError: ``/info`` answered other than 200 or is unreadable.
+        EnvoyCommunicationError: no scheme answered within the budget.
+    """
+    full = await fetch_info(transport, budget)
+    if full.response.status != 200:
+        msg = f"/info answered HTTP {full.response.status}"
+        raise EnvoyFirmwareError(msg)
+    info = parse_info(full.response.body)
+    _LOGGER.info(
+        "envoy identified host=%s serial=%s firmware=%s scheme=%s",
+        transport.host,
+        info.serial,
+        info.firmware,
+        transport.scheme,
+    )
+    return info
 
 
 async def fetch_info(transport: HttpTransport, budget: RetryBudget) -> FullResponse:

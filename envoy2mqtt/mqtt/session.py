@@ -38,9 +38,10 @@ from envoy2mqtt.mqtt.client import (
     new_client,
     tls_context,
 )
+from envoy2mqtt.mqtt.connect_errors import fatal_error
 from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import MqttSettings
-from envoy2mqtt.tls_errors import certificate_problem, find_ssl_error, scrub_reprs, ssl_reason
+from envoy2mqtt.tls_errors import scrub_reprs
 
 __all__ = [
     "Backoff",
@@ -61,12 +62,9 @@ ConnectHook = Callable[[], Awaitable[None]]
 ONLINE = b"online"
 OFFLINE = b"offline"
 
-# CONNACK codes that no retry can fix (MQTT 3.1.1 return codes and MQTT 5 reason codes).
 # A connection that lived this long resets the backoff; shorter ones (a broker that accepts
 # and then kicks us, e.g. a client-id clash) keep backing off instead of flapping.
 _STABLE_AFTER = 30.0
-_AUTH_CODES = frozenset({4, 5, 134, 135, 138, 140})
-_CONFIG_CODES = frozenset({1, 2, 132, 133})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +91,6 @@ class SessionStats:
     published: int = 0
     dropped: int = 0
     received: int = 0
-
-
-def _connack_code(exc: aiomqtt.MqttError) -> int | None:
-    rc = getattr(exc, "rc", None)
-    if rc is None:
-        return None
-    value = getattr(rc, "value", rc)
-    return value if isinstance(value, int) else None
 
 
 class MqttSession:
@@ -249,7 +239,7 @@ class MqttSession:
                         ever_connected, connected_at = True, time.monotonic()
                         await self._serve(client)
                 except aiomqtt.MqttError as exc:
-                    fatal = self._fatal(exc)
+                    fatal = fatal_error(self._settings, exc)
                     if fatal is not None and not ever_connected:
                         raise fatal from None
                     if not self._stop.is_set():
@@ -381,40 +371,6 @@ class MqttSession:
         self._client = None
         self._connected.clear()
         self._disconnected.set()
-
-    def _fatal(self, exc: aiomqtt.MqttError) -> MqttFatalError | None:
-        s = self._settings
-        where = f"MQTT broker {s.host}:{s.port}"
-        code = _connack_code(exc)
-        if code in _AUTH_CODES:
-            user = s.username or "anonymous"
-            return MqttAuthError(
-                f"{where} refused the login ({exc}) for user {user}: "
-                "check mqtt.username and mqtt.password"
-            )
-        if code in _CONFIG_CODES:
-            return MqttFatalError(
-                f"{where} refused the connection ({exc}): check mqtt.client_id and mqtt.protocol"
-            )
-        problem = certificate_problem(exc)
-        if problem is not None:
-            return MqttTlsError(
-                f"TLS certificate of {where} not trusted: {problem}; set mqtt.tls.ca_file to "
-                "the CA certificate that signed it (or mqtt.tls.insecure: true, unverified)"
-            )
-        text = scrub_reprs(str(exc))
-        # A plain-MQTT listener answers a TLS ClientHello by resetting the connection: with
-        # TLS on, a reset right after TCP connected (a refused port is ECONNREFUSED, retried)
-        # means the port does not speak TLS.
-        mismatch = s.tls.enabled and ("reset by peer" in text or "EOF occurred" in text)
-        if "SSL" in text or "certificate" in text.lower() or mismatch:
-            found = find_ssl_error(exc)
-            reason = ssl_reason(found) if found is not None else text
-            return MqttTlsError(
-                f"TLS handshake with {where} failed ({reason}): check mqtt.tls (ca_file, "
-                "cert_file, key_file) and that the broker port expects TLS"
-            )
-        return None
 
     def _log_failure(
         self, exc: aiomqtt.MqttError, fatal: MqttFatalError | None, attempt: int
