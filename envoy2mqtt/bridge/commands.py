@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from envoy2mqtt.bridge.poll_rules import describe
 from envoy2mqtt.bridge.publish import snapshot_of
-from envoy2mqtt.bridge.tariff_watch import Revert, SettingsControl, written_setting
+from envoy2mqtt.bridge.tariff_watch import Revert, SettingsControl, SettingValue, written_setting
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.commands import CommandError, parse_command
 from envoy2mqtt.catalog.controls import STORAGE_MODES, ControlFlags, command_word
@@ -110,7 +109,7 @@ def revert_text(revert: Revert) -> str:
     )
 
 
-def command_value(setting: str, value: Any) -> Any:
+def command_value(setting: str, value: SettingValue) -> SettingValue:
     """An Envoy-side storage setting in the vocabulary of its ``/set`` (as results echo it)."""
     if setting == "mode":
         return command_word(STORAGE_MODES, value) or value

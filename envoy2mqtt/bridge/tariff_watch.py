@@ -24,7 +24,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from envoy2mqtt.envoy.command_types import (
     Command,
@@ -33,12 +33,13 @@ from envoy2mqtt.envoy.command_types import (
     SetStorageMode,
 )
 from envoy2mqtt.envoy.errors import EnvoyError
-from envoy2mqtt.envoy.models.data import Tariff
+from envoy2mqtt.envoy.models.data import StorageSettings, Tariff
 from envoy2mqtt.envoy.snapshot import UpdateResult
 
 __all__ = [
     "DEFAULT_OFFSETS",
     "Revert",
+    "SettingValue",
     "SettingsControl",
     "TariffWatch",
     "TariffWatcher",
@@ -50,6 +51,16 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_OFFSETS: Final = (10.0, 30.0, 90.0, 180.0)
 """Seconds after a storage write at which the tariff is re-read (``controls.storage_watch``)."""
+
+SettingValue = str | float | bool | None
+"""A watched storage setting's value in Envoy terms (mode name, reserve SoC, charge flag)."""
+
+#: How each watched setting is read from the storage settings the Envoy reports.
+_SHOWN: Final[dict[str, Callable[[StorageSettings], SettingValue]]] = {
+    "mode": lambda storage: storage.mode,
+    "reserved_soc": lambda storage: storage.reserved_soc,
+    "charge_from_grid": lambda storage: storage.charge_from_grid,
+}
 
 _READ_TIMEOUT: Final = 30.0
 # Reserve SoC is a float with one decimal on the Envoy; an integer write reads back as x.0.
@@ -77,12 +88,12 @@ class Revert:
     """
 
     setting: str
-    written: Any
-    value: Any
+    written: SettingValue
+    value: SettingValue
     cause: Literal["value", "date"]
 
 
-def written_setting(command: Command) -> tuple[str, Any] | None:
+def written_setting(command: Command) -> tuple[str, SettingValue] | None:
     """The storage-settings key and Envoy-side value ``command`` writes (None: no tariff write)."""
     if isinstance(command, SetStorageMode):
         return "mode", command.mode
@@ -93,9 +104,14 @@ def written_setting(command: Command) -> tuple[str, Any] | None:
     return None
 
 
-def _same(setting: str, shown: Any, written: Any) -> bool:
+def _shown(storage: StorageSettings | None, setting: str) -> SettingValue:
+    read = _SHOWN.get(setting)
+    return None if storage is None or read is None else read(storage)
+
+
+def _same(setting: str, shown: SettingValue, written: SettingValue) -> bool:
     if setting == "reserved_soc" and isinstance(shown, int | float):
-        return abs(float(shown) - float(written)) < _SOC_TOLERANCE
+        return isinstance(written, int | float) and abs(shown - written) < _SOC_TOLERANCE
     return bool(shown == written)
 
 
@@ -106,7 +122,7 @@ def _dates(tariff: Tariff) -> tuple[str | None, str | None]:
 
 @dataclass(slots=True)
 class _Pending:
-    written: Any
+    written: SettingValue
     outcome: asyncio.Future[Revert | None]
 
 
@@ -126,7 +142,7 @@ class TariffWatch:
         return bool(self._pending)
 
     def begin(
-        self, setting: str, written: Any, confirmed: Tariff | None = None
+        self, setting: str, written: SettingValue, confirmed: Tariff | None = None
     ) -> asyncio.Future[Revert | None]:
         """Expect ``setting`` = ``written`` from now on; resolves to a Revert or None (stuck).
 
@@ -150,7 +166,7 @@ class TariffWatch:
     def _changed(self, tariff: Tariff) -> list[Revert]:
         """The pending writes ``tariff`` shows another value for."""
         storage = tariff.storage_settings
-        shown = {name: getattr(storage, name, None) for name in self._pending}
+        shown = {name: _shown(storage, name) for name in self._pending}
         return [
             Revert(name, p.written, shown[name], "value")
             for name, p in self._pending.items()
@@ -168,7 +184,7 @@ class TariffWatch:
             done = {r.setting for r in reverts}
             storage = tariff.storage_settings
             reverts += [
-                Revert(name, p.written, getattr(storage, name, None), "date")
+                Revert(name, p.written, _shown(storage, name), "date")
                 for name, p in self._pending.items()
                 if name not in done
             ]
