@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from envoy2mqtt.bridge.clients import ClientContext, ClientFactory, default_client
 from envoy2mqtt.bridge.commands import CommandExecutor
@@ -313,7 +313,7 @@ class Bridge:
             )
             return None
 
-    def info_payload(self) -> dict[str, Any]:
+    def info_payload(self) -> dict[str, object]:
         """The ``bridge/info`` JSON (settings in force without secrets, Envoys)."""
         return info_payload(self.settings, self.workers, self.fleet)
 

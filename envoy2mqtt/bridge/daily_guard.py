@@ -38,7 +38,7 @@ import fnmatch
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeGuard
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ RESET_SHARE = 0.5
 LIFETIME_TOLERANCE = 0.001
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -118,8 +118,8 @@ class DailyGuard:
         return found
 
     def filter(
-        self, topic: str, suffix: str, payload: dict[str, Any], day: dt.date
-    ) -> dict[str, Any]:
+        self, topic: str, suffix: str, payload: dict[str, object], day: dt.date
+    ) -> dict[str, object]:
         """Return ``payload`` with every daily value replaced by its guarded value.
 
         Args:
@@ -133,7 +133,7 @@ class DailyGuard:
             return payload
         return self._walk((topic,), payload, counters, day)
 
-    def seed(self, topic: str, suffix: str, payload: dict[str, Any]) -> None:
+    def seed(self, topic: str, suffix: str, payload: dict[str, object]) -> None:
         """Take daily values of a retained ``payload`` (previous run) as held values.
 
         Their day is unknown, so the next day reset is never blocked by them (rule 2a).
@@ -149,7 +149,7 @@ class DailyGuard:
             del self._tracks[path]
 
     def _seed(
-        self, path: tuple[str, ...], obj: dict[str, Any], counters: dict[str, DailyCounter]
+        self, path: tuple[str, ...], obj: dict[str, object], counters: dict[str, DailyCounter]
     ) -> None:
         for key, value in obj.items():
             if isinstance(value, dict):
@@ -161,11 +161,11 @@ class DailyGuard:
     def _walk(
         self,
         path: tuple[str, ...],
-        obj: dict[str, Any],
+        obj: dict[str, object],
         counters: dict[str, DailyCounter],
         day: dt.date,
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    ) -> dict[str, object]:
+        out: dict[str, object] = {}
         for key, value in obj.items():
             if isinstance(value, dict):
                 out[key] = self._walk((*path, key), value, counters, day)
@@ -216,7 +216,7 @@ class DailyGuard:
         return track.good
 
 
-def _lifetime(obj: dict[str, Any], counter: DailyCounter) -> float | None:
+def _lifetime(obj: dict[str, object], counter: DailyCounter) -> float | None:
     value = obj.get(counter.lifetime)
     return float(value) if isinstance(value, int | float) and _is_number(value) else None
 

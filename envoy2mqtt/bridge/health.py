@@ -9,7 +9,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 _STATM = Path("/proc/self/statm")
 _FD_DIR = Path("/proc/self/fd")
@@ -73,9 +72,9 @@ class EnvoyStats:
         self.last_error = error
         self.last_error_at = time.time()
 
-    def as_health(self) -> dict[str, Any]:
+    def as_health(self) -> dict[str, object]:
         """The per-Envoy part of ``bridge/health``."""
-        out: dict[str, Any] = {
+        out: dict[str, object] = {
             "host": self.host,
             "online": self.online,
             "polls_ok": self.polls_ok,
@@ -109,7 +108,7 @@ class BridgeStats:
         return time.monotonic() - self.started_monotonic
 
 
-def health_payload(stats: BridgeStats, envoys: list[EnvoyStats]) -> dict[str, Any]:
+def health_payload(stats: BridgeStats, envoys: list[EnvoyStats]) -> dict[str, object]:
     """Build the ``bridge/health`` JSON object."""
     last_error = next(
         (
@@ -119,7 +118,7 @@ def health_payload(stats: BridgeStats, envoys: list[EnvoyStats]) -> dict[str, An
         ),
         stats.last_error,
     )
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "uptime": round(stats.uptime(), 1),
         "messages_published": stats.messages_published,
         "rss_bytes": rss_bytes(),

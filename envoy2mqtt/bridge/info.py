@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from envoy2mqtt import __version__
 from envoy2mqtt.bridge.worker import EnvoyWorker
@@ -24,10 +24,10 @@ class Owners(Protocol):
 
 def info_payload(
     settings: Settings, workers: Sequence[EnvoyWorker], fleet: Owners | None
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The ``bridge/info`` JSON; a named instance adds ``instance``, ``shard`` and owners."""
     s = settings
-    payload: dict[str, Any] = {"version": __version__}
+    payload: dict[str, object] = {"version": __version__}
     if s.instance is not None:
         payload |= {"instance": s.instance, "shard": s.shard}
     envoys = []
@@ -53,10 +53,10 @@ def info_payload(
     }
 
 
-def envoy_info(worker: EnvoyWorker) -> dict[str, Any]:
+def envoy_info(worker: EnvoyWorker) -> dict[str, object]:
     """One Envoy's entry: host, serial, firmware, model, features, online, stale, error."""
     info = worker.client.info  # known as soon as /info answered, also if setup failed later
-    out: dict[str, Any] = {"host": worker.host, "serial": worker.serial}
+    out: dict[str, object] = {"host": worker.host, "serial": worker.serial}
     if info is not None:
         out |= {"firmware": info.firmware, "part_number": info.part_number}
     if worker.snapshot is not None:

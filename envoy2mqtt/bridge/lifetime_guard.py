@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeGuard
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def is_lifetime_key(key: str) -> bool:
     return key in LIFETIME_KEYS
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -87,14 +87,14 @@ class LifetimeGuard:
         self.held = 0
         """How many readings were replaced by a held value (for health/debugging)."""
 
-    def filter(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def filter(self, topic: str, payload: dict[str, object]) -> dict[str, object]:
         """Return ``payload`` with every lifetime value replaced by its guarded value.
 
         The input is not modified; nested objects (``phases`` etc.) are walked.
         """
         return self._walk((topic,), payload)
 
-    def seed(self, topic: str, payload: dict[str, Any]) -> None:
+    def seed(self, topic: str, payload: dict[str, object]) -> None:
         """Take lifetime values of a previously published ``payload`` as last good values.
 
         Used with the retained states found at start, so that a zero read right after a
@@ -102,7 +102,7 @@ class LifetimeGuard:
         """
         self._seed((topic,), payload)
 
-    def _seed(self, path: tuple[str, ...], obj: dict[str, Any]) -> None:
+    def _seed(self, path: tuple[str, ...], obj: dict[str, object]) -> None:
         for key, value in obj.items():
             here = (*path, key)
             if isinstance(value, dict):
@@ -118,8 +118,8 @@ class LifetimeGuard:
         for path in [p for p in self._tracks if p[0] in gone]:
             del self._tracks[path]
 
-    def _walk(self, path: tuple[str, ...], obj: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _walk(self, path: tuple[str, ...], obj: dict[str, object]) -> dict[str, object]:
+        out: dict[str, object] = {}
         for key, value in obj.items():
             here = (*path, key)
             if isinstance(value, dict):

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -240,7 +239,7 @@ class EnvoyPublisher:
                     self.daily.seed(topic, topic[len(root) + 1 :], decoded)
 
 
-def _platforms(config: dict[str, Any]) -> dict[str, str]:
+def _platforms(config: dict[str, object]) -> dict[str, str]:
     """Component key -> platform of a device-mode discovery config ({} otherwise)."""
     components = config.get("cmps")
     if not isinstance(components, dict):
@@ -248,7 +247,7 @@ def _platforms(config: dict[str, Any]) -> dict[str, str]:
     return {key: str(c.get("platform")) for key, c in components.items()}
 
 
-def _announced_configs(announced: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+def _announced_configs(announced: dict[str, dict[str, str]]) -> dict[str, dict[str, object]]:
     """The announced configs as far as :func:`with_removed_components` reads them."""
     return {
         topic: {"cmps": {key: {"platform": p} for key, p in platforms.items()}}
@@ -257,7 +256,7 @@ def _announced_configs(announced: dict[str, dict[str, str]]) -> dict[str, dict[s
     }
 
 
-def _json_object(payload: bytes) -> dict[str, Any] | None:
+def _json_object(payload: bytes) -> dict[str, object] | None:
     try:
         value = msgspec.json.decode(payload)
     except msgspec.DecodeError:
