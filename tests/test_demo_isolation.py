@@ -38,6 +38,17 @@ def real_topics(serial: str) -> set[str]:
     return states | set(discovery_payloads(snap)) | {f"envoy2mqtt/{serial}/availability"}
 
 
+def settled_discovery() -> dict[str, set[str]]:
+    """The components of each real discovery config once every group has answered."""
+    return {t: set(c["cmps"]) for t, c in discovery_payloads(snapshot(FIXTURE)).items()}
+
+
+def settled(payload: bytes | None, components: set[str]) -> bool:
+    """Whether a device config has all its components and no removal stub left."""
+    cmps = json.loads(payload)["cmps"] if payload else {}
+    return set(cmps) >= components and all("unique_id" in c for c in cmps.values())
+
+
 def demo_command(port: int, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "envoy2mqtt", "demo", "--discovery", "--fast", "1",
@@ -69,9 +80,18 @@ async def real_bridge(
     watcher = Watcher(mosquitto.host, mosquitto.port)
     await watcher.start()
     expected = real_topics(sim.serial)
+    configs = settled_discovery()
     try:
         async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: set(w.latest) >= expected, 60)
+            # every topic there, and discovery in its final form (not just present), so a
+            # late change of the real bridge's own is not mistaken for the demo's doing
+            await watcher.wait(
+                lambda w: (
+                    set(w.latest) >= expected
+                    and all(settled(w.latest.get(t), c) for t, c in configs.items())
+                ),
+                60,
+            )
             yield watcher, sim.serial
     finally:
         await watcher.stop()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 from envoy2mqtt.bridge.poll_rules import describe
 from envoy2mqtt.bridge.publish import snapshot_of
@@ -73,7 +74,7 @@ class CommandExecutor:
             value=parsed.value,
             transaction=parsed.transaction,
             warning=CLOUD_WARNING if cloud else None,
-            follow_up=None if outcome is None else _reverted(outcome),
+            follow_up=None if outcome is None else _Reverted(outcome),
         )
 
 
@@ -87,13 +88,23 @@ CLOUD_WARNING = (
 )
 
 
-async def _reverted(outcome: asyncio.Future[Revert | None]) -> CommandResult | None:
-    revert = await outcome
-    if revert is None:
-        return None
-    return CommandResult(
-        "reverted", value=command_value(revert.setting, revert.value), error=revert_text(revert)
-    )
+@dataclass(frozen=True, slots=True)
+class _Reverted:
+    """The follow-up of a watched storage write: a ``reverted`` result, or None if it stuck.
+
+    An awaitable object rather than a coroutine, so a result dropped at shutdown (before
+    its follow-up was scheduled) leaves no "coroutine was never awaited" warning behind.
+    """
+
+    outcome: asyncio.Future[Revert | None]
+
+    def __await__(self) -> Generator[object, None, CommandResult | None]:
+        revert = yield from self.outcome.__await__()
+        if revert is None:
+            return None
+        return CommandResult(
+            "reverted", value=command_value(revert.setting, revert.value), error=revert_text(revert)
+        )
 
 
 def revert_text(revert: Revert) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from envoy2mqtt.catalog.naming import join_id
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import DeviceKind
+from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData
 
 MANUFACTURER = "Enphase"
@@ -38,7 +39,17 @@ _ITEMS: dict[DeviceKind, Callable[[EnvoyData], Sequence[str | None]]] = {
 
 def device_items(snapshot: Snapshot, kind: DeviceKind) -> Sequence[str | None]:
     """Return the device ids of ``kind`` present in ``snapshot`` (``None`` for singletons)."""
+    if kind is DeviceKind.STORAGE_OWNER and _owner_pending(snapshot):
+        return []
     return _ITEMS[kind](snapshot.data)
+
+
+def _owner_pending(snapshot: Snapshot) -> bool:
+    # The probe found an Enpower but its data (another group, often polled after the
+    # tariff) has not arrived: announcing the storage controls on the gateway now would
+    # move them to the Enpower a moment later, which Home Assistant handles as a removal
+    # and a new entity (losing the user's name and area for them) on every start.
+    return SupportedFeatures.ENPOWER in snapshot.features and snapshot.data.enpower is None
 
 
 def resolve(

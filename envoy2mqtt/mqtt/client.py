@@ -11,6 +11,7 @@ import ssl
 import aiomqtt
 from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 
+from envoy2mqtt.mqtt.library_log import aiomqtt_logger
 from envoy2mqtt.settings import MqttSettings
 
 __all__ = [
@@ -92,4 +93,5 @@ def new_client(
         socket_options=socket_options,
         clean_session=None if v5 else clean,
         clean_start=MQTT_CLEAN_START_FIRST_ONLY if clean is None or not v5 else clean,
+        logger=aiomqtt_logger(),
     )
