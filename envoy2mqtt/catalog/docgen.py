@@ -46,7 +46,9 @@ do not edit by hand (a test fails when this file and the catalogue disagree).
 * `unique_id` = `<sn>_<device>_<key>` where `<device>` is `envoy`, `inverter_<sn>`,
   `encharge_<sn>`, `enpower_<sn>`, `relay_<id>`, `collar_<sn>`, `c6cc_<sn>` or `acb`
   (all sanitised). Storage controls belong to the Enpower when there is one, else to
-  the gateway, as in Home Assistant's own integration.
+  the gateway, as in Home Assistant's own integration; on a system with an Enpower they
+  are announced once its data has arrived, never first on the gateway (a component that
+  moves between devices is a removal plus a new entity to Home Assistant).
 * **prec** is HA's suggested display precision in the **sugg** unit; MQTT sensors cannot
   suggest a unit, so discovery sends the precision converted to the native unit
   (3 decimals of kW = 0 decimals of W).
