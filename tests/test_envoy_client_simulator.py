@@ -189,3 +189,30 @@ async def test_http_redirect_after_https_failure_keeps_the_https_error(fake_envo
         await client.setup()
     await client.close()
     assert fake.paths().count("/info") == FAST.attempts  # retried, not given up on the 301
+
+
+async def test_a_snapshot_handed_on_keeps_its_values_while_the_client_reads_on(
+    envoy_simulator,
+) -> None:
+    sim = await envoy_simulator("7.3.517", mode="golden")
+    client = _client(sim)
+    try:
+        await client.setup()
+        first = (await client.update()).snapshot
+        assert first.data.tariff is not None
+        assert first.data.tariff.storage_settings is not None
+        reserve = first.data.tariff.storage_settings.reserved_soc
+        assert reserve != 30.0
+        await client.execute(SetReserveSoc(value=30))  # re-reads the tariff into client.data
+        newer = client.snapshot()
+    finally:
+        await client.close()
+    assert newer.seq > first.seq
+    assert newer.data.tariff is not None
+    assert newer.data.tariff.storage_settings is not None
+    assert newer.data.tariff.storage_settings.reserved_soc == 30.0
+    # The first snapshot is as it was when it was handed on: own data, old tariff.
+    assert first.data is not client.data
+    assert first.data.tariff.storage_settings.reserved_soc == reserve
+    with pytest.raises(AttributeError):
+        first.seq = 0  # type: ignore[misc]  # frozen
