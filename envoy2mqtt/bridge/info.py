@@ -55,7 +55,7 @@ def info_payload(
 
 def envoy_info(worker: EnvoyWorker) -> dict[str, object]:
     """One Envoy's entry: host, serial, firmware, model, features, online, stale, error."""
-    info = worker.client.info  # known as soon as /info answered, also if setup failed later
+    info = worker.info
     out: dict[str, object] = {"host": worker.host, "serial": worker.serial}
     if info is not None:
         out |= {"firmware": info.firmware, "part_number": info.part_number}

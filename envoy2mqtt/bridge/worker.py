@@ -37,6 +37,7 @@ from envoy2mqtt.bridge.tariff_watch import DEFAULT_OFFSETS, TariffWatcher, read_
 from envoy2mqtt.bridge.tasks import cancel_and_wait
 from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.errors import EnvoyError
+from envoy2mqtt.envoy.firmware import EnvoyInfo
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
 from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.settings.envoy import default_grace
@@ -131,15 +132,20 @@ class EnvoyWorker:
         self._gate = gate
 
     @property
+    def info(self) -> EnvoyInfo | None:
+        """``/info`` as soon as it answered, also if setup failed later (before a snapshot)."""
+        return self.client.info
+
+    @property
     def firmware(self) -> str | None:
         """The firmware version from /info, once known."""
-        info = self.client.info
+        info = self.info
         return None if info is None else info.firmware
 
     @property
     def serial(self) -> str | None:
         """The Envoy's serial: from /info once known, else the configured one."""
-        info = self.client.info
+        info = self.info
         return info.serial if info is not None and info.serial else self.configured_serial
 
     def _take(self, snapshot: EnvoySnapshot) -> EnvoySnapshot:
