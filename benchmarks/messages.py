@@ -13,7 +13,7 @@ Only the broker is replaced by a counter. The two modes differ in one knob:
 * ``every-poll``: ``StatePublisher(republish_interval=0)``, so every payload of every pass is
   sent (what a bridge without change detection does).
 
-Before each poll, only the fields of the polled tier's groups (``probe.GROUP_FIELDS``) are
+Before each poll, only the fields of the polled tier's groups (``envoy.groups``) are
 copied from the synthetic device into the bridge's data, as the real collector does.
 
 Run: ``python -m benchmarks.messages [--fixture NAME] [--hours 24] [--fast 5]``.
@@ -43,7 +43,8 @@ from envoy2mqtt.bridge.tariff_watch import TariffWatch
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.models.data import EnvoyData
-from envoy2mqtt.envoy.probe import GROUP_FIELDS, DataCollector, ProbeResult
+from envoy2mqtt.envoy.groups import DATA_GROUPS, group_fields
+from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from envoy2mqtt.mqtt.topics import Topics
@@ -209,7 +210,7 @@ async def replay_day(
             if t % int(tier.interval):
                 continue
             for group in tier.groups:
-                for name in GROUP_FIELDS.get(group, ()):
+                for name in group_fields(group) if group in DATA_GROUPS else ():
                     setattr(fake.client.data, name, getattr(device, name))
             fake.stats.last_poll_at = DAY_START_EPOCH + t
             await output.update(worker, view, fake.client.snapshot(), set(tier.groups))

@@ -23,7 +23,8 @@ from envoy2mqtt.envoy.features import SupportedFeatures as F
 from envoy2mqtt.envoy.fetch import Response
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.models.data import EnvoyData
-from envoy2mqtt.envoy.probe import GROUP_FIELDS, DataCollector, ProbeResult
+from envoy2mqtt.envoy.groups import group_fields
+from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
 from envoy2mqtt.simulator.fixture_store import FixtureMode, FixtureStore
 from tests.plugins.fixture_fetcher import FIXTURES_DIR, FixtureFetcher, fixture_dirs
 
@@ -54,7 +55,7 @@ def _json(name: str, path: str) -> Any:
 
 
 def _fields(data: EnvoyData, group: str) -> dict[str, Any]:
-    return {name: msgspec.to_builtins(getattr(data, name)) for name in GROUP_FIELDS[group]}
+    return {name: msgspec.to_builtins(getattr(data, name)) for name in group_fields(group)}
 
 
 # One endpoint per group whose corruption must fail exactly that group.

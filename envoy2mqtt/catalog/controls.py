@@ -1,4 +1,9 @@
-"""The writable controls: ``/set`` topics, payload schemas, config flags and requirements."""
+"""The writable controls, one declaration each: ``/set`` topic, value schema, write, requirement.
+
+A control's value rules (ranges, word sets) are the annotations of its Envoy command
+(:mod:`envoy2mqtt.envoy.command_types`); the schemas here read them from there, and the
+MQTT words below map onto those Envoy words (checked at import).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +23,16 @@ from envoy2mqtt.catalog.spec import (
     when_item,
 )
 from envoy2mqtt.envoy.command_types import (
+    RELAY_ACTION_NAMES,
+    RELAY_MODE_NAMES,
+    STORAGE_MODE_NAMES,
     SetChargeFromGrid,
     SetDryContact,
     SetGridRelay,
     SetReserveSoc,
     SetStorageMode,
     UpdateDryContactSettings,
+    int_bounds,
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
 
@@ -44,6 +53,16 @@ RELAY_SETTING_WORDS: Final = MappingProxyType(
         "generator_action": RELAY_ACTIONS,
     }
 )
+
+
+def _check_words(mapping: Mapping[str, str], envoy_words: tuple[str, ...]) -> None:
+    if sorted(mapping.values()) != sorted(envoy_words):
+        raise TypeError(f"command words {dict(mapping)} do not cover {envoy_words}")
+
+
+_check_words(RELAY_MODES, RELAY_MODE_NAMES)
+_check_words(RELAY_ACTIONS, RELAY_ACTION_NAMES)
+_check_words(STORAGE_MODES, STORAGE_MODE_NAMES)
 
 
 def command_word(mapping: Mapping[str, str], envoy_word: object) -> str | None:
@@ -92,7 +111,7 @@ STORAGE_MODE = ControlSpec(
 )  # fmt: skip
 RESERVE_SOC = ControlSpec(
     name="reserve_soc", topic="reserve_soc", flag=ControlFlag.STORAGE,
-    schema=IntRangeSchema(0, 100), requirement=_HAS_STORAGE_SETTINGS,
+    schema=IntRangeSchema(*int_bounds(SetReserveSoc, "value")), requirement=_HAS_STORAGE_SETTINGS,
     build=lambda _i, value: SetReserveSoc(value=value),
 )  # fmt: skip
 CHARGE_FROM_GRID = ControlSpec(

@@ -12,9 +12,11 @@ from envoy2mqtt.catalog.controls import (
     command_word,
 )
 from envoy2mqtt.catalog.scalars import CommandError, parse_bool, parse_enum, parse_number
+from envoy2mqtt.envoy.command_types import LOAD_NAME_MAX as MAX_LOAD_NAME
+from envoy2mqtt.envoy.command_types import RELAY_SOC_RANGE
 from envoy2mqtt.envoy.models.data import DryContactSettings
 
-MAX_LOAD_NAME: Final = 64
+_SOC_LOW, _SOC_HIGH = RELAY_SOC_RANGE
 
 
 def _load_name(value: Any) -> str:
@@ -36,8 +38,8 @@ _FIELDS: Final[dict[str, tuple[str, Callable[[Any], Any]]]] = {
     "microgrid_action": ("micro_grid_action", _action("microgrid_action")),
     "micro_grid_action": ("micro_grid_action", _action("micro_grid_action")),
     "generator_action": ("generator_action", _action("generator_action")),
-    "soc_low": ("soc_low", lambda v: parse_number(v, 0, 100, "soc_low")),
-    "soc_high": ("soc_high", lambda v: parse_number(v, 0, 100, "soc_high")),
+    "soc_low": ("soc_low", lambda v: parse_number(v, _SOC_LOW, _SOC_HIGH, "soc_low")),
+    "soc_high": ("soc_high", lambda v: parse_number(v, _SOC_LOW, _SOC_HIGH, "soc_high")),
     "load_name": ("load_name", _load_name),
     "override": ("override", parse_bool),
     "manual_override": ("manual_override", parse_bool),

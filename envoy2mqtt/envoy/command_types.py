@@ -1,27 +1,53 @@
 """Typed write operations understood by :mod:`envoy2mqtt.envoy.commands`.
 
-The MQTT layer turns ``/set`` payloads into these values (after validation); the Envoy
-client turns them into HTTP requests. Neither side needs to know the other's format.
+The MQTT layer turns ``/set`` payloads into these values; the Envoy client turns them into
+HTTP requests. Neither side needs to know the other's format.
+
+Each field's annotation *is* its value rule (msgspec constraints: ``Meta(ge=0, le=100)``,
+``Literal`` word sets); its ``title`` names the value in error messages. The catalogue
+reads its ranges and word sets from here, the client checks a command against them
+(:func:`~envoy2mqtt.envoy.commands_base.check_fields`) before anything is sent; no other
+copy of these rules exists.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import typing
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
+from msgspec import Meta
+
+Percent = Annotated[int, Meta(ge=0, le=100)]
+"""A whole percentage."""
+
+StorageModeName = Literal["backup", "self-consumption", "economy"]
+"""The Envoy's battery storage modes (``tariff.storage_settings.mode``)."""
+STORAGE_MODE_NAMES: Final[tuple[str, ...]] = typing.get_args(StorageModeName)
+
+RelayModeName = Literal["manual", "soc"]
+"""How a dry-contact relay is driven (``dry_contact_settings[].mode``)."""
+RelayActionName = Literal["apply", "shed", "schedule", "none"]
+"""What a dry-contact relay does in a grid state (``grid_action`` and the like)."""
+RELAY_MODE_NAMES: Final[tuple[str, ...]] = typing.get_args(RelayModeName)
+RELAY_ACTION_NAMES: Final[tuple[str, ...]] = typing.get_args(RelayActionName)
+RELAY_SOC_RANGE: Final = (0, 100)
+"""Inclusive bounds of a relay's ``soc_low``/``soc_high`` (percent, fractions allowed)."""
+LOAD_NAME_MAX: Final = 64
+"""Longest relay ``load_name`` the firmware takes."""
 
 
 class SetGridRelay(msgspec.Struct, frozen=True, tag="grid_relay"):
     """Close (``on_grid=True``) or open the Enpower mains relay."""
 
-    on_grid: bool
+    on_grid: Annotated[bool, Meta(title="grid relay on_grid")]
 
 
 class SetDryContact(msgspec.Struct, frozen=True, tag="dry_contact"):
     """Close or open one dry-contact relay."""
 
     id: str
-    closed: bool
+    closed: Annotated[bool, Meta(title="dry contact closed")]
 
 
 class UpdateDryContactSettings(msgspec.Struct, frozen=True, tag="dry_contact_settings"):
@@ -31,25 +57,22 @@ class UpdateDryContactSettings(msgspec.Struct, frozen=True, tag="dry_contact_set
     changes: dict[str, Any]
 
 
-StorageModeName = Literal["backup", "self-consumption", "economy"]
-
-
 class SetStorageMode(msgspec.Struct, frozen=True, tag="storage_mode"):
     """Set the battery storage mode (Envoy names: backup, self-consumption, economy)."""
 
-    mode: StorageModeName
+    mode: Annotated[StorageModeName, Meta(title="storage mode")]
 
 
 class SetReserveSoc(msgspec.Struct, frozen=True, tag="reserve_soc"):
     """Set the battery reserve state of charge, percent 0-100."""
 
-    value: int
+    value: Annotated[Percent, Meta(title="battery reserve")]
 
 
 class SetChargeFromGrid(msgspec.Struct, frozen=True, tag="charge_from_grid"):
     """Allow or forbid charging the batteries from the grid."""
 
-    enabled: bool
+    enabled: Annotated[bool, Meta(title="charge from grid enabled")]
 
 
 Command = (
@@ -60,3 +83,20 @@ Command = (
     | SetReserveSoc
     | SetChargeFromGrid
 )
+
+
+def int_bounds(command: type[msgspec.Struct], field: str) -> tuple[int, int]:
+    """The inclusive ``(ge, le)`` bounds a command field's annotation declares."""
+    info = _field_info(command, field)
+    if not isinstance(info, msgspec.inspect.IntType) or info.ge is None or info.le is None:
+        raise TypeError(f"{command.__name__}.{field} is not a bounded integer")
+    return info.ge, info.le
+
+
+def _field_info(command: type[msgspec.Struct], field: str) -> msgspec.inspect.Type:
+    struct = msgspec.inspect.type_info(command)
+    assert isinstance(struct, msgspec.inspect.StructType)
+    info = next(f.type for f in struct.fields if f.name == field)
+    while isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    return info

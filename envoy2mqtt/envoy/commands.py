@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import msgspec
 
+from envoy2mqtt.envoy import endpoints, groups
 from envoy2mqtt.envoy.command_types import (
     Command,
     SetChargeFromGrid,
@@ -27,7 +28,7 @@ from envoy2mqtt.envoy.command_types import (
 from envoy2mqtt.envoy.commands_base import (
     ProbeLike,
     WriteRequest,
-    require_bool,
+    check_fields,
     require_features,
     require_known,
 )
@@ -49,15 +50,9 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.fetch import Fetcher
-from envoy2mqtt.envoy.json_terms import json_term
 from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
 
 __all__ = [
-    "PATH_DRY_CONTACTS",
-    "PATH_DRY_CONTACT_SETTINGS",
-    "PATH_GRID_RELAY",
-    "PATH_TARIFF",
-    "STORAGE_MODES",
     "AnyCommand",
     "ProbeLike",
     "WriteRequest",
@@ -68,12 +63,6 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 
-PATH_GRID_RELAY: Final = "/ivp/ensemble/relay"
-PATH_DRY_CONTACTS: Final = "/ivp/ensemble/dry_contacts"
-PATH_DRY_CONTACT_SETTINGS: Final = "/ivp/ss/dry_contact_settings"
-PATH_TARIFF: Final = "/admin/lib/tariff"
-
-STORAGE_MODES: Final = frozenset({"backup", "self-consumption", "economy"})
 _ERROR_DETAIL_CHARS: Final = 120
 
 AnyCommand = Command | ExtraCommand
@@ -82,17 +71,15 @@ AnyCommand = Command | ExtraCommand
 
 def _grid_relay(command: SetGridRelay, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
     require_features(probe, SupportedFeatures.ENPOWER, "grid relay control")
-    on_grid = require_bool(command.on_grid, "grid relay on_grid")
-    body = {"mains_admin_state": "closed" if on_grid else "open"}
-    return WriteRequest("POST", PATH_GRID_RELAY, body, frozenset({"ensemble"}))
+    body = {"mains_admin_state": "closed" if command.on_grid else "open"}
+    return WriteRequest("POST", endpoints.GRID_RELAY, body, groups.ENSEMBLE)
 
 
 def _dry_contact(command: SetDryContact, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
     require_features(probe, SupportedFeatures.ENPOWER, "dry contact control")
     relay_id = require_known(command.id, data.dry_contact_status, "dry contact id")
-    closed = require_bool(command.closed, f"dry contact {relay_id} closed")
-    body = {"dry_contacts": {"id": relay_id, "status": "closed" if closed else "open"}}
-    return WriteRequest("POST", PATH_DRY_CONTACTS, body, frozenset({"dry_contacts"}))
+    body = {"dry_contacts": {"id": relay_id, "status": "closed" if command.closed else "open"}}
+    return WriteRequest("POST", endpoints.DRY_CONTACTS, body, groups.DRY_CONTACTS)
 
 
 def _dry_contact_settings(
@@ -102,7 +89,7 @@ def _dry_contact_settings(
     relay_id = require_known(command.id, data.dry_contact_settings, "dry contact id")
     merged = merge_settings(data.dry_contact_settings[relay_id], command.changes)
     body = {"dry_contacts": encode_settings(merged)}
-    return WriteRequest("POST", PATH_DRY_CONTACT_SETTINGS, body, frozenset({"dry_contacts"}))
+    return WriteRequest("POST", endpoints.DRY_CONTACT_SETTINGS, body, groups.DRY_CONTACTS)
 
 
 def _storage(probe: ProbeLike, data: EnvoyData, action: str) -> tuple[Tariff, StorageSettings]:
@@ -115,15 +102,11 @@ def _storage(probe: ProbeLike, data: EnvoyData, action: str) -> tuple[Tariff, St
 
 
 def _tariff_request(tariff: Tariff, storage: StorageSettings) -> WriteRequest:
-    return WriteRequest("PUT", PATH_TARIFF, tariff_body(tariff, storage), frozenset({"tariff"}))
+    return WriteRequest("PUT", endpoints.TARIFF, tariff_body(tariff, storage), groups.TARIFF)
 
 
 def _storage_mode(command: SetStorageMode, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
     tariff, storage = _storage(probe, data, "storage mode")
-    if not isinstance(command.mode, str) or command.mode not in STORAGE_MODES:
-        allowed = "|".join(sorted(STORAGE_MODES))
-        msg = f"storage mode must be one of {allowed}, got {json_term(command.mode)}"
-        raise EnvoyCommandRejected(msg)
     # With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
     # write with 200 and then ignores it; turning them off is what makes the mode apply.
     opt = None if storage.opt_schedules is None else False
@@ -133,11 +116,7 @@ def _storage_mode(command: SetStorageMode, probe: ProbeLike, data: EnvoyData) ->
 
 def _reserve_soc(command: SetReserveSoc, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
     tariff, storage = _storage(probe, data, "battery reserve")
-    value = command.value
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
-        msg = f"battery reserve must be an integer 0-100, got {json_term(value)}"
-        raise EnvoyCommandRejected(msg)
-    changed = msgspec.structs.replace(storage, reserved_soc=round(float(value), 1))
+    changed = msgspec.structs.replace(storage, reserved_soc=round(float(command.value), 1))
     return _tariff_request(tariff, changed)
 
 
@@ -145,8 +124,7 @@ def _charge_from_grid(
     command: SetChargeFromGrid, probe: ProbeLike, data: EnvoyData
 ) -> WriteRequest:
     tariff, storage = _storage(probe, data, "charge from grid")
-    enabled = require_bool(command.enabled, "charge from grid enabled")
-    changed = msgspec.structs.replace(storage, charge_from_grid=enabled)
+    changed = msgspec.structs.replace(storage, charge_from_grid=command.enabled)
     return _tariff_request(tariff, changed)
 
 
@@ -179,6 +157,7 @@ def build_request(command: AnyCommand, probe: ProbeLike, data: EnvoyData) -> Wri
         # Callers outside the type checker (MQTT payload decoding) may pass anything.
         msg = f"unsupported command {type(command).__name__}"
         raise EnvoyCommandRejected(msg)
+    check_fields(command)
     return builder(command, probe, data)
 
 
@@ -234,4 +213,4 @@ async def execute(
     )
     if not 200 <= response.status < 300:
         raise EnvoyHTTPStatusError(response.status, request.path, _error_detail(response.body))
-    return set(request.groups)
+    return {request.reread.name}

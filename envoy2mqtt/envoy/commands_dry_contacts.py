@@ -14,14 +14,21 @@ from typing import Any, Final
 
 import msgspec
 
+from envoy2mqtt.envoy.command_types import (
+    LOAD_NAME_MAX,
+    RELAY_ACTION_NAMES,
+    RELAY_MODE_NAMES,
+    RELAY_SOC_RANGE,
+)
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.json_terms import json_term
 from envoy2mqtt.envoy.models.data import DryContactSettings
 from envoy2mqtt.envoy.models.raw_dry_contacts import carry_wire_source, wire_relay
 
-ACTIONS: Final = frozenset({"apply", "shed", "schedule", "none"})
-MODES: Final = frozenset({"manual", "soc"})
-MAX_LOAD_NAME: Final = 64
+ACTIONS: Final = frozenset(RELAY_ACTION_NAMES)
+MODES: Final = frozenset(RELAY_MODE_NAMES)
+MAX_LOAD_NAME: Final = LOAD_NAME_MAX
+_SOC_LOW, _SOC_HIGH = RELAY_SOC_RANGE
 
 _ACTION_FIELDS: Final = ("grid_action", "micro_grid_action", "generator_action")
 _BOOL_FIELDS: Final = ("override", "manual_override")
@@ -44,7 +51,8 @@ def _check_value(relay_id: str, key: str, value: Any) -> Any:
         return value
     if key == "mode":
         if not isinstance(value, str) or value not in MODES:
-            raise _reject(relay_id, f"mode must be one of manual|soc, got {json_term(value)}")
+            allowed = "|".join(sorted(MODES))
+            raise _reject(relay_id, f"mode must be one of {allowed}, got {json_term(value)}")
         return value
     if key in _BOOL_FIELDS:
         if not isinstance(value, bool):
@@ -54,8 +62,9 @@ def _check_value(relay_id: str, key: str, value: Any) -> Any:
         # bool is an int subclass (True must not pass as 1 %); NaN fails every comparison,
         # so the range test also rejects it (math.isfinite would overflow on huge ints).
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not 0 <= value <= 100:
-            raise _reject(relay_id, f"{key} must be a number 0-100, got {json_term(value)}")
+        if not ok or not _SOC_LOW <= value <= _SOC_HIGH:
+            msg = f"{key} must be a number {_SOC_LOW}-{_SOC_HIGH}, got {json_term(value)}"
+            raise _reject(relay_id, msg)
         return float(value)
     # load_name is the only key left (callers check membership first). Control characters
     # have no place in a name shown by the Enphase app.

@@ -1,4 +1,8 @@
-"""Envoy endpoint paths (as data) and the firmware thresholds that gate them."""
+"""Envoy endpoint paths (as data) and the firmware thresholds that gate them.
+
+Every path the client reads or writes is named here once; which data group reads which
+endpoints is declared in :mod:`envoy2mqtt.envoy.groups`.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,9 @@ INFO: Final = "/info"
 HOME: Final = "/home"
 LIVEDATA_STATUS: Final = "/ivp/livedata/status"
 LIVEDATA_STREAM: Final = "/ivp/livedata/stream"
+# Written only.
+GRID_RELAY: Final = "/ivp/ensemble/relay"
+ACB_CONFIG: Final = "/admin/lib/acb_config"
 
 ENSEMBLE_MIN_VERSION: Final = AwesomeVersion("5.0.0")
 """Ensemble (batteries, system controller, generator) endpoints exist from here on."""
@@ -39,16 +46,3 @@ STORAGE_CT_ONE_CHANNEL_ZERO: Final = AwesomeVersion("8.3.6000")
 """From here one split-phase storage CT channel may intermittently read all zeros."""
 LIVEDATA_MIN_VERSION: Final = AwesomeVersion("7.0.0")
 """Token firmware may offer ``/ivp/livedata/status``; older firmware never does."""
-
-GROUP_ENDPOINTS: Final[dict[str, tuple[str, ...]]] = {
-    "meters": (METERS_READINGS, METERS),
-    "livedata": (LIVEDATA_STATUS, LIVEDATA_STREAM),
-    "production": (PRODUCTION_JSON, PRODUCTION, PRODUCTION_V1),
-    "inverters": (DEVICE_DATA, INVERTERS_V1),
-    "ensemble": (ENSEMBLE_INVENTORY, ENSEMBLE_POWER, ENSEMBLE_SECCTRL),
-    "dry_contacts": (DRY_CONTACTS, DRY_CONTACT_SETTINGS),
-    "generator": (GEN_CONFIG, GENERATOR, GEN_SCHEDULE, GEN_MODE),
-    "tariff": (TARIFF,),
-    "acb_inventory": (INVENTORY,),
-}
-"""Data groups and the endpoints each may read during an update."""

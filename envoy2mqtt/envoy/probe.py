@@ -13,6 +13,7 @@ from envoy2mqtt.envoy.errors import EnvoyError, EnvoyPoorDataQuality, EnvoyProbe
 from envoy2mqtt.envoy.features import CtType, SupportedFeatures
 from envoy2mqtt.envoy.fetch import Fetcher
 from envoy2mqtt.envoy.firmware import EnvoyInfo
+from envoy2mqtt.envoy.groups import ALL_GROUPS, DATA_GROUPS, PRODUCTION
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.updaters.acb_inventory import AcbInventoryUpdater
 from envoy2mqtt.envoy.updaters.base import ProbeState, Reader, Updater
@@ -51,45 +52,14 @@ UPDATERS: Final[tuple[type[Updater], ...]] = (
 )
 """Probe order matters: an updater never claims a feature an earlier one claimed."""
 
-GROUP_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "meters": (
-        "ctmeters",
-        "ctmeters_phases",
-        "ctmeter_production",
-        "ctmeter_consumption",
-        "ctmeter_storage",
-        "ctmeter_production_phases",
-        "ctmeter_consumption_phases",
-        "ctmeter_storage_phases",
-    ),
-    "livedata": ("livedata",),
-    "production": (
-        "system_production",
-        "system_production_phases",
-        "system_consumption",
-        "system_consumption_phases",
-        "system_net_consumption",
-        "system_net_consumption_phases",
-        "acb_power",
-    ),
-    "inverters": ("inverters",),
-    "ensemble": (
-        "encharge_inventory",
-        "encharge_power",
-        "encharge_aggregate",
-        "enpower",
-        "battery_aggregate",
-        "collar",
-        "c6cc",
-    ),
-    "dry_contacts": ("dry_contact_status", "dry_contact_settings"),
-    "generator": ("generator", "generator_config", "generator_schedule", "generator_mode"),
-    "tariff": ("tariff",),
-    "acb_inventory": ("acb_inventory",),
-}
-"""The :class:`EnvoyData` fields each group owns (replaced together on a successful update)."""
 
-ALL_GROUPS: Final = tuple(GROUP_FIELDS)
+def _check_updater_groups() -> None:
+    """Every updater fills a declared data group (checked at import)."""
+    if stray := sorted({u.group for u in UPDATERS} - set(DATA_GROUPS)):
+        raise TypeError(f"updaters fill undeclared data groups: {', '.join(stray)}")
+
+
+_check_updater_groups()
 
 
 class ProbeResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -229,7 +199,7 @@ class DataCollector:
                 continue
             updaters = by_group[group]
             try:
-                if len(updaters) == 1 and group != "production":
+                if len(updaters) == 1 and group != PRODUCTION.name:
                     # Alone in its group: the updater assigns every field at once, or none.
                     await updaters[0].update(reader, data)
                 else:
@@ -251,7 +221,7 @@ class DataCollector:
         for updater in updaters:
             await updater.update(reader, scratch)
         self._check_quality(group, scratch)
-        for name in GROUP_FIELDS[group]:
+        for name in DATA_GROUPS[group].fields:
             setattr(data, name, getattr(scratch, name))
 
     def _note_failure(self, group: str, err: EnvoyError) -> None:
@@ -262,7 +232,7 @@ class DataCollector:
 
     def _check_quality(self, group: str, scratch: EnvoyData) -> None:
         production = scratch.system_production
-        if group != "production" or production is None or not self._check_zero_production:
+        if group != PRODUCTION.name or production is None or not self._check_zero_production:
             return
         total = (
             production.watts_now
@@ -276,4 +246,4 @@ class DataCollector:
             )
 
 
-__all__ = ["ALL_GROUPS", "GROUP_FIELDS", "DataCollector", "ProbeResult", "endpoints"]
+__all__ = ["ALL_GROUPS", "DataCollector", "ProbeResult", "endpoints"]
