@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from envoy2mqtt.catalog.commands import (
     CommandError,
     ParsedCommand,
-    control_for_path,
     parse_command,
 )
 from envoy2mqtt.catalog.controls import CONTROLS, ControlFlags
@@ -131,9 +130,9 @@ def test_relay_settings_map_ha_names_to_envoy_names() -> None:
         "load_name": "Pool pump",
         "override": True,
     }
-    # Envoy names, the settings topic as dry_contacts/<id>/settings, a value envelope.
+    # Envoy names and a value envelope.
     result = _parse(
-        '{"value": {"mode": "manual", "grid_action": "apply"}}', "dry_contacts", "NC1/settings"
+        '{"value": {"mode": "manual", "grid_action": "apply"}}', "dry_contact_settings", "NC1"
     )
     assert result.command == UpdateDryContactSettings(
         id="NC1", changes={"mode": "manual", "grid_action": "apply"}
@@ -253,12 +252,6 @@ def test_dry_contacts_need_an_enpower_and_known_ids() -> None:
         _parse("ON", "dry_contacts", "nc1", fixture="3.17.3")
 
 
-def test_control_for_path() -> None:
-    assert control_for_path("dry_contacts/nc1/settings") == ("dry_contact_settings", "nc1")
-    assert control_for_path("dry_contacts/nc1") == ("dry_contacts", "nc1")
-    assert control_for_path("reserve_soc") == ("reserve_soc", None)
-
-
 # --- fuzzing --------------------------------------------------------------------------------
 
 _json_leaf = st.one_of(
@@ -291,7 +284,7 @@ _payloads = st.one_of(
 _controls = st.sampled_from([*CONTROLS, "dry_contacts", "bogus", ""])
 _idents = st.one_of(
     st.none(),
-    st.sampled_from(["nc1", "NC1", "no2", "nc9", "nc1/settings", ""]),
+    st.sampled_from(["nc1", "NC1", "no2", "nc9", ""]),
     st.text(max_size=8),
 )
 _flags = st.builds(
@@ -314,9 +307,7 @@ def test_fuzz_only_command_error_and_only_valid_commands(
     if result is None:
         assert message
         return
-    spec = CONTROLS[control if control in CONTROLS else "dry_contact_settings"]
-    if control == "dry_contacts" and not (ident or "").endswith("/settings"):
-        spec = CONTROLS["dry_contacts"]
+    spec = CONTROLS[control]
     assert flags.enabled(spec.flag)
     assert len(payload) <= 4096
     # The Envoy side's own validation must agree that the command is acceptable.

@@ -39,7 +39,7 @@ def _template_keys(snap: Snapshot) -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {}
     for entity in entities(snap, any_flags=True):
         phase = f".phases.{entity.spec.phase}" if entity.spec.phase else ""
-        keys.setdefault(entity.group, set()).add(f"{phase}.{entity.spec.value}")
+        keys.setdefault(entity.topic, set()).add(f"{phase}.{entity.spec.value}")
     return keys
 
 

@@ -32,7 +32,7 @@ def _states(name: str) -> dict[str, dict[str, Any]]:
 
 
 def _state_value(name: str, entity: Entity) -> Any:
-    payload = _states(name)[entity.group]
+    payload = _states(name)[entity.topic]
     if entity.spec.phase is not None:
         payload = payload["phases"][entity.spec.phase]
     return payload[entity.spec.value]
@@ -101,7 +101,7 @@ def test_a_state_value_is_accepted_verbatim_by_its_set(
 def _assert_unchanged(name: str, entity: Entity, value: Any, command: Any) -> None:
     """Sending back what the state shows asks the Envoy for exactly what it has."""
     schema = entity.spec.control.schema  # type: ignore[union-attr]
-    payload = _states(name)[entity.group]
+    payload = _states(name)[entity.topic]
     if isinstance(command, UpdateDryContactSettings):
         ((field, sent),) = command.changes.items()
         assert sent == payload.get(f"envoy_{field}", payload[field])

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from envoy2mqtt.catalog.commands import CommandError, control_for_path, parse_command
+from envoy2mqtt.catalog.commands import CommandError, parse_command
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.state import state_payloads
+from envoy2mqtt.catalog.topics import control_for_path
 from envoy2mqtt.mqtt.router import CommandResult
 from tests.catalog_helpers import ROOT, snapshot
 

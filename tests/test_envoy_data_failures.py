@@ -22,8 +22,8 @@ from envoy2mqtt.envoy.errors import (
 from envoy2mqtt.envoy.features import SupportedFeatures as F
 from envoy2mqtt.envoy.fetch import Response
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
-from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.groups import group_fields
+from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
 from envoy2mqtt.simulator.fixture_store import FixtureMode, FixtureStore
 from tests.plugins.fixture_fetcher import FIXTURES_DIR, FixtureFetcher, fixture_dirs

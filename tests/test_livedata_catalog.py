@@ -38,7 +38,7 @@ def _cmps(snap: Snapshot) -> dict[str, Any]:
 
 
 def _keys(snap: Snapshot) -> set[str]:
-    return {e.spec.key for e in entities(snap) if e.spec.group == "livedata"}
+    return {e.spec.key for e in entities(snap) if e.spec.topic == "livedata"}
 
 
 def test_state_payload_is_in_watts_with_phases() -> None:

@@ -25,12 +25,12 @@ class Recorder:
     """A command handler that records its calls and echoes the payload as the value."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str | None, bool, bytes]] = []
+        self.calls: list[tuple[str, str, str | None, bytes]] = []
 
     async def __call__(
-        self, serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
+        self, serial: str, control: str, ident: str | None, payload: bytes
     ) -> CommandResult:
-        self.calls.append((serial, control, ident, is_settings, payload))
+        self.calls.append((serial, control, ident, payload))
         return CommandResult.ok(value=payload.decode())
 
 
@@ -67,9 +67,7 @@ async def test_command_dispatched_with_one_result(mosquitto: Mosquitto, protocol
         await probe.publish("e2m/done", b"1")
         await probe.expect("e2m/done")
         assert len(probe.payloads(result_topic)) == 1
-    assert handler.calls == [
-        ("1221", "reserve_soc", None, False, b'{"value": 30, "transaction": "t-1"}')
-    ]
+    assert handler.calls == [("1221", "reserve_soc", None, b'{"value": 30, "transaction": "t-1"}')]
 
 
 async def test_settings_command_answers_on_settings_result(mosquitto: Mosquitto) -> None:
@@ -79,7 +77,7 @@ async def test_settings_command_answers_on_settings_result(mosquitto: Mosquitto)
         await probe.publish("e2m/1221/dry_contacts/nc1/settings/set", b'{"mode": "manual"}')
         result = await probe.expect("e2m/1221/dry_contacts/nc1/settings/result")
         assert decode(result.payload)["status"] == "ok"
-    assert handler.calls == [("1221", "dry_contacts", "nc1", True, b'{"mode": "manual"}')]
+    assert handler.calls == [("1221", "dry_contact_settings", "nc1", b'{"mode": "manual"}')]
 
 
 RETAINED_ERROR = "retained commands are not executed; publish without the retain flag"
@@ -118,7 +116,7 @@ async def test_retained_command_replayed_at_subscribe_is_refused_and_cleared(
         "error": RETAINED_ERROR,
         "transaction": "t-9",
     }
-    assert handler.calls == [("1221", "charge_from_grid", None, False, b"ON")]
+    assert handler.calls == [("1221", "charge_from_grid", None, b"ON")]
     assert any("reason=retained" in r.getMessage() for r in caplog.records)
 
 
@@ -143,7 +141,7 @@ async def test_mqtt5_live_retained_command_is_refused_answered_and_cleared(
     assert response.properties is not None
     assert response.properties.CorrelationData == b"req-1"
     assert decode(second.payload) == {"status": "ok", "value": "ON"}
-    assert handler.calls == [("1221", "grid_relay", None, False, b"ON")]
+    assert handler.calls == [("1221", "grid_relay", None, b"ON")]
 
 
 async def test_mqtt311_live_retained_command_is_indistinguishable_documented_limit(
@@ -159,7 +157,7 @@ async def test_mqtt311_live_retained_command_is_indistinguishable_documented_lim
         result = await probe.expect("e2m/1221/reserve_soc/result")
         await probe.publish("e2m/1221/reserve_soc/set", b"", retain=True)
     assert decode(result.payload) == {"status": "ok", "value": "20"}
-    assert handler.calls == [("1221", "reserve_soc", None, False, b"20")]
+    assert handler.calls == [("1221", "reserve_soc", None, b"20")]
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
@@ -174,7 +172,7 @@ async def test_empty_command_payload_is_ignored_without_an_answer(
         await probe.publish("e2m/1221/reserve_soc/set", b"10")
         await probe.expect("e2m/1221/reserve_soc/result")
         assert probe.payloads("e2m/1221/grid_relay/result") == []
-    assert handler.calls == [("1221", "reserve_soc", None, False, b"10")]
+    assert handler.calls == [("1221", "reserve_soc", None, b"10")]
 
 
 async def test_oversized_payload_rejected_without_calling_the_handler(
@@ -194,9 +192,7 @@ async def test_handler_failure_becomes_an_error_result_and_routing_continues(
 ) -> None:
     calls: list[bytes] = []
 
-    async def flaky(
-        serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
-    ) -> CommandResult:
+    async def flaky(serial: str, control: str, ident: str | None, payload: bytes) -> CommandResult:
         calls.append(payload)
         if payload == b"boom":
             raise RuntimeError("secret detail that must not be published")
@@ -286,7 +282,7 @@ async def test_non_command_topics_are_ignored(mosquitto: Mosquitto) -> None:
         await probe.publish("e2m/1221/grid_relay/set", b"OFF")
         await probe.expect("e2m/1221/grid_relay/result")
         assert probe.payloads("e2m/bridge/state/result") == []
-    assert handler.calls == [("1221", "grid_relay", None, False, b"OFF")]
+    assert handler.calls == [("1221", "grid_relay", None, b"OFF")]
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
@@ -309,7 +305,7 @@ async def test_commands_sent_while_the_bridge_was_away_are_not_replayed(
             await probe.publish("e2m/1221/reserve_soc/set", b"50")
             await probe.expect("e2m/1221/reserve_soc/result")
         assert probe.payloads("e2m/1221/grid_relay/result") == []
-    assert handler.calls == [("1221", "reserve_soc", None, False, b"50")]
+    assert handler.calls == [("1221", "reserve_soc", None, b"50")]
 
 
 async def test_follow_up_result_goes_to_the_same_topics_without_blocking_the_envoy(
@@ -318,7 +314,7 @@ async def test_follow_up_result_goes_to_the_same_topics_without_blocking_the_env
     release: asyncio.Future[CommandResult | None] = asyncio.get_running_loop().create_future()
 
     async def watched(
-        serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
+        serial: str, control: str, ident: str | None, payload: bytes
     ) -> CommandResult:
         if control == "reserve_soc":
             return CommandResult("ok", value=30, warning="may be replaced", follow_up=release)

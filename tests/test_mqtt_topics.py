@@ -1,14 +1,22 @@
-"""Topic builders, the level sanitiser and the /set parser (pure functions)."""
+"""The topic grammar: builders, the level sanitiser and the /set parser (pure functions)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from envoy2mqtt.mqtt.topics import SetTopic, Topics, is_valid_level, sanitize_level
+from envoy2mqtt.catalog.controls import CONTROLS
+from envoy2mqtt.catalog.topics import (
+    SetTopic,
+    Topics,
+    control_for_path,
+    is_valid_level,
+    sanitize_level,
+    state_suffix,
+)
 
 LEVEL = re.compile(r"^[a-z0-9_-]+$")
 T = Topics("envoy2mqtt")
@@ -34,20 +42,34 @@ def test_command_and_result_topics() -> None:
     assert T.result("1221", "grid_relay") == "envoy2mqtt/1221/grid_relay/result"
     assert T.command("1221", "dry_contacts", "NC1") == "envoy2mqtt/1221/dry_contacts/nc1/set"
     assert (
-        T.command("1221", "dry_contacts", "nc1", settings=True)
+        T.command("1221", "dry_contact_settings", "nc1")
         == "envoy2mqtt/1221/dry_contacts/nc1/settings/set"
     )
     assert (
-        T.result("1221", "dry_contacts", "nc1", settings=True)
+        T.result("1221", "dry_contact_settings", "NC1")
         == "envoy2mqtt/1221/dry_contacts/nc1/settings/result"
     )
+    # a control without an id level ignores the id (the storage owner's id, say)
+    assert T.command("1221", "reserve_soc", "482") == "envoy2mqtt/1221/reserve_soc/set"
+
+
+def test_state_suffix_of_a_pattern() -> None:
+    assert state_suffix("inverters/{id}", "4822 43") == "inverters/4822_43"
+    assert state_suffix("storage") == "storage"
+
+
+def test_control_for_path() -> None:
+    assert control_for_path("dry_contacts/nc1/settings") == ("dry_contact_settings", "nc1")
+    assert control_for_path("dry_contacts/nc1") == ("dry_contacts", "nc1")
+    assert control_for_path("reserve_soc") == ("reserve_soc", None)
+    assert control_for_path("grid_relay/x") == ("grid_relay", "x")  # rejected in words later
 
 
 def test_base_topic_with_levels() -> None:
     topics = Topics("home/solar")
     assert topics.bridge_state == "home/solar/bridge/state"
     assert topics.parse_command("home/solar/1221/reserve_soc/set") == SetTopic(
-        "1221", "reserve_soc", None, is_settings=False
+        "1221", "reserve_soc", None, "reserve_soc"
     )
     assert topics.command_filters() == (
         "home/solar/+/+/set",
@@ -59,13 +81,20 @@ def test_base_topic_with_levels() -> None:
 @pytest.mark.parametrize(
     ("topic", "expected"),
     [
-        ("envoy2mqtt/1221/grid_relay/set", SetTopic("1221", "grid_relay", None, False)),
-        ("envoy2mqtt/1221/storage_mode/set", SetTopic("1221", "storage_mode", None, False)),
-        ("envoy2mqtt/1221/dry_contacts/nc1/set", SetTopic("1221", "dry_contacts", "nc1", False)),
+        ("envoy2mqtt/1221/grid_relay/set", SetTopic("1221", "grid_relay", None, "grid_relay")),
+        (
+            "envoy2mqtt/1221/storage_mode/set",
+            SetTopic("1221", "storage_mode", None, "storage_mode"),
+        ),
+        (
+            "envoy2mqtt/1221/dry_contacts/nc1/set",
+            SetTopic("1221", "dry_contacts", "nc1", "dry_contacts/nc1"),
+        ),
         (
             "envoy2mqtt/1221/dry_contacts/nc1/settings/set",
-            SetTopic("1221", "dry_contacts", "nc1", True),
+            SetTopic("1221", "dry_contact_settings", "nc1", "dry_contacts/nc1/settings"),
         ),
+        ("envoy2mqtt/1221/fly/x/settings/set", SetTopic("1221", "fly", "x", "fly/x/settings")),
         ("envoy2mqtt/1221/grid_relay/result", None),
         ("envoy2mqtt/1221/production", None),
         ("envoy2mqtt/1221/set", None),
@@ -129,18 +158,25 @@ def test_valid_levels_are_unchanged(level: str) -> None:
     assert sanitize_level(level) == level
 
 
-@given(serial=st.text(), control=st.text(), ident=st.none() | st.text(), settings=st.booleans())
-def test_built_command_topics_parse_back(
-    serial: str, control: str, ident: str | None, settings: bool
-) -> None:
-    topic = T.command(serial, control, ident, settings=settings and ident is not None)
+@given(
+    serial=st.text(),
+    control=st.sampled_from(sorted(CONTROLS)) | st.text(),
+    ident=st.none() | st.text(),
+)
+def test_built_command_topics_parse_back(serial: str, control: str, ident: str | None) -> None:
+    spec = CONTROLS.get(control)
+    takes_id = spec is not None and "{id}" in spec.topic
+    assume(not takes_id or ident is not None)
+    topic = T.command(serial, control, ident)
     parsed = T.parse_command(topic)
     if sanitize_level(serial) == "bridge":
         assert parsed is None
         return
-    assert parsed == SetTopic(
-        sanitize_level(serial),
-        sanitize_level(control),
-        None if ident is None else sanitize_level(ident),
-        settings and ident is not None,
-    )
+    assert parsed is not None
+    assert parsed.serial == sanitize_level(serial)
+    assert T.result_for(parsed) == topic.removesuffix("/set") + "/result"
+    if spec is not None:
+        wanted = (control, sanitize_level(ident) if takes_id and ident is not None else None)
+    else:
+        wanted = (sanitize_level(control), None if ident is None else sanitize_level(ident))
+    assert (parsed.control, parsed.ident) == wanted

@@ -6,7 +6,7 @@ import json
 
 from envoy2mqtt.bridge.publish import _announced_configs, _platforms
 from envoy2mqtt.catalog.discovery import with_removed_components
-from envoy2mqtt.catalog.volatile import volatile_keys
+from envoy2mqtt.catalog.state_topics import volatile_keys
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from tests.test_mqtt_publisher import FakeClock, RecordingTarget
 

@@ -41,7 +41,7 @@ class CommandExecutor:
         self._controls = controls
 
     async def handle(
-        self, serial: str, control: str, ident: str | None, is_settings: bool, payload: bytes
+        self, serial: str, control: str, ident: str | None, payload: bytes
     ) -> CommandResult:
         """Validate and execute one command; always returns exactly one result."""
         worker = self._find(serial)
@@ -50,9 +50,8 @@ class CommandExecutor:
         snapshot = snapshot_of(worker)
         if snapshot is None or not worker.availability.online:
             return CommandResult.failure(f"Envoy {serial} is not available")
-        name = "dry_contact_settings" if is_settings and control == "dry_contacts" else control
         try:
-            parsed = parse_command(snapshot, name, ident, payload, self._controls)
+            parsed = parse_command(snapshot, control, ident, payload, self._controls)
         except CommandError as exc:
             return CommandResult.failure(exc.message, exc.transaction)
         watcher = worker.tariff_watch
@@ -64,7 +63,7 @@ class CommandExecutor:
                 await worker.execute(parsed.command)
         except EnvoyError as exc:
             _LOGGER.warning(
-                "command failed serial=%s control=%s error=%s", serial, name, describe(exc)
+                "command failed serial=%s control=%s error=%s", serial, control, describe(exc)
             )
             return CommandResult.failure(str(exc) or type(exc).__name__, parsed.transaction)
         after = _tariff(worker)  # a new object only when the re-read after the write worked

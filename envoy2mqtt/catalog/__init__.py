@@ -3,7 +3,7 @@
 Public API (pure functions, no I/O):
 
 * :class:`Snapshot` - what one poll knows about one Envoy;
-* :func:`state_payloads` - topic suffix -> JSON payload per data group;
+* :func:`state_payloads` - topic suffix -> JSON payload per state topic;
 * :func:`discovery_payloads` / :class:`DiscoveryOptions` - HA discovery configs, plus
   :func:`stale_discovery_topics` and :func:`with_removed_components` for clean-up;
 * :func:`parse_command` / :class:`CommandError` / :class:`ParsedCommand` - ``/set`` payloads;

@@ -21,7 +21,7 @@ _IN_POWER = when_item(
     "serial in data.encharge_power", lambda s, i: i in (s.data.encharge_power or {})
 )
 _BATTERY = EntitySpec(
-    key="", component=Component.SENSOR, device=DeviceKind.ENCHARGE, group="batteries/{id}",
+    key="", component=Component.SENSOR, device=DeviceKind.ENCHARGE, topic="batteries/{id}",
     value="", state_class="measurement",
 )  # fmt: skip
 
@@ -46,7 +46,7 @@ ENCHARGE = (
 )  # fmt: skip
 
 _AGG = when("data.encharge_aggregate set", lambda s: s.data.encharge_aggregate is not None)
-_GW = replace(_BATTERY, device=DeviceKind.GATEWAY, group="battery", condition=_AGG)
+_GW = replace(_BATTERY, device=DeviceKind.GATEWAY, topic="battery", condition=_AGG)
 _STORED = replace(_GW, device_class="energy_storage", unit="Wh")
 
 ENCHARGE_AGGREGATE = (
@@ -77,7 +77,7 @@ BATTERY_AGGREGATE = (
 
 ACB_STATES = ("discharging", "idle", "charging", "full")
 _ACB = when("data.acb_power set", lambda s: s.data.acb_power is not None)
-_ACB_DEV = replace(_BATTERY, device=DeviceKind.ACB, group="acb", condition=_ACB)
+_ACB_DEV = replace(_BATTERY, device=DeviceKind.ACB, topic="acb", condition=_ACB)
 
 ACB = (
     replace(_ACB_DEV, key="acb_power", value="power", device_class="power", unit="W"),

@@ -28,7 +28,7 @@ def grid_status(collar: Collar) -> str:
 _COLLAR = when("data.collar set", lambda s: s.data.collar is not None)
 _C6CC = when("data.c6cc set", lambda s: s.data.c6cc is not None)
 _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.COLLAR,
-                   group="collar", value="", condition=_COLLAR)  # fmt: skip
+                   topic="collar", value="", condition=_COLLAR)  # fmt: skip
 _LAST = replace(_BASE, key="last_reported", name="Last reported", device_class="timestamp",
                 **iso_of("last_report_date"))  # fmt: skip
 _COMM = replace(_BASE, key="communicating", component=Component.BINARY_SENSOR,
@@ -49,7 +49,7 @@ COLLAR = (
 )  # fmt: skip
 
 C6CC = tuple(
-    replace(row, device=DeviceKind.C6CC, group="c6cc", condition=_C6CC) for row in (_LAST, _COMM)
+    replace(row, device=DeviceKind.C6CC, topic="c6cc", condition=_C6CC) for row in (_LAST, _COMM)
 )
 
 SPECS: tuple[EntitySpec, ...] = COLLAR + C6CC

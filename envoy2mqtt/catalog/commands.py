@@ -1,8 +1,9 @@
 """``/set`` payload parsing: bytes from MQTT -> a typed, checked Envoy command.
 
 Nothing here talks to the Envoy; a payload either becomes a :class:`ParsedCommand` or
-raises :class:`CommandError` with a message fit for the ``…/result`` topic. The Envoy
-client validates the command once more before it sends anything.
+raises :class:`CommandError` with a message fit for the ``…/result`` topic. The topic
+was parsed once (:mod:`envoy2mqtt.catalog.topics`); the value rules are the command's
+annotations (:mod:`envoy2mqtt.envoy.command_types`), which the client also enforces.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "CommandError",
     "ParsedCommand",
-    "control_for_path",
     "parse_command",
 ]
 
@@ -58,21 +58,6 @@ class ParsedCommand:
     command: Command
     value: Any
     transaction: Any = None
-
-
-def control_for_path(path: str) -> tuple[str, str | None]:
-    """Split a topic path between ``<sn>/`` and ``/set`` into (control, id).
-
-    ``dry_contacts/nc1/settings`` -> ``("dry_contact_settings", "nc1")``,
-    ``dry_contacts/nc1`` -> ``("dry_contacts", "nc1")``,
-    ``reserve_soc`` -> ``("reserve_soc", None)``.
-    """
-    levels = path.strip("/").split("/")
-    if len(levels) == 3 and levels[0] == "dry_contacts" and levels[2] == "settings":
-        return "dry_contact_settings", levels[1]
-    if len(levels) == 2:
-        return levels[0], levels[1]
-    return path.strip("/"), None
 
 
 def _decode(payload: bytes) -> Any:
@@ -185,8 +170,8 @@ def parse_command(
 
     Args:
         snapshot: the Envoy's current state (ids, features, current relay settings).
-        control: control name (see :data:`~envoy2mqtt.catalog.controls.CONTROLS`);
-            ``dry_contacts`` with an id ending in ``/settings`` also works.
+        control: control name (see :data:`~envoy2mqtt.catalog.controls.CONTROLS`), as
+            :meth:`~envoy2mqtt.catalog.topics.Topics.parse_command` resolved it.
         ident: the id level of the topic (dry contacts), else ``None``.
         payload: the raw MQTT payload (plain value or JSON, at most 4 KiB).
         controls: which controls the configuration enables.
@@ -197,8 +182,6 @@ def parse_command(
     Raises:
         CommandError: for any invalid input; the message says what is wrong.
     """
-    if control == "dry_contacts" and ident is not None and ident.endswith("/settings"):
-        control, ident = "dry_contact_settings", ident.removesuffix("/settings")
     spec = _control(control, controls)
     raw = _decode(payload)
     value, transaction = _unwrap(raw, spec.schema)

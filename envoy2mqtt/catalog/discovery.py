@@ -3,7 +3,7 @@
 Device mode (default) publishes one ``<prefix>/device/<device_id>/config`` per physical
 device with ``dev``, ``o`` and ``cmps``; component mode publishes one
 ``<prefix>/<component>/<device_id>/<key>/config`` per entity. Both carry the same entity
-configs: state from the group topic through a value template, availability from the
+configs: state from the state topic through a value template, availability from the
 bridge and Envoy topics (mode ``all``), and for controls a ``…/set`` command topic.
 """
 
@@ -16,10 +16,11 @@ from typing import Any, Final, Literal
 from envoy2mqtt import __version__
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.devices import ID_PREFIX, device_id, device_info
-from envoy2mqtt.catalog.naming import join_id, sanitize_topic_level
+from envoy2mqtt.catalog.naming import join_id
 from envoy2mqtt.catalog.registry import Entity, entities
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import Component, EntitySpec, IntRangeSchema
+from envoy2mqtt.catalog.topics import Topics, discovery_device_topic, discovery_entity_topic
 
 SUPPORT_URL: Final = "https://github.com/envoy2mqtt/envoy2mqtt"
 
@@ -88,14 +89,11 @@ def display_precision(spec: EntitySpec) -> int | None:
     return max(0, spec.precision - shift)
 
 
-def _topic(options: DiscoveryOptions, snapshot: Snapshot, suffix: str) -> str:
-    return f"{options.base_topic}/{sanitize_topic_level(snapshot.serial)}/{suffix}"
-
-
 def _availability(options: DiscoveryOptions, snapshot: Snapshot) -> list[dict[str, str]]:
+    topics = Topics(options.base_topic)
     return [
-        {"topic": options.bridge_state_topic or f"{options.base_topic}/bridge/state"},
-        {"topic": _topic(options, snapshot, "availability")},
+        {"topic": options.bridge_state_topic or topics.bridge_state},
+        {"topic": topics.availability(snapshot.serial)},
     ]
 
 
@@ -127,10 +125,10 @@ def _command(entity: Entity, options: DiscoveryOptions, snapshot: Snapshot) -> d
     spec, control = entity.spec, entity.spec.control
     if control is None:
         return {}
-    ident = sanitize_topic_level(entity.ident) if entity.ident is not None else ""
-    topic = control.topic.format(id=ident)
     fields: dict[str, Any] = {
-        "command_topic": _topic(options, snapshot, f"{topic}/set"),
+        "command_topic": Topics(options.base_topic).command(
+            snapshot.serial, control.name, entity.ident
+        ),
         "optimistic": False,
     }
     if spec.command_template is not None:
@@ -150,7 +148,7 @@ def entity_config(entity: Entity, snapshot: Snapshot, options: DiscoveryOptions)
     config: dict[str, Any] = {
         "platform": entity.spec.component.value,
         "unique_id": options.unique_id(entity),
-        "state_topic": _topic(options, snapshot, entity.group),
+        "state_topic": Topics(options.base_topic).state(snapshot.serial, entity.topic),
         "value_template": value_template(entity.spec),
         "availability": _availability(options, snapshot),
         "availability_mode": "all",
@@ -175,7 +173,7 @@ def _device_mode(snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, dic
     result = {}
     for dev_id, members in by_device.items():
         first = members[0]
-        result[f"{options.discovery_prefix}/device/{dev_id}/config"] = {
+        result[discovery_device_topic(options.discovery_prefix, dev_id)] = {
             "dev": device_info(snapshot, first.device, first.ident, options.device_prefix),
             "o": origin(options),
             "cmps": {e.object_id: entity_config(e, snapshot, options) for e in members},
@@ -188,10 +186,11 @@ def _component_mode(snapshot: Snapshot, options: DiscoveryOptions) -> dict[str, 
     for entity in entities(snapshot, options.controls):
         config = entity_config(entity, snapshot, options)
         node = device_id(snapshot, entity.device, entity.ident, options.device_prefix)
-        topic = f"{options.discovery_prefix}/{config.pop('platform')}/{node}/{entity.object_id}"
+        platform = config.pop("platform")
+        topic = discovery_entity_topic(options.discovery_prefix, platform, node, entity.object_id)
         config["device"] = device_info(snapshot, entity.device, entity.ident, options.device_prefix)
         config["origin"] = origin(options)
-        result[f"{topic}/config"] = config
+        result[topic] = config
     return result
 
 

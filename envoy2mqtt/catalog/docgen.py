@@ -27,7 +27,7 @@ do not edit by hand (a test fails when this file and the catalogue disagree).
 
 * One row per entity description. Devices with many members (inverters, batteries,
   relays) get every row of their table once per member.
-* **group** is the state topic `<base>/<sn>/<group>` (`{id}` = sanitised serial or relay
+* **topic** is the state topic `<base>/<sn>/<topic>` (`{id}` = sanitised serial or relay
   id); **value** is the JSON key in that payload. Phase variants read
   `phases.<l1|l2|l3>.<value>` of the same payload.
 * Every value template is exactly `{{ value_json.<value> }}` (phase variants:
@@ -58,7 +58,7 @@ do not edit by hand (a test fails when this file and the catalogue disagree).
 """
 
 _HEADER = (
-    "| key | platform | device | group | value | name | DC | SC | unit | sugg | prec "
+    "| key | platform | device | topic | value | name | DC | SC | unit | sugg | prec "
     "| cat | en | extra | created when |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
@@ -79,7 +79,7 @@ def _value(spec: EntitySpec) -> str:
 def _row(spec: EntitySpec) -> str:
     name = "(device name)" if spec.device_name_only else spec.name or f"({spec.device_class})"
     cells = (
-        f"`{spec.key}`", spec.component.value, spec.device.value, f"`{spec.group}`",
+        f"`{spec.key}`", spec.component.value, spec.device.value, f"`{spec.topic}`",
         _value(spec), name, spec.device_class, spec.state_class, spec.unit,
         spec.suggested_unit, spec.precision, spec.category.value if spec.category else None,
         "yes" if spec.enabled else "no", "yes" if spec.extra else "", spec.condition.doc,

@@ -16,7 +16,7 @@ from envoy2mqtt.catalog.spec import (
 
 _ENPOWER = when("data.enpower set", lambda s: s.data.enpower is not None)
 _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.ENPOWER,
-                   group="enpower", value="", condition=_ENPOWER)  # fmt: skip
+                   topic="enpower", value="", condition=_ENPOWER)  # fmt: skip
 _CLOSED = ("closed", "open")  # relay states: closed = on grid
 
 SPECS: tuple[EntitySpec, ...] = (

@@ -1,6 +1,6 @@
-"""Gateway diagnostics and generator status: our extras (groups ``gateway``, ``generator``).
+"""Gateway diagnostics and generator status: our extras (topics ``gateway``, ``generator``).
 
-"Battery settings control" reads ``settings_control`` of the ``storage`` group: whether
+"Battery settings control" reads ``settings_control`` of the ``storage`` topic: whether
 battery-settings writes stick on this gateway or its cloud undoes them
 (:mod:`envoy2mqtt.bridge.tariff_watch`).
 """
@@ -20,7 +20,7 @@ from envoy2mqtt.catalog.spec import (
 )
 
 _DIAG = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY,
-                   group="gateway", value="", category=Category.DIAGNOSTIC, extra=True)  # fmt: skip
+                   topic="gateway", value="", category=Category.DIAGNOSTIC, extra=True)  # fmt: skip
 _GEN = when("data.generator set", lambda s: s.data.generator is not None)
 
 SPECS: tuple[EntitySpec, ...] = (
@@ -30,12 +30,12 @@ SPECS: tuple[EntitySpec, ...] = (
     replace(_DIAG, key="token_expires", name="Token expiry", device_class="timestamp",
             enabled=False, **iso_of("token_expires_at"),
             condition=when("token auth", lambda s: s.token_expires_at is not None)),
-    replace(_DIAG, key="battery_settings_control", group="storage", value="settings_control",
+    replace(_DIAG, key="battery_settings_control", topic="storage", value="settings_control",
             name="Battery settings control", device_class="enum",
             options=("local", "cloud", "unknown"), icon="mdi:cloud-sync",
             condition=CHARGE_FROM_GRID.requirement),
-    replace(_DIAG, key="generator_admin_state", group="generator", value="admin_state",
+    replace(_DIAG, key="generator_admin_state", topic="generator", value="admin_state",
             name="Generator admin state", category=None, icon="mdi:engine", condition=_GEN),
-    replace(_DIAG, key="generator_oper_state", group="generator", value="oper_state",
+    replace(_DIAG, key="generator_oper_state", topic="generator", value="oper_state",
             name="Generator state", category=None, icon="mdi:engine", condition=_GEN),
 )  # fmt: skip

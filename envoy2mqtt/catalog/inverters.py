@@ -1,4 +1,4 @@
-"""Micro-inverter sensors (HA §3.5), one Inverter device each, group ``inverters/<serial>``."""
+"""Micro-inverter sensors (HA §3.5), one Inverter device each, topic ``inverters/<serial>``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from envoy2mqtt.catalog.spec import (
 
 _INVERTER = when_item("serial in data.inverters", lambda s, i: i in s.data.inverters)
 _BASE = EntitySpec(
-    key="", component=Component.SENSOR, device=DeviceKind.INVERTER, group="inverters/{id}",
+    key="", component=Component.SENSOR, device=DeviceKind.INVERTER, topic="inverters/{id}",
     value="", state_class="measurement", precision=3, enabled=False, condition=_INVERTER,
 )  # fmt: skip
 _E = replace(_BASE, device_class="energy", state_class="total_increasing", unit="Wh",

@@ -1,4 +1,4 @@
-"""Live power flows from ``/ivp/livedata/status`` (our extras, group ``livedata``), gateway device.
+"""Live power flows from ``/ivp/livedata/status`` (our extras, topic ``livedata``), gateway device.
 
 Read on the fast tier, these give systems without CTs (batteries + IQ System Controller)
 second-by-second power. Aggregates are enabled by default, per-phase variants are not.
@@ -52,7 +52,7 @@ _GENERATOR = when(
 )
 
 _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY,
-                   group="livedata", value="", extra=True)  # fmt: skip
+                   topic="livedata", value="", extra=True)  # fmt: skip
 _POWER = replace(_BASE, device_class="power", state_class="measurement", unit="W",
                  suggested_unit="kW", precision=3)  # fmt: skip
 _LEVEL = replace(_BASE, device_class="battery", state_class="measurement", unit="%")

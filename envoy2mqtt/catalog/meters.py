@@ -20,7 +20,7 @@ from envoy2mqtt.envoy.features import PHASE_NAMES, CtType
 
 METERING_STATUS_OPTIONS = ("normal", "not-metering", "check-wiring")
 
-_BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY, group="",
+_BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY, topic="",
                    value="", state_class="measurement")  # fmt: skip
 _ENERGY = replace(_BASE, device_class="energy", state_class="total_increasing", unit="Wh",
                   suggested_unit="MWh", precision=3)  # fmt: skip
@@ -48,7 +48,7 @@ def _ct_present(ct: str) -> Condition:
 
 def _for_ct(ct: str, rows: tuple[EntitySpec, ...]) -> tuple[EntitySpec, ...]:
     cond = _ct_present(ct)
-    return tuple(replace(r, group=f"meters/{ct}", condition=cond) for r in rows)
+    return tuple(replace(r, topic=f"meters/{ct}", condition=cond) for r in rows)
 
 
 NET = _for_ct(CtType.NET_CONSUMPTION, (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterator
 
 from envoy2mqtt.catalog import (
@@ -23,6 +22,8 @@ from envoy2mqtt.catalog.devices import device_items, device_slug, resolve
 from envoy2mqtt.catalog.naming import join_id, sanitize_topic_level
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import DeviceKind, EntitySpec
+from envoy2mqtt.catalog.state_topics import check_row_key, state_topic_of
+from envoy2mqtt.catalog.topics import state_suffix
 
 DOMAINS: dict[str, tuple[EntitySpec, ...]] = {
     "system": system.SPECS,
@@ -41,6 +42,19 @@ DOMAINS: dict[str, tuple[EntitySpec, ...]] = {
 ALL_SPECS: tuple[EntitySpec, ...] = tuple(s for rows in DOMAINS.values() for s in rows)
 
 
+def _check_rows() -> None:
+    """Every row reads a declared state topic and a key its payload has (at import)."""
+    for spec in ALL_SPECS:
+        topic = state_topic_of(spec.topic)
+        if topic is None:
+            raise TypeError(f"row {spec.key}: state topic {spec.topic!r} is not declared")
+        key = spec.derived.source if spec.derived is not None else spec.value
+        check_row_key(topic, key, f"row {spec.key}")
+
+
+_check_rows()
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Entity:
     """One entity of one snapshot: a row bound to a concrete device.
@@ -49,14 +63,14 @@ class Entity:
         spec: the catalogue row.
         device: the device family after resolving the storage owner.
         ident: the device id (serial, relay id) or ``None`` for singletons.
-        group: the state topic suffix (sanitised), e.g. ``inverters/1234``.
+        topic: the state topic suffix (sanitised), e.g. ``inverters/1234``.
         unique_id: ``<sn>_<device>_<key>``, stable across restarts.
     """
 
     spec: EntitySpec
     device: DeviceKind
     ident: str | None
-    group: str
+    topic: str
     unique_id: str
 
     @property
@@ -72,18 +86,11 @@ def _wanted(spec: EntitySpec, controls: ControlFlags) -> bool:
     return spec.control is None or controls.enabled(spec.control.flag)
 
 
-@functools.lru_cache(maxsize=8192)
-def group_of(pattern: str, ident: str | None) -> str:
-    """The sanitised state topic suffix of a row's ``group`` pattern for one device."""
-    group_id = sanitize_topic_level(ident) if ident is not None else ""
-    return "/".join(sanitize_topic_level(p) for p in pattern.format(id=group_id).split("/"))
-
-
 def _bind(snapshot: Snapshot, spec: EntitySpec, ident: str | None) -> Entity:
     kind, owner = resolve(snapshot, spec.device, ident)
-    group = group_of(spec.group, ident)
+    topic = state_suffix(spec.topic, ident)
     unique_id = join_id(snapshot.serial, device_slug(kind, owner), spec.object_key or spec.key)
-    return Entity(spec=spec, device=kind, ident=owner, group=group, unique_id=unique_id)
+    return Entity(spec=spec, device=kind, ident=owner, topic=topic, unique_id=unique_id)
 
 
 def rows(

@@ -1,4 +1,4 @@
-"""Dry-contact relays (HA §5.1-5.3): one device per relay id, group ``dry_contacts/<id>``.
+"""Dry-contact relays (HA §5.1-5.3): one device per relay id, topic ``dry_contacts/<id>``.
 
 Every relay entity writes to the relay, so all of them exist only while
 ``controls.dry_contacts`` is on; a read-only "Relay closed" binary sensor stands in otherwise.
@@ -31,7 +31,7 @@ _HAS_SETTINGS = when_item(
     "id in data.dry_contact_settings", lambda s, i: i in s.data.dry_contact_settings
 )
 _BASE = EntitySpec(key="", component=Component.SELECT, device=DeviceKind.RELAY,
-                   group="dry_contacts/{id}", value="", condition=_HAS_SETTINGS,
+                   topic="dry_contacts/{id}", value="", condition=_HAS_SETTINGS,
                    control=DRY_CONTACT_SETTINGS)  # fmt: skip
 _CLOSED = ("closed", "open")
 

@@ -1,7 +1,7 @@
 """The shapes of catalogue rows: entity specs, control specs, creation conditions.
 
-A row says everything about one entity: which state group (topic) it reads, which JSON
-key in that group's payload holds its value, how Home Assistant should show it, when it
+A row says everything about one entity: which state topic it reads, which JSON
+key in that topic's payload holds its value, how Home Assistant should show it, when it
 exists and, for controls, which ``/set`` topic it writes and how the payload is checked.
 """
 
@@ -156,10 +156,13 @@ class EntitySpec:
         key: entity key (HA's description key where the entity mirrors HA).
         component: HA platform.
         device: the device family the entity belongs to.
-        group: state topic suffix; ``{id}`` is replaced by the sanitised device id.
-        value: JSON key in the group payload that holds the value; the value template is
+        topic: state topic suffix; ``{id}`` is replaced by the sanitised device id. Its
+            declaration (:mod:`envoy2mqtt.catalog.state_topics`) names the data group the
+            value comes from (``storage`` <- ``tariff``).
+        value: JSON key in the topic's payload that holds the value; the value template is
             exactly ``{{ value_json.<value> }}`` and the payload always has the key
-            (``null`` when unknown).
+            (``null`` when unknown). Checked at import against the topic's Struct fields
+            (for a ``derived`` row: its source key).
         phase: ``l1``/``l2``/``l3`` when the value sits under ``phases`` in the payload.
         name: entity name; ``None`` means HA's device-class name (or see
             ``device_name_only``).
@@ -190,7 +193,7 @@ class EntitySpec:
     key: str
     component: Component
     device: DeviceKind
-    group: str
+    topic: str
     value: str
     phase: str | None = None
     name: str | None = None

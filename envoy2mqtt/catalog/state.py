@@ -1,4 +1,4 @@
-"""State payloads: one JSON object per data group, published under ``<base>/<sn>/``.
+"""State payloads: one JSON object per state topic, published under ``<base>/<sn>/``.
 
 Values keep the Envoy's units (as normalised by the client) and snake_case keys. Every key
 a discovery value template reads is present, ``null`` when the Envoy did not report it
@@ -200,9 +200,9 @@ _DATA_GROUPS: tuple[Callable[[EnvoyData], dict[str, Payload]], ...] = (
 
 
 def state_payloads(snapshot: Snapshot) -> dict[str, Payload]:
-    """Return topic suffix (under ``<base>/<sn>/``) -> JSON-able payload for every group.
+    """Return topic suffix (under ``<base>/<sn>/``) -> JSON-able payload for every state topic.
 
-    Only groups the Envoy has are returned; ``gateway`` is always there.
+    Only topics the Envoy has data for are returned; ``gateway`` is always there.
     """
     payloads = {"gateway": _gateway(snapshot)}
     for build in _DATA_GROUPS:

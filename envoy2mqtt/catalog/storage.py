@@ -1,4 +1,4 @@
-"""Battery storage settings from the tariff (HA §5.1-5.3): group ``storage``.
+"""Battery storage settings (HA §5.1-5.3): topic ``storage``, from the ``tariff`` data group.
 
 The controls sit on the Enpower when there is one, else on the gateway, as in HA. There
 the reserve number would share its key with the Encharge-aggregate ``reserve_soc``
@@ -13,7 +13,7 @@ from envoy2mqtt.catalog.controls import CHARGE_FROM_GRID, RESERVE_SOC, STORAGE_M
 from envoy2mqtt.catalog.spec import Component, DeviceKind, EntitySpec
 
 _BASE = EntitySpec(key="", component=Component.SWITCH, device=DeviceKind.STORAGE_OWNER,
-                   group="storage", value="", condition=CHARGE_FROM_GRID.requirement)  # fmt: skip
+                   topic="storage", value="", condition=CHARGE_FROM_GRID.requirement)  # fmt: skip
 
 SPECS: tuple[EntitySpec, ...] = (
     replace(_BASE, key="charge_from_grid", value="charge_from_grid", name="Charge from grid",

@@ -17,7 +17,7 @@ from envoy2mqtt.catalog.spec import (
 from envoy2mqtt.envoy.features import PHASE_NAMES
 
 _POWER = EntitySpec(
-    key="", component=Component.SENSOR, device=DeviceKind.GATEWAY, group="",
+    key="", component=Component.SENSOR, device=DeviceKind.GATEWAY, topic="",
     value="watts_now", device_class="power", state_class="measurement", unit="W",
     suggested_unit="kW", precision=3,
 )  # fmt: skip
@@ -34,9 +34,9 @@ _NET = when("data.system_net_consumption set", lambda s: s.data.system_net_consu
 
 
 def _grouped(
-    group: str, condition: Condition, rows: tuple[EntitySpec, ...], *, enabled: bool = True
+    topic: str, condition: Condition, rows: tuple[EntitySpec, ...], *, enabled: bool = True
 ) -> tuple[EntitySpec, ...]:
-    return tuple(replace(r, group=group, condition=condition, enabled=enabled) for r in rows)
+    return tuple(replace(r, topic=topic, condition=condition, enabled=enabled) for r in rows)
 
 
 PRODUCTION = _grouped("production", _PROD, (

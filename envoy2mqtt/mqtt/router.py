@@ -41,7 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 
 RETAINED_ERROR = "retained commands are not executed; publish without the retain flag"
 
-CommandHandler = Callable[[str, str, str | None, bool, bytes], Awaitable["CommandResult"]]
+CommandHandler = Callable[[str, str, str | None, bytes], Awaitable["CommandResult"]]
 BirthHook = Callable[[], Awaitable[None]]
 
 
@@ -104,7 +104,8 @@ class CommandRouter:
 
     Args:
         session: The MQTT session (subscriptions survive reconnects there).
-        handler: ``await handler(serial, control, ident, is_settings, payload)`` returning
+        handler: ``await handler(serial, control, ident, payload)`` (``control`` is the
+            control's name, see ``catalog.topics.SetTopic``) returning
             a :class:`CommandResult`.
         ha_status_topic: Home Assistant's birth/last-will topic, or ``None``.
         on_ha_online: Called when Home Assistant announces ``online`` (it restarted).
@@ -227,11 +228,10 @@ class CommandRouter:
             if transaction is not None:
                 result = dataclasses.replace(result, transaction=transaction)
         _LOGGER.info(
-            "mqtt command serial=%s control=%s ident=%s settings=%s status=%s error=%s",
+            "mqtt command serial=%s control=%s ident=%s status=%s error=%s",
             parsed.serial,
             parsed.control,
             parsed.ident,
-            parsed.is_settings,
             result.status,
             result.error,
         )
@@ -268,9 +268,7 @@ class CommandRouter:
             )
         try:
             return await asyncio.wait_for(
-                self._handler(
-                    parsed.serial, parsed.control, parsed.ident, parsed.is_settings, payload
-                ),
+                self._handler(parsed.serial, parsed.control, parsed.ident, payload),
                 self._command_timeout,
             )
         except TimeoutError:
