@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from envoy2mqtt.catalog.counters import LIFETIME, Daily, Period
 from envoy2mqtt.catalog.derived import iso_of
 from envoy2mqtt.catalog.spec import (
     Category,
@@ -36,8 +37,9 @@ SPECS: tuple[EntitySpec, ...] = (
     replace(_BASE, key="temperature", value="temperature", device_class="temperature",
             unit="°C", category=Category.DIAGNOSTIC),
     replace(_E, key="lifetime_energy", value="lifetime_energy",
-            name="Lifetime energy production", suggested_unit="kWh"),
-    replace(_E, key="energy_today", value="energy_today", name="Energy production today"),
+            name="Lifetime energy production", suggested_unit="kWh", counter=LIFETIME),
+    replace(_E, key="energy_today", value="energy_today", name="Energy production today",
+            counter=Daily("lifetime_energy", Period.TODAY)),
     replace(_BASE, key="last_report_duration", value="last_report_duration",
             name="Last report duration", device_class="duration", unit="s", precision=None,
             category=Category.DIAGNOSTIC),

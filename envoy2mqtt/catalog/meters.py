@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from envoy2mqtt.catalog.counters import LIFETIME
 from envoy2mqtt.catalog.derived import count_of
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
@@ -23,7 +24,7 @@ METERING_STATUS_OPTIONS = ("normal", "not-metering", "check-wiring")
 _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY, topic="",
                    value="", state_class="measurement")  # fmt: skip
 _ENERGY = replace(_BASE, device_class="energy", state_class="total_increasing", unit="Wh",
-                  suggested_unit="MWh", precision=3)  # fmt: skip
+                  suggested_unit="MWh", precision=3, counter=LIFETIME)  # fmt: skip
 _POWER = replace(_BASE, value="active_power", device_class="power", unit="W",
                  suggested_unit="kW", precision=3)  # fmt: skip
 _FREQ = replace(_BASE, value="frequency", device_class="frequency", unit="Hz", precision=1,

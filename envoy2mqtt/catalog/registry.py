@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from envoy2mqtt.catalog import (
     batteries,
     collar,
+    counters,
     enpower,
     gateway,
     inverters,
@@ -53,6 +54,12 @@ def _check_rows() -> None:
 
 
 _check_rows()
+
+_COUNTER_ROWS = tuple((s.topic, s.value, s.counter) for s in ALL_SPECS if s.counter is not None)
+LIFETIME_KEYS: frozenset[str] = counters.lifetime_keys(_COUNTER_ROWS)
+"""Payload keys of lifetime counters (rows with ``counter=LIFETIME``), at any depth."""
+DAILY_COUNTERS: tuple[counters.DailyCounter, ...] = counters.daily_counters(_COUNTER_ROWS)
+"""Every daily value the bridge publishes (rows with ``counter=Daily(...)``)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from envoy2mqtt.catalog.counters import Counter
 from envoy2mqtt.catalog.derived import Derived
 from envoy2mqtt.catalog.naming import phase_level
 
@@ -178,6 +179,8 @@ class EntitySpec:
         options: enum-sensor or select options.
         derived: ``value`` is computed from another payload key (ISO timestamp, unit
             conversion, count); see :mod:`envoy2mqtt.catalog.derived`.
+        counter: ``value`` is a lifetime or daily counter the bridge guards
+            (:mod:`envoy2mqtt.catalog.counters`).
         states: the (on, off) JSON values of a binary sensor or switch state.
         condition: when the entity exists.
         control: the control this entity writes, if any.
@@ -208,6 +211,7 @@ class EntitySpec:
     icon: str | None = None
     options: tuple[str, ...] = ()
     derived: Derived | None = None
+    counter: Counter | None = None
     states: tuple[Any, Any] = (True, False)
     condition: Condition = ALWAYS
     control: ControlSpec | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from envoy2mqtt.catalog.counters import LIFETIME, Daily, Period
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     Component,
@@ -24,9 +25,13 @@ _POWER = EntitySpec(
 _TODAY = replace(
     _POWER, value="watt_hours_today", device_class="energy", state_class="total_increasing",
     unit="Wh", suggested_unit="kWh", precision=2,
+    counter=Daily("watt_hours_lifetime", Period.TODAY),
 )  # fmt: skip
-_WEEK = replace(_TODAY, value="watt_hours_last_7_days", state_class=None, precision=1)
-_LIFETIME = replace(_TODAY, value="watt_hours_lifetime", suggested_unit="MWh", precision=3)
+_WEEK = replace(_TODAY, value="watt_hours_last_7_days", state_class=None, precision=1,
+                counter=Daily("watt_hours_lifetime", Period.LAST_7_DAYS))  # fmt: skip
+# The lifetime guard goes by payload key, so it also holds the balanced net lifetime.
+_LIFETIME = replace(_TODAY, value="watt_hours_lifetime", suggested_unit="MWh", precision=3,
+                    counter=LIFETIME)  # fmt: skip
 
 _PROD = when("always", lambda _s: True)
 _CONS = when("data.system_consumption set", lambda s: s.data.system_consumption is not None)
