@@ -13,7 +13,7 @@ copy of these rules exists.
 from __future__ import annotations
 
 import typing
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 import msgspec
 from msgspec import Meta
@@ -61,18 +61,37 @@ class SetStorageMode(msgspec.Struct, frozen=True, tag="storage_mode"):
     """Set the battery storage mode (Envoy names: backup, self-consumption, economy)."""
 
     mode: Annotated[StorageModeName, Meta(title="storage mode")]
+    setting: ClassVar[str] = "mode"
+
+    def setting_value(self) -> str:
+        """The value the tariff's storage settings get."""
+        return self.mode
 
 
 class SetReserveSoc(msgspec.Struct, frozen=True, tag="reserve_soc"):
     """Set the battery reserve state of charge, percent 0-100."""
 
     value: Annotated[Percent, Meta(title="battery reserve")]
+    setting: ClassVar[str] = "reserved_soc"
+
+    def setting_value(self) -> float:
+        """The value the tariff's storage settings get (the firmware's one-decimal float)."""
+        return round(float(self.value), 1)
 
 
 class SetChargeFromGrid(msgspec.Struct, frozen=True, tag="charge_from_grid"):
     """Allow or forbid charging the batteries from the grid."""
 
     enabled: Annotated[bool, Meta(title="charge from grid enabled")]
+    setting: ClassVar[str] = "charge_from_grid"
+
+    def setting_value(self) -> bool:
+        """The value the tariff's storage settings get."""
+        return self.enabled
+
+
+StorageSettingCommand = SetStorageMode | SetReserveSoc | SetChargeFromGrid
+"""Writes of one field (``setting``) of ``tariff.storage_settings``."""
 
 
 Command = (

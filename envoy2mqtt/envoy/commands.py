@@ -23,6 +23,7 @@ from envoy2mqtt.envoy.command_types import (
     SetGridRelay,
     SetReserveSoc,
     SetStorageMode,
+    StorageSettingCommand,
     UpdateDryContactSettings,
 )
 from envoy2mqtt.envoy.commands_base import (
@@ -33,15 +34,7 @@ from envoy2mqtt.envoy.commands_base import (
     require_known,
 )
 from envoy2mqtt.envoy.commands_dry_contacts import encode_settings, merge_settings
-from envoy2mqtt.envoy.commands_extra import (
-    ExtraCommand,
-    SetAcbSleep,
-    SetGeneratorMode,
-    WakeAcb,
-    acb_sleep,
-    acb_wake,
-    generator_mode,
-)
+from envoy2mqtt.envoy.commands_extra import EXTRA_BUILDERS, ExtraCommand
 from envoy2mqtt.envoy.commands_tariff import tariff_body
 from envoy2mqtt.envoy.errors import (
     EnvoyCommandRejected,
@@ -105,27 +98,27 @@ def _tariff_request(tariff: Tariff, storage: StorageSettings) -> WriteRequest:
     return WriteRequest("PUT", endpoints.TARIFF, tariff_body(tariff, storage), groups.TARIFF)
 
 
-def _storage_mode(command: SetStorageMode, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
-    tariff, storage = _storage(probe, data, "storage mode")
-    # With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
-    # write with 200 and then ignores it; turning them off is what makes the mode apply.
-    opt = None if storage.opt_schedules is None else False
-    changed = msgspec.structs.replace(storage, mode=command.mode, opt_schedules=opt)
-    return _tariff_request(tariff, changed)
+_STORAGE_ACTIONS: Final[dict[type[StorageSettingCommand], str]] = {
+    SetStorageMode: "storage mode",
+    SetReserveSoc: "battery reserve",
+    SetChargeFromGrid: "charge from grid",
+}
+
+if _stray := {c.setting for c in _STORAGE_ACTIONS} - set(StorageSettings.__struct_fields__):
+    raise TypeError(f"storage commands set fields StorageSettings lacks: {sorted(_stray)}")
 
 
-def _reserve_soc(command: SetReserveSoc, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
-    tariff, storage = _storage(probe, data, "battery reserve")
-    changed = msgspec.structs.replace(storage, reserved_soc=round(float(command.value), 1))
-    return _tariff_request(tariff, changed)
-
-
-def _charge_from_grid(
-    command: SetChargeFromGrid, probe: ProbeLike, data: EnvoyData
+def _storage_setting(
+    command: StorageSettingCommand, probe: ProbeLike, data: EnvoyData
 ) -> WriteRequest:
-    tariff, storage = _storage(probe, data, "charge from grid")
-    changed = msgspec.structs.replace(storage, charge_from_grid=command.enabled)
-    return _tariff_request(tariff, changed)
+    """PUT the tariff back with one storage setting (``command.setting``) changed."""
+    tariff, storage = _storage(probe, data, _STORAGE_ACTIONS[type(command)])
+    changes: dict[str, Any] = {command.setting: command.setting_value()}
+    if isinstance(command, SetStorageMode) and storage.opt_schedules is not None:
+        # With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
+        # write with 200 and then ignores it; turning them off is what makes the mode apply.
+        changes["opt_schedules"] = False
+    return _tariff_request(tariff, msgspec.structs.replace(storage, **changes))
 
 
 # Every builder takes (command, probe, data) even if it needs less, so dispatch is a lookup
@@ -136,12 +129,10 @@ _BUILDERS: Final[dict[type, _Builder]] = {
     SetGridRelay: _grid_relay,
     SetDryContact: _dry_contact,
     UpdateDryContactSettings: _dry_contact_settings,
-    SetStorageMode: _storage_mode,
-    SetReserveSoc: _reserve_soc,
-    SetChargeFromGrid: _charge_from_grid,
-    SetAcbSleep: acb_sleep,
-    WakeAcb: acb_wake,
-    SetGeneratorMode: generator_mode,
+    SetStorageMode: _storage_setting,
+    SetReserveSoc: _storage_setting,
+    SetChargeFromGrid: _storage_setting,
+    **EXTRA_BUILDERS,
 }
 
 

@@ -6,7 +6,8 @@ sent once, the caller re-reads the returned groups) and are dispatched by it.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta
@@ -76,3 +77,11 @@ def generator_mode(command: SetGeneratorMode, probe: ProbeLike, data: EnvoyData)
     """``POST /ivp/ss/gen_mode``; re-read the generator group."""
     require_features(probe, SupportedFeatures.GENERATOR, "generator mode")
     return WriteRequest("POST", endpoints.GEN_MODE, {"gen_cmd": command.mode}, groups.GENERATOR)
+
+
+EXTRA_BUILDERS: Final[dict[type, Callable[[Any, ProbeLike, EnvoyData], WriteRequest]]] = {
+    SetAcbSleep: acb_sleep,
+    WakeAcb: acb_wake,
+    SetGeneratorMode: generator_mode,
+}
+"""Each command type here and the function that turns it into its request."""
