@@ -41,13 +41,13 @@ from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
 from envoy2mqtt.bridge.schedule import plan_tiers
 from envoy2mqtt.bridge.tariff_watch import TariffWatch
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.envoy.firmware import EnvoyInfo, parse_info
 from envoy2mqtt.envoy.groups import DATA_GROUPS, group_fields
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher
-from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.simulator.fixture_store import FixtureMode, FixtureStore
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ import pytest
 from pydantic import ValidationError
 
 from envoy2mqtt.bridge.worker import EnvoyWorker
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusError
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
-from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import EnvoySettings
 from envoy2mqtt.settings.envoy import GRACE_NORMAL_INTERVALS, default_grace
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge

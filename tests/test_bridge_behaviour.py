@@ -7,7 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.simulator.faults import Fault, FaultKind
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.simulator.server import EnvoySimulator
 from envoy2mqtt.simulator.state import COUNTER_KEYS
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge

@@ -18,8 +18,8 @@ from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions, discovery_payloads
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.envoy.network import primary_interface
-from envoy2mqtt.mqtt.topics import Topics
 from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator

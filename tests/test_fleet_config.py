@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from envoy2mqtt.catalog.discovery import DiscoveryOptions, discovery_payloads
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.settings import ConfigError, Settings, load_settings, summary
 from envoy2mqtt.sharding import Shard, shard_key, shard_of
 from tests.catalog_helpers import snapshot

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from benchmarks._simfleet import clone_fixture
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.sharding import shard_key, shard_of
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from envoy2mqtt.bridge.schedule import TierName, plan_tiers
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from envoy2mqtt.bridge.app import Bridge
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge

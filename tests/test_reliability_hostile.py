@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.envoy.transport import DEFAULT_MAX_BODY
-from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.simulator.faults import Fault, FaultKind
 from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import yaml
 
-from envoy2mqtt.mqtt.topics import Topics
+from envoy2mqtt.catalog.topics import Topics
 from tests.bridge_helpers import Watcher
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import FIXTURES_DIR

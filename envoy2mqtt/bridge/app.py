@@ -25,19 +25,19 @@ from envoy2mqtt.bridge.fleet import FleetMember
 from envoy2mqtt.bridge.health import BridgeStats, health_payload
 from envoy2mqtt.bridge.http import HealthView, start_health_server
 from envoy2mqtt.bridge.info import info_payload
-from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS, LifetimeGuard
+from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
 from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
 from envoy2mqtt.bridge.tasks import cancel_and_wait
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
-from envoy2mqtt.catalog.registry import ALL_SPECS
+from envoy2mqtt.catalog.registry import LIFETIME_KEYS
+from envoy2mqtt.catalog.topics import sanitize_level
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
 from envoy2mqtt.mqtt.retained import scan_retained
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
-from envoy2mqtt.mqtt.topics import sanitize_level
 from envoy2mqtt.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,9 +49,8 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def lifetime_keys() -> frozenset[str]:
-    """Payload keys of lifetime counters: ``total_increasing`` rows that never reset daily."""
-    rows = {s.value for s in ALL_SPECS if s.state_class == "total_increasing"}
-    return frozenset({k for k in rows if "today" not in k} | LIFETIME_KEYS)
+    """Payload keys of lifetime counters (catalogue rows with ``counter=LIFETIME``)."""
+    return LIFETIME_KEYS
 
 
 def max_pending_publishes(envoys: int) -> int:

@@ -33,51 +33,21 @@ captured firmware reports 0 for its daily values, and Home Assistant has no enti
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import fnmatch
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from envoy2mqtt.catalog.counters import DailyCounter, Period
+from envoy2mqtt.catalog.registry import DAILY_COUNTERS
+
 _LOGGER = logging.getLogger(__name__)
 
 
-class Period(enum.StrEnum):
-    """What a daily counter spans."""
-
-    TODAY = "today"
-    LAST_7_DAYS = "last_7_days"
-
-
-@dataclass(frozen=True)
-class DailyCounter:
-    """One daily value in the state payloads.
-
-    Attributes:
-        topic: state topic suffix under ``<base>/<sn>/``; ``*`` matches one level.
-        key: the payload key (also inside nested objects such as ``phases``).
-        lifetime: the key of the lifetime counter in the same object.
-        period: what the value spans.
-    """
-
-    topic: str
-    key: str
-    lifetime: str
-    period: Period
-
-
-_SYSTEM = ("production", "consumption")
-
-#: Every daily value the bridge publishes (a test walks every fixture's payloads for more).
-DAILY_COUNTERS: tuple[DailyCounter, ...] = (
-    *(DailyCounter(t, "watt_hours_today", "watt_hours_lifetime", Period.TODAY) for t in _SYSTEM),
-    *(
-        DailyCounter(t, "watt_hours_last_7_days", "watt_hours_lifetime", Period.LAST_7_DAYS)
-        for t in _SYSTEM
-    ),
-    DailyCounter("inverters/*", "energy_today", "lifetime_energy", Period.TODAY),
-)
+# Every daily value the bridge publishes comes from the rows that declare it
+# (``counter=Daily(...)``); a test walks every fixture's payloads for more.
+__all__ = ["DAILY_COUNTERS", "DailyCounter", "DailyGuard", "Period"]
 
 #: Share of the held value a "today" reading may reach and still be a day reset (rule 2c).
 RESET_SHARE = 0.5

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from envoy2mqtt.bridge.ownership import Ownership
 from envoy2mqtt.bridge.worker import EnvoyWorker
+from envoy2mqtt.catalog.topics import sanitize_level
 from envoy2mqtt.mqtt.router import CommandRouter
 from envoy2mqtt.mqtt.session import MqttSession
-from envoy2mqtt.mqtt.topics import sanitize_level
 from envoy2mqtt.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)

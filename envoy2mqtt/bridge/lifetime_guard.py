@@ -26,27 +26,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeGuard
 
+from envoy2mqtt.catalog.registry import LIFETIME_KEYS
+
 _LOGGER = logging.getLogger(__name__)
 
-#: Payload keys that carry lifetime (``total_increasing``) counters in the state payloads.
-LIFETIME_KEYS: frozenset[str] = frozenset(
-    {
-        "watt_hours_lifetime",
-        "lifetime_energy",
-        "energy_delivered",
-        "energy_received",
-        "lifetime_energy_delivered",
-        "lifetime_energy_received",
-        "lifetime_battery_energy_charged",
-        "lifetime_battery_energy_discharged",
-        "lifetime_production",
-        "lifetime_consumption",
-    }
-)
+__all__ = ["LIFETIME_KEYS", "LifetimeGuard", "is_lifetime_key"]
 
 
 def is_lifetime_key(key: str) -> bool:
-    """Return True when ``key`` names a lifetime counter (default predicate)."""
+    """Return True when ``key`` names a lifetime counter (rows with ``counter=LIFETIME``)."""
     return key in LIFETIME_KEYS
 
 

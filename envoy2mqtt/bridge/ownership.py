@@ -34,8 +34,8 @@ from collections.abc import Awaitable, Callable
 
 import aiomqtt
 
+from envoy2mqtt.catalog.topics import sanitize_level
 from envoy2mqtt.mqtt.session import MqttSession
-from envoy2mqtt.mqtt.topics import sanitize_level
 
 __all__ = ["Ownership"]
 

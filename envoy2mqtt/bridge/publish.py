@@ -25,11 +25,11 @@ from envoy2mqtt.catalog.discovery import (
 )
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
-from envoy2mqtt.catalog.volatile import volatile_keys
+from envoy2mqtt.catalog.state_topics import volatile_keys
+from envoy2mqtt.catalog.topics import Topics, sanitize_level
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from envoy2mqtt.mqtt.retained import RetainedScan
-from envoy2mqtt.mqtt.topics import Topics, sanitize_level
 
 _LOGGER = logging.getLogger(__name__)
 

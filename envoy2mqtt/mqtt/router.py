@@ -31,9 +31,9 @@ import msgspec
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from envoy2mqtt.catalog.topics import SetTopic, Topics
 from envoy2mqtt.mqtt.publisher import encode_payload
 from envoy2mqtt.mqtt.session import MqttSession
-from envoy2mqtt.mqtt.topics import SetTopic, Topics
 
 __all__ = ["BirthHook", "CommandHandler", "CommandResult", "CommandRouter"]
 

@@ -31,6 +31,7 @@ import aiomqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.mqtt.client import (
     MqttAuthError,
     MqttFatalError,
@@ -39,7 +40,6 @@ from envoy2mqtt.mqtt.client import (
     tls_context,
 )
 from envoy2mqtt.mqtt.connect_errors import fatal_error
-from envoy2mqtt.mqtt.topics import Topics
 from envoy2mqtt.settings import MqttSettings
 from envoy2mqtt.tls_errors import scrub_reprs
 
