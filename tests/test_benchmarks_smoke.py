@@ -157,6 +157,15 @@ def test_fleet_splits_over_named_instances() -> None:
     assert sum(served) == 4  # shards do not overlap and leave nothing out
 
 
+def test_footprint_runs_envoy2mqtt_run_and_lists_its_imports() -> None:
+    out = _run("benchmarks.footprint", "--duration=0", "--top=3", timeout=150)
+    row = _table_row(out, "yes")  # the Envoy came online through the real `envoy2mqtt run`
+    assert float(row[2]) > 0  # RSS of that process was read
+    assert int(row[4]) > 100  # modules parsed from its -X importtime output
+    assert "jwt=no" in out  # the optional-package line is printed
+    assert "| envoy2mqtt" in out  # and the slowest top-level imports
+
+
 def test_latency_runs_and_reports_both_paths() -> None:
     out = _run(
         "benchmarks.latency",
