@@ -112,7 +112,7 @@ def _compile_uncached(text: str) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
     ``re.compile`` keeps every pattern it compiles in a module cache of up to 512 entries.
     This one is rebuilt whenever a secret is added (each Envoy's token) and holds all of
     them, so the superseded copies would stay alive: memory quadratic in the number of
-    Envoys (≈ 280 MiB of a 200-Envoy bridge). Purging costs other callers of the ``re``
+    Envoys (≈ 200 MiB of a 200-Envoy bridge). Purging costs other callers of the ``re``
     functions one recompile each, once per new secret.
     """
     compiled = (re.compile(text), re.compile(text.encode()))
