@@ -21,9 +21,8 @@ from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusErro
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.settings import EnvoySettings
 from envoy2mqtt.settings.envoy import GRACE_NORMAL_INTERVALS, default_grace
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.bridge_helpers import Watcher
+from tests.plugins.stack import BridgeStack
 from tests.test_bridge_worker import FakeClient, Info, Probe, Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,41 +73,32 @@ def test_config_comment_states_the_validation() -> None:
 
 @pytest.mark.parametrize(("grace", "expected"), [(None, 6.0), (3.5, 3.5)])
 async def test_offline_only_after_the_grace_and_online_with_the_next_good_poll(
-    mosquitto: Mosquitto,
-    envoy_simulator: StartSimulator,
-    tmp_path: Path,
-    grace: float | None,
-    expected: float,
+    bridge_stack: BridgeStack, watcher: Watcher, grace: float | None, expected: float
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    sim = await bridge_stack.sim(FIXTURE)
     availability = T.availability(sim.serial)
     envoy: dict[str, Any] = {"intervals": {"fast": 1, "normal": 2, "slow": 4}}
     if grace is not None:
         envoy["availability_grace"] = grace
-    settings = bridge_settings(mosquitto.port, [sim], tmp_path)
+    settings = bridge_stack.settings(sim)
     settings.envoys[0] = settings.envoys[0].model_copy(update=_envoy_update(envoy))
     assert settings.envoys[0].grace() == expected
     loop = asyncio.get_running_loop()
-    try:
-        async with running_bridge(settings) as bridge:
-            await watcher.wait(lambda w: w.latest.get(availability) == b"online")
-            worker = bridge.workers[0]
-            failed_before = worker.stats.polls_failed
-            await sim.stop_listening()
-            await watcher.wait(lambda w: w.latest.get(availability) == b"offline", 30)
-            offline_at = loop.time()
-            last_ok = worker.availability._last_ok
-            assert last_ok is not None
-            # not earlier than the rule, although unreachable polls kept failing meanwhile
-            assert offline_at - last_ok > expected
-            assert worker.stats.polls_failed - failed_before >= 2
-            await sim.resume_listening()
-            await watcher.wait(lambda w: w.latest.get(availability) == b"online", 30)
-            assert worker.availability.online
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(settings) as bridge:
+        await watcher.wait(lambda w: w.latest.get(availability) == b"online")
+        worker = bridge.workers[0]
+        failed_before = worker.stats.polls_failed
+        await sim.stop_listening()
+        await watcher.wait(lambda w: w.latest.get(availability) == b"offline", 30)
+        offline_at = loop.time()
+        last_ok = worker.availability._last_ok
+        assert last_ok is not None
+        # not earlier than the rule, although unreachable polls kept failing meanwhile
+        assert offline_at - last_ok > expected
+        assert worker.stats.polls_failed - failed_before >= 2
+        await sim.resume_listening()
+        await watcher.wait(lambda w: w.latest.get(availability) == b"online", 30)
+        assert worker.availability.online
 
 
 def _envoy_update(envoy: dict[str, Any]) -> dict[str, Any]:

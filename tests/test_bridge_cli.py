@@ -13,7 +13,7 @@ import yaml
 
 from tests.bridge_helpers import Watcher
 from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 
 
 async def run_cli(
@@ -104,9 +104,9 @@ async def test_refused_broker_login_exits_1_with_a_clear_message(tmp_path: Path)
 
 
 async def test_sigterm_stops_gracefully_with_offline_published(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    sim = await envoy_simulator("8.3.5169_with_generator")
+    sim = await bridge_stack.sim("8.3.5169_with_generator")
     config = write_config(
         tmp_path / "config.yaml",
         {
@@ -115,8 +115,6 @@ async def test_sigterm_stops_gracefully_with_offline_published(
             "token_cache_dir": str(tmp_path / "tokens"),
         },
     )
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     availability = f"envoy2mqtt/{sim.serial}/availability"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "envoy2mqtt", "run", "--config", str(config),
@@ -131,7 +129,6 @@ async def test_sigterm_stops_gracefully_with_offline_published(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-        await watcher.stop()
     assert proc.returncode == 0, err.decode()
     assert retained[availability] == b"offline"
     assert retained["envoy2mqtt/bridge/state"] == b"offline"

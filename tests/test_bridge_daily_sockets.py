@@ -5,17 +5,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.simulator.server import EnvoySimulator
 from envoy2mqtt.simulator.state import COUNTER_KEYS
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
-from tests.reliability_helpers import enlighten_for, enlighten_settings, messages
+from tests.bridge_helpers import Watcher
+from tests.plugins.stack import BridgeStack
+from tests.reliability_helpers import messages
 
 T = Topics("envoy2mqtt")
 FIXTURE = "8.3.5169_with_generator"  # serves /home with timezone US/Central
@@ -50,43 +48,38 @@ def _bumped(doc: Any, by: float) -> Any:
 
 
 async def test_reboot_zeros_of_daily_counters_are_held_and_the_recovery_published(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack,
+    watcher: Watcher,
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
-    cloud = await enlighten_for(envoy_simulator, FIXTURE, sim)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    sim = await bridge_stack.sim(FIXTURE)
     topics = {name: T.state(sim.serial, name) for name in ("production", "consumption")}
     slug = sim.state.store.resolve(PRODUCTION_JSON)
-    settings = enlighten_settings(mosquitto.port, sim, cloud, tmp_path)
-    try:
-        async with running_bridge(settings):
-            await watcher.wait(lambda w: all(t in w.latest for t in topics.values()))
-            before = {name: watcher.json(t) for name, t in topics.items()}
-            assert before["production"]["watt_hours_today"] > 0
-            captured = copy.deepcopy(sim.document(PRODUCTION_JSON))
-            start = len(watcher.log)
-            await sim.reboot()  # every counter reads 0 from now on, tokens revoked
-            served = sim.document(PRODUCTION_JSON)
-            assert served["production"][1]["whToday"] == served["consumption"][0]["whToday"] == 0
-            for entry in served["production"] + served["consumption"]:
-                entry["wNow"] = 0  # as a booting Envoy reports
-            # the zeros went through the bridge: power is published as read, 0 W ...
-            await watcher.wait(lambda w: w.json(topics["production"])["watts_now"] == 0, 30)
-            sim.requests.clear()
-            await sim.requests.wait_for(
-                lambda _e: len([e for e in sim.requests.entries(path="/production.json")
-                                if e.status == 200]) >= 2,
-                15,
-            )  # fmt: skip
-            held = {name: watcher.json(t) for name, t in topics.items()}
-            # ... and the Envoy comes back with its counters a little higher: at once
-            sim.state.set_doc(slug, _bumped(captured, 500))
-            for name, topic in topics.items():
-                want = before[name]["watt_hours_today"] + 500
-                await watcher.wait(lambda w, t=topic, v=want: w.json(t)["watt_hours_today"] == v)
-    finally:
-        await watcher.stop()
+    settings = await bridge_stack.enlighten_settings(sim, FIXTURE)
+    async with bridge_stack.bridge(settings):
+        await watcher.wait(lambda w: all(t in w.latest for t in topics.values()))
+        before = {name: watcher.json(t) for name, t in topics.items()}
+        assert before["production"]["watt_hours_today"] > 0
+        captured = copy.deepcopy(sim.document(PRODUCTION_JSON))
+        start = len(watcher.log)
+        await sim.reboot()  # every counter reads 0 from now on, tokens revoked
+        served = sim.document(PRODUCTION_JSON)
+        assert served["production"][1]["whToday"] == served["consumption"][0]["whToday"] == 0
+        for entry in served["production"] + served["consumption"]:
+            entry["wNow"] = 0  # as a booting Envoy reports
+        # the zeros went through the bridge: power is published as read, 0 W ...
+        await watcher.wait(lambda w: w.json(topics["production"])["watts_now"] == 0, 30)
+        sim.requests.clear()
+        await sim.requests.wait_for(
+            lambda _e: len([e for e in sim.requests.entries(path="/production.json")
+                            if e.status == 200]) >= 2,
+            15,
+        )  # fmt: skip
+        held = {name: watcher.json(t) for name, t in topics.items()}
+        # ... and the Envoy comes back with its counters a little higher: at once
+        sim.state.set_doc(slug, _bumped(captured, 500))
+        for name, topic in topics.items():
+            want = before[name]["watt_hours_today"] + 500
+            await watcher.wait(lambda w, t=topic, v=want: w.json(t)["watt_hours_today"] == v)
     for name, topic in topics.items():
         for key in DAILY:
             assert held[name][key] == before[name][key], (name, key)
@@ -96,28 +89,23 @@ async def test_reboot_zeros_of_daily_counters_are_held_and_the_recovery_publishe
 
 
 async def test_the_day_reset_passes_at_the_envoys_midnight_and_not_before(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator(FIXTURE, live_seed=5)  # counters grow on every read
+    sim = await bridge_stack.sim(FIXTURE, live_seed=5)  # counters grow on every read
     sim.set_clock(MIDNIGHT - 120)  # 23:58 on the gateway's clock, in its zone (Chicago)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     production = T.state(sim.serial, "production")
 
     def todays(since: int = 0) -> list[Any]:
         return [json.loads(p)["watt_hours_today"] for p in messages(watcher, production, since)]
 
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            # a rise: the counter is known to count 1 August
-            await watcher.wait(lambda _w: len(set(todays())) >= 2)
-            before, start = todays()[-1], len(watcher.log)
-            sim.document(PRODUCTION_JSON)["production"][1]["whToday"] = 10  # drop, same day
-            await polled(sim, "/production.json", 3)
-            held = todays(start)
-            sim.set_clock(MIDNIGHT + 60)  # 00:01: the gateway's day rolled over
-            await polled(sim, "/info", 1)
-            await watcher.wait(lambda w: w.json(production)["watt_hours_today"] < 100)
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        # a rise: the counter is known to count 1 August
+        await watcher.wait(lambda _w: len(set(todays())) >= 2)
+        before, start = todays()[-1], len(watcher.log)
+        sim.document(PRODUCTION_JSON)["production"][1]["whToday"] = 10  # drop, same day
+        await polled(sim, "/production.json", 3)
+        held = todays(start)
+        sim.set_clock(MIDNIGHT + 60)  # 00:01: the gateway's day rolled over
+        await polled(sim, "/info", 1)
+        await watcher.wait(lambda w: w.json(production)["watt_hours_today"] < 100)
     assert all(value >= before for value in held), (before, held)

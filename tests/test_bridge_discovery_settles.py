@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -19,10 +18,9 @@ import pytest
 from envoy2mqtt.catalog.discovery import discovery_payloads
 from envoy2mqtt.catalog.registry import entities
 from envoy2mqtt.catalog.spec import DeviceKind
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.bridge_helpers import Watcher
 from tests.catalog_helpers import snapshot
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 
 ENPOWER_SYSTEMS = ["7.3.517", "8.3.5169_with_generator"]
 STORAGE_CONTROLS = {"charge_from_grid", "storage_mode", "reserve_soc"}  # control names
@@ -64,22 +62,17 @@ def _device_of_each_component(log: list[tuple[str, bytes, bool]]) -> dict[str, s
 
 @pytest.mark.parametrize("name", ENPOWER_SYSTEMS)
 async def test_a_fresh_start_announces_every_entity_on_its_final_device_only(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path, name: str
+    bridge_stack: BridgeStack, watcher: Watcher, name: str
 ) -> None:
-    sim = await envoy_simulator(name)
+    sim = await bridge_stack.sim(name)
     final = {t: set(c["cmps"]) for t, c in discovery_payloads(snapshot(name)).items()}
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(
-                lambda w: all(
-                    set(json.loads(w.latest.get(t) or b'{"cmps": {}}')["cmps"]) >= cmps
-                    for t, cmps in final.items()
-                ),
-                60,
-            )
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        await watcher.wait(
+            lambda w: all(
+                set(json.loads(w.latest.get(t) or b'{"cmps": {}}')["cmps"]) >= cmps
+                for t, cmps in final.items()
+            ),
+            60,
+        )
     moved = {uid: t for uid, t in _device_of_each_component(watcher.log).items() if len(t) > 1}
     assert moved == {}

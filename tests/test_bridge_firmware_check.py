@@ -7,14 +7,10 @@ firmware interval the only ``/info`` reads after start-up are the ones an outage
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from envoy2mqtt.bridge.schedule import TierName
 from envoy2mqtt.simulator.server import EnvoySimulator
-from tests.bridge_helpers import Watcher, running_bridge
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
-from tests.reliability_helpers import enlighten_for, enlighten_settings
+from tests.bridge_helpers import Watcher
+from tests.plugins.stack import BridgeStack
 
 FIXTURE = "8.3.5169_with_generator"
 NEW_FIRMWARE = "8.3.9999"
@@ -38,13 +34,12 @@ async def _shows_firmware(watcher: Watcher, sim: EnvoySimulator, firmware: str) 
 
 
 async def test_firmware_is_rechecked_on_its_interval_even_without_a_reboot(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
-    cloud = await enlighten_for(envoy_simulator, FIXTURE, sim)
+    sim = await bridge_stack.sim(FIXTURE)
     intervals = {"fast": 1, "normal": 1, "slow": 3600, "firmware": 1}
-    async with running_bridge(
-        enlighten_settings(mosquitto.port, sim, cloud, tmp_path, intervals)
+    async with bridge_stack.bridge(
+        await bridge_stack.enlighten_settings(sim, FIXTURE, intervals)
     ) as bridge:
         await _online_with_states(watcher, sim)
         [worker] = bridge.workers
@@ -56,14 +51,13 @@ async def test_firmware_is_rechecked_on_its_interval_even_without_a_reboot(
 
 
 async def test_envoy_back_after_an_outage_is_rechecked_at_once(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
-    cloud = await enlighten_for(envoy_simulator, FIXTURE, sim)
+    sim = await bridge_stack.sim(FIXTURE)
     availability = f"envoy2mqtt/{sim.serial}/availability"
     tariff = "/admin/lib/tariff"
     intervals = {"fast": 1, "normal": 1, "slow": 1, "firmware": 3600}
-    async with running_bridge(enlighten_settings(mosquitto.port, sim, cloud, tmp_path, intervals)):
+    async with bridge_stack.bridge(await bridge_stack.enlighten_settings(sim, FIXTURE, intervals)):
         await _online_with_states(watcher, sim)
         # Setup and the firmware tier's first tick read /info; the slow tier never does.
         await sim.requests.wait_for(lambda _e: _info_reads(sim) >= 2, 15)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.envoy.network import primary_interface
-from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.bridge_helpers import FIXTURES, Watcher
+from tests.plugins.stack import BridgeStack
 
 FIXTURE_NAMES = [
     "3.17.3",
@@ -58,9 +56,9 @@ def _gateway_stable(payload: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("fixture", FIXTURE_NAMES)
 async def test_states_and_discovery_match_the_catalogue(
-    fixture: str, mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, fixture: str
 ) -> None:
-    sim = await envoy_simulator(fixture, mode="golden")
+    sim = await bridge_stack.sim(fixture, mode="golden")
     snapshot = expected_snapshot(fixture)
     topics = Topics("envoy2mqtt")
     expected_states = {
@@ -69,20 +67,15 @@ async def test_states_and_discovery_match_the_catalogue(
     }
     options = DiscoveryOptions(controls=ControlFlags())
     expected_discovery = discovery_payloads(snapshot, options)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: set(expected_states) <= set(w.latest))
-            await watcher.wait(lambda w: set(expected_discovery) <= set(w.latest))
-            gateway = topics.state(snapshot.serial, "gateway")
-            mac = expected_states[gateway].get("mac")
-            await watcher.wait(lambda w: w.json(gateway).get("mac") == mac)
-            availability = topics.availability(snapshot.serial)
-            await watcher.wait(lambda w: w.latest.get(availability) == b"online")
-            retained = await watcher.retained_now("envoy2mqtt/#", "homeassistant/#")
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        await watcher.wait(lambda w: set(expected_states) <= set(w.latest))
+        await watcher.wait(lambda w: set(expected_discovery) <= set(w.latest))
+        gateway = topics.state(snapshot.serial, "gateway")
+        mac = expected_states[gateway].get("mac")
+        await watcher.wait(lambda w: w.json(gateway).get("mac") == mac)
+        availability = topics.availability(snapshot.serial)
+        await watcher.wait(lambda w: w.latest.get(availability) == b"online")
+        retained = await watcher.retained_now("envoy2mqtt/#", "homeassistant/#")
 
     root = topics.device_prefix(snapshot.serial) + "/"
     published_states = {t for t in retained if t.startswith(root)} - {availability}
@@ -107,40 +100,31 @@ async def test_states_and_discovery_match_the_catalogue(
 
 
 async def test_component_discovery_mode_and_disabled_discovery(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
     fixture = "8.3.5169_with_generator"
-    sim = await envoy_simulator(fixture, mode="golden")
+    sim = await bridge_stack.sim(fixture, mode="golden")
     # a token-firmware Envoy has a token expiry, which the golden snapshot lacks
     snapshot = dataclasses.replace(expected_snapshot(fixture), token_expires_at=1)
     expected = discovery_payloads(snapshot, DiscoveryOptions(mode="component"))
     assert all(t.startswith("homeassistant/") and t.count("/") == 4 for t in expected)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     production = Topics("envoy2mqtt").state(snapshot.serial, "production")
-    try:
-        settings = bridge_settings(
-            mosquitto.port, [sim], tmp_path, homeassistant={"discovery_mode": "component"}
+    settings = bridge_stack.settings(sim, homeassistant={"discovery_mode": "component"})
+    async with bridge_stack.bridge(settings):
+        # equality, not inclusion: configs of a provisional storage owner must be gone
+        await watcher.wait(
+            lambda w: {t for t in w.latest if t.startswith("homeassistant/")} == set(expected)
         )
-        async with running_bridge(settings):
-            # equality, not inclusion: configs of a provisional storage owner must be gone
-            await watcher.wait(
-                lambda w: {t for t in w.latest if t.startswith("homeassistant/")} == set(expected)
-            )
-        retained = await watcher.retained_now("homeassistant/#")
-        assert set(retained) == set(expected)
+    retained = await watcher.retained_now("homeassistant/#")
+    assert set(retained) == set(expected)
 
-        # discovery off: nothing new under the prefix, the old configs are left alone
-        # (they belong to whoever enabled them; a user can clear them deliberately)
-        for topic in expected:
-            await watcher.publish(topic, b"", retain=True)
-        await watcher.wait(lambda w: not any(t.startswith("homeassistant/") for t in w.latest))
-        watcher.latest.pop(production, None)
-        settings = bridge_settings(
-            mosquitto.port, [sim], tmp_path, homeassistant={"enabled": False}
-        )
-        async with running_bridge(settings):
-            await watcher.wait(lambda w: production in w.latest)
-        assert await watcher.retained_now("homeassistant/#") == {}
-    finally:
-        await watcher.stop()
+    # discovery off: nothing new under the prefix, the old configs are left alone
+    # (they belong to whoever enabled them; a user can clear them deliberately)
+    for topic in expected:
+        await watcher.publish(topic, b"", retain=True)
+    await watcher.wait(lambda w: not any(t.startswith("homeassistant/") for t in w.latest))
+    watcher.latest.pop(production, None)
+    settings = bridge_stack.settings(sim, homeassistant={"enabled": False})
+    async with bridge_stack.bridge(settings):
+        await watcher.wait(lambda w: production in w.latest)
+    assert await watcher.retained_now("homeassistant/#") == {}

@@ -9,7 +9,7 @@ from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 
 T = Topics("envoy2mqtt")
 
@@ -21,75 +21,56 @@ async def polled_again(sim: EnvoySimulator, path: str, times: int = 2) -> None:
 
 
 async def test_one_bridge_serves_several_envoys(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     sims = [
-        await envoy_simulator("8.3.5169_with_generator"),
-        await envoy_simulator("7.3.466_with_cts_3phase"),
-        await envoy_simulator("3.17.3", mode="golden"),
+        await bridge_stack.sim("8.3.5169_with_generator"),
+        await bridge_stack.sim("7.3.466_with_cts_3phase"),
+        await bridge_stack.sim("3.17.3", mode="golden"),
     ]
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     wanted = {T.availability(s.serial) for s in sims}
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, sims, tmp_path)):
-            await watcher.wait(lambda w: all(w.latest.get(t) == b"online" for t in wanted))
-            await watcher.wait(
-                lambda w: all(T.state(s.serial, "production") in w.latest for s in sims)
-            )
-            await watcher.wait(lambda w: len(w.json(T.bridge_info).get("envoys", [])) == 3)
-            info = watcher.json(T.bridge_info)
-    finally:
-        await watcher.stop()
+    async with running_bridge(bridge_settings(mosquitto.port, sims, tmp_path)):
+        await watcher.wait(lambda w: all(w.latest.get(t) == b"online" for t in wanted))
+        await watcher.wait(lambda w: all(T.state(s.serial, "production") in w.latest for s in sims))
+        await watcher.wait(lambda w: len(w.json(T.bridge_info).get("envoys", [])) == 3)
+        info = watcher.json(T.bridge_info)
     assert sorted(e["serial"] for e in info["envoys"]) == sorted(s.serial for s in sims)
     assert all(e["online"] for e in info["envoys"])
 
 
 async def test_firmware_change_reprobes_and_republishes(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator("8.3.5169_with_generator")
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    sim = await bridge_stack.sim("8.3.5169_with_generator")
     gateway = T.state(sim.serial, "gateway")
     config = f"homeassistant/device/envoy2mqtt_{sim.serial}/config"
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: w.json(gateway).get("firmware") == "8.3.5169")
-            await watcher.wait(lambda w: config in w.latest)
-            sim.state.set_firmware("8.3.9999")
-            await watcher.wait(lambda w: w.json(gateway).get("firmware") == "8.3.9999")
-            await watcher.wait(lambda w: b"8.3.9999" in w.latest.get(config, b""))
-            await watcher.wait(
-                lambda w: w.json(T.bridge_info)["envoys"][0]["firmware"] == "8.3.9999"
-            )
-            assert watcher.latest[T.availability(sim.serial)] == b"online"
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        await watcher.wait(lambda w: w.json(gateway).get("firmware") == "8.3.5169")
+        await watcher.wait(lambda w: config in w.latest)
+        sim.state.set_firmware("8.3.9999")
+        await watcher.wait(lambda w: w.json(gateway).get("firmware") == "8.3.9999")
+        await watcher.wait(lambda w: b"8.3.9999" in w.latest.get(config, b""))
+        await watcher.wait(lambda w: w.json(T.bridge_info)["envoys"][0]["firmware"] == "8.3.9999")
+        assert watcher.latest[T.availability(sim.serial)] == b"online"
 
 
 async def test_lifetime_counters_hold_across_a_counter_reset(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator("8.3.5169_with_generator")
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    sim = await bridge_stack.sim("8.3.5169_with_generator")
     production = T.state(sim.serial, "production")
     meter = T.state(sim.serial, "meters/production")
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: production in w.latest and meter in w.latest)
-            lifetime = watcher.json(production)["watt_hours_lifetime"]
-            today = watcher.json(production)["watt_hours_today"]
-            delivered = watcher.json(meter)["energy_delivered"]
-            assert lifetime > 0
-            assert delivered > 0
-            sim.state.reset_counters()  # what an Envoy reports right after a reboot
-            await polled_again(sim, "/production.json", 2)
-            await polled_again(sim, "/ivp/meters/readings", 2)
-            retained = await watcher.retained_now(production, meter)
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        await watcher.wait(lambda w: production in w.latest and meter in w.latest)
+        lifetime = watcher.json(production)["watt_hours_lifetime"]
+        today = watcher.json(production)["watt_hours_today"]
+        delivered = watcher.json(meter)["energy_delivered"]
+        assert lifetime > 0
+        assert delivered > 0
+        sim.state.reset_counters()  # what an Envoy reports right after a reboot
+        await polled_again(sim, "/production.json", 2)
+        await polled_again(sim, "/ivp/meters/readings", 2)
+        retained = await watcher.retained_now(production, meter)
     assert json.loads(retained[production])["watt_hours_lifetime"] == lifetime
     assert json.loads(retained[meter])["energy_delivered"] == delivered
     # today's energy did drop to 0 on the device, within its day: held by the daily guard

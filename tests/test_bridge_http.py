@@ -10,9 +10,9 @@ import pytest
 
 from envoy2mqtt.bridge.health import BridgeStats, EnvoyStats, health_payload, rss_bytes
 from envoy2mqtt.bridge.http import HealthView, metrics_text, start_health_server
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.bridge_helpers import Watcher, bridge_settings
 from tests.plugins.mosquitto import Mosquitto, free_port
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 
 
 class State:
@@ -81,23 +81,16 @@ def test_health_payload_reports_the_newest_error() -> None:
 
 
 async def test_bridge_serves_the_endpoints_when_configured(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator("8.3.5169_with_generator")
+    sim = await bridge_stack.sim("8.3.5169_with_generator")
     port = free_port()
-    settings = bridge_settings(
-        mosquitto.port, [sim], tmp_path, health={"port": port, "bind": "127.0.0.1"}
-    )
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    settings = bridge_stack.settings(sim, health={"port": port, "bind": "127.0.0.1"})
     availability = f"envoy2mqtt/{sim.serial}/availability"
-    try:
-        async with running_bridge(settings):
-            await watcher.wait(lambda w: w.latest.get(availability) == b"online")
-            assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
-            assert (await get(f"http://127.0.0.1:{port}/readyz"))[0] == 200
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(settings):
+        await watcher.wait(lambda w: w.latest.get(availability) == b"online")
+        assert (await get(f"http://127.0.0.1:{port}/healthz"))[0] == 200
+        assert (await get(f"http://127.0.0.1:{port}/readyz"))[0] == 200
     with pytest.raises(aiohttp.ClientConnectionError):
         await get(f"http://127.0.0.1:{port}/healthz")
 
@@ -108,9 +101,9 @@ def _metric(text: str, name: str) -> float:
 
 
 async def test_metrics_are_current_at_scrape_time(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    sim = await envoy_simulator("8.3.5169_with_generator")
+    sim = await bridge_stack.sim("8.3.5169_with_generator")
     port = free_port()
     settings = bridge_settings(
         mosquitto.port,
@@ -119,20 +112,15 @@ async def test_metrics_are_current_at_scrape_time(
         health={"port": port, "bind": "127.0.0.1"},
         publish={"health_interval": 3600},  # bridge/health (and its copy) never in this test
     )
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     production = f"envoy2mqtt/{sim.serial}/production"
-    try:
-        async with running_bridge(settings) as bridge:
-            await watcher.wait(lambda w: production in w.latest)
-            # Each was published by the session before it arrived (the retained scan has its
-            # own connection).
-            seen = sum("/bridge/scan/" not in topic for topic, _, _ in watcher.log)
-            status, text = await get(f"http://127.0.0.1:{port}/metrics")
-            assert status == 200
-            published = _metric(text, "envoy2mqtt_messages_published_total")
-            assert published >= seen > 0
-            assert published <= bridge.session.stats.published
-            assert bridge.stats.messages_published == 0  # only the health loop copies it
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(settings) as bridge:
+        await watcher.wait(lambda w: production in w.latest)
+        # Each was published by the session before it arrived (the retained scan has its
+        # own connection).
+        seen = sum("/bridge/scan/" not in topic for topic, _, _ in watcher.log)
+        status, text = await get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200
+        published = _metric(text, "envoy2mqtt_messages_published_total")
+        assert published >= seen > 0
+        assert published <= bridge.session.stats.published
+        assert bridge.stats.messages_published == 0  # only the health loop copies it

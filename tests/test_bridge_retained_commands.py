@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +17,8 @@ import pytest
 from envoy2mqtt.bridge.app import Bridge
 from envoy2mqtt.mqtt.router import RETAINED_ERROR
 from envoy2mqtt.simulator.server import EnvoySimulator
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.bridge_helpers import Watcher
+from tests.plugins.stack import BridgeStack
 from tests.reliability_helpers import command_writes
 
 FIXTURE = "7.3.517"  # IQ Batteries + tariff: storage commands exist
@@ -46,12 +44,9 @@ class Env:
 
 
 def _bridge(
-    mosquitto: Mosquitto, sim: EnvoySimulator, tmp_path: Path, protocol: str
+    stack: BridgeStack, sim: EnvoySimulator, protocol: str
 ) -> contextlib.AbstractAsyncContextManager[Bridge]:
-    settings = bridge_settings(
-        mosquitto.port, [sim], tmp_path, controls=STORAGE, mqtt={"protocol": protocol}
-    )
-    return running_bridge(settings)
+    return stack.bridge(stack.settings(sim, controls=STORAGE, mqtt={"protocol": protocol}))
 
 
 def _set_topics(retained: dict[str, bytes]) -> list[str]:
@@ -60,19 +55,17 @@ def _set_topics(retained: dict[str, bytes]) -> list[str]:
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_retained_command_waiting_at_start_is_refused_cleared_and_sends_nothing(
-    mosquitto: Mosquitto,
-    envoy_simulator: StartSimulator,
+    bridge_stack: BridgeStack,
     watcher: Watcher,
-    tmp_path: Path,
     protocol: str,
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     env = Env(watcher, f"envoy2mqtt/{sim.serial}")
     index = len(watcher.log)
     await watcher.publish(
         f"{env.base}/reserve_soc/set", '{"value": 5, "transaction": "stale"}', retain=True
     )
-    async with _bridge(mosquitto, sim, tmp_path, protocol):
+    async with _bridge(bridge_stack, sim, protocol):
         refused = await env.next_result("reserve_soc", index)
         assert refused == {"status": "error", "error": RETAINED_ERROR, "transaction": "stale"}
         assert _set_topics(await env.retained_commands()) == []
@@ -90,11 +83,11 @@ async def test_retained_command_waiting_at_start_is_refused_cleared_and_sends_no
 
 
 async def test_mqtt5_retained_command_published_live_is_refused_cleared_and_sends_nothing(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     env = Env(watcher, f"envoy2mqtt/{sim.serial}")
-    async with _bridge(mosquitto, sim, tmp_path, "5"):
+    async with _bridge(bridge_stack, sim, "5"):
         await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
         await watcher.wait(lambda w: f"{env.base}/enpower" in w.latest)
         for suffix, payload in (("grid_relay", "OFF"), ("storage_mode", "backup")):
@@ -110,20 +103,20 @@ async def test_mqtt5_retained_command_published_live_is_refused_cleared_and_send
 
 
 async def test_mqtt311_retained_command_published_live_runs_once_then_is_refused_at_restart(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
     # The documented MQTT 3.1.1 limit: a live delivery carries retain=0 to existing
     # subscribers, so the bridge cannot tell; the copy left on the broker is refused and
     # cleared at the next subscribe instead of being executed a second time.
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     env = Env(watcher, f"envoy2mqtt/{sim.serial}")
-    async with _bridge(mosquitto, sim, tmp_path, "3.1.1"):
+    async with _bridge(bridge_stack, sim, "3.1.1"):
         await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
         ran = await env.result_of("reserve_soc", "30", retain=True)
         assert ran == {"status": "ok", "value": 30}
     assert len(command_writes(sim)) == 1
     index = len(watcher.log)
-    async with _bridge(mosquitto, sim, tmp_path, "3.1.1"):
+    async with _bridge(bridge_stack, sim, "3.1.1"):
         refused = await env.next_result("reserve_soc", index)
         assert refused == {"status": "error", "error": RETAINED_ERROR}
         assert _set_topics(await env.retained_commands()) == []
@@ -132,16 +125,14 @@ async def test_mqtt311_retained_command_published_live_runs_once_then_is_refused
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_empty_payload_gets_no_answer_and_sends_nothing(
-    mosquitto: Mosquitto,
-    envoy_simulator: StartSimulator,
+    bridge_stack: BridgeStack,
     watcher: Watcher,
-    tmp_path: Path,
     protocol: str,
 ) -> None:
     # How a user clears a retained command of their own: never a command, never answered.
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     env = Env(watcher, f"envoy2mqtt/{sim.serial}")
-    async with _bridge(mosquitto, sim, tmp_path, protocol):
+    async with _bridge(bridge_stack, sim, protocol):
         await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
         index = len(watcher.log)
         await watcher.publish(f"{env.base}/grid_relay/set", "")

@@ -14,7 +14,7 @@ import pytest
 from envoy2mqtt.cmd.dump import DUMP_PATHS
 from envoy2mqtt.envoy.features import CtType
 from envoy2mqtt.simulator.fixture_store import FixtureStore, slug_for
-from tests.plugins.fake_envoy_http import free_port
+from tests.plugins.mosquitto import free_port
 from tests.plugins.simulator import FIXTURES_DIR
 
 

@@ -106,10 +106,8 @@ async def test_demo_piped_into_head_exits_0_quietly(tmp_path: Path) -> None:
 
 
 async def test_demo_against_an_external_broker_retains_state_and_honours_duration(
-    mosquitto: Mosquitto,
+    watcher: Watcher, mosquitto: Mosquitto
 ) -> None:
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     proc = await start_demo(
         "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mosquitto.port), "--duration", "6"
     )
@@ -120,7 +118,6 @@ async def test_demo_against_an_external_broker_retains_state_and_honours_duratio
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-        await watcher.stop()
     assert proc.returncode == 0, err.decode()
     published = {t for t, _, _ in watcher.log if "/bridge/scan/" not in t}  # scan markers
     assert DEMO_STORAGE in published

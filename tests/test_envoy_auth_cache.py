@@ -12,7 +12,9 @@ import pytest
 from envoy2mqtt.envoy.auth.cache import TokenCache
 from envoy2mqtt.envoy.auth.jwt_info import decode_token
 from envoy2mqtt.envoy.errors import EnvoyAuthenticationError
-from tests.plugins.fake_envoy_http import make_token
+from envoy2mqtt.simulator.tokens import TokenAuthority
+
+OWNER = "owner@example.com"  # the simulator's fake account
 
 
 def test_store_creates_private_dir_and_file(tmp_path) -> None:
@@ -76,7 +78,7 @@ def test_unsafe_serial_is_rejected_and_not_cached(tmp_path, serial) -> None:
 
 
 def test_decode_owner_token() -> None:
-    token = make_token("122112123456", expires_in=3600, now=1_700_000_000)
+    token = TokenAuthority("122112123456", clock=lambda: 1_700_000_000, lifetime=3600).issue(OWNER)
     info = decode_token(token)
     assert info.expires_at == 1_700_003_600
     assert info.issued_at == 1_700_000_000

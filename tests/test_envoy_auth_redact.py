@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from envoy2mqtt import redact
-from tests.plugins.fake_envoy_http import make_token
+from envoy2mqtt.simulator.tokens import TokenAuthority
+
+OWNER = "owner@example.com"  # the simulator's fake account
 
 
 def test_registered_secret_is_masked_everywhere() -> None:
@@ -21,7 +23,7 @@ def test_short_values_are_not_registered() -> None:
 
 
 def test_patterns_catch_unregistered_secrets() -> None:
-    token = make_token("1")
+    token = TokenAuthority("1").issue(OWNER)
     samples = {
         f"Authorization: Bearer {token}": token,
         f"headers={{'Authorization': 'Bearer {token}'}}": token,

@@ -93,14 +93,10 @@ async def test_configured_serial_must_match(envoy_simulator) -> None:
     await client.close()
 
 
-async def test_info_error_status_is_a_firmware_error(fake_envoy) -> None:
-    fake = await fake_envoy()
-
-    async def broken(_request):
-        return web.Response(status=500, text="oops")
-
-    fake.handlers["/info"] = broken
-    client = EnvoyClient(f"http://{fake.base}", info_budget=FAST)
+async def test_info_error_status_is_a_firmware_error(envoy_simulator) -> None:
+    sim = await envoy_simulator(tls=False)
+    await sim.inject(Fault(FaultKind.ERROR, path="/info", status=500))
+    client = EnvoyClient(sim.url, info_budget=FAST)
     with pytest.raises(EnvoyFirmwareError, match="HTTP 500"):
         await client.setup()
     await client.close()
@@ -177,18 +173,20 @@ async def test_unprobed_groups_are_neither_ok_nor_failed(envoy_simulator) -> Non
     assert result.failed == {}
 
 
-async def test_http_redirect_after_https_failure_keeps_the_https_error(fake_envoy) -> None:
-    fake = await fake_envoy()  # plain HTTP: the HTTPS attempt fails at the TLS handshake
+async def test_http_redirect_after_https_failure_keeps_the_https_error(raw_http) -> None:
+    seen: list[str] = []
 
-    async def redirect(_request):
+    async def redirect(request: web.BaseRequest) -> web.Response:
+        seen.append(request.path)
         return web.Response(status=301, headers={"Location": "https://localhost/info"})
 
-    fake.handlers["/info"] = redirect
-    client = EnvoyClient(fake.base, info_budget=FAST)
+    # plain HTTP: the HTTPS attempt fails at the TLS handshake
+    url = await raw_http(redirect)
+    client = EnvoyClient(url.removeprefix("http://"), info_budget=FAST)
     with pytest.raises(EnvoyCommunicationError, match="https://"):
         await client.setup()
     await client.close()
-    assert fake.paths().count("/info") == FAST.attempts  # retried, not given up on the 301
+    assert seen.count("/info") == FAST.attempts  # retried, not given up on the 301
 
 
 async def test_a_snapshot_handed_on_keeps_its_values_while_the_client_reads_on(

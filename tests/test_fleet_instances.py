@@ -125,7 +125,7 @@ def tariff_puts(sim: EnvoySimulator) -> int:
 
 
 async def test_three_instances_share_ten_envoys_by_shard(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    watcher: Watcher, mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     sims = await cloned_sims(envoy_simulator, tmp_path, ENVOYS)
     expected = {
@@ -134,57 +134,52 @@ async def test_three_instances_share_ten_envoys_by_shard(
     assert set(expected.values()) == set(INSTANCES)  # every instance has Envoys to serve
     config = tmp_path / "fleet.yaml"
     write_config(config, mosquitto.port, sims)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    try:
-        async with instances(config, tmp_path) as procs:
-            await watcher.wait(
-                lambda w: all(
-                    w.latest.get(T.availability(sn)) == b"online"
-                    and w.latest.get(T.owner(sn)) == owner.encode()
-                    and availability_topics(w, sn) == [T.instance_state(owner), T.availability(sn)]
-                    for sn, owner in expected.items()
-                ),
-                WAIT,
+    async with instances(config, tmp_path) as procs:
+        await watcher.wait(
+            lambda w: all(
+                w.latest.get(T.availability(sn)) == b"online"
+                and w.latest.get(T.owner(sn)) == owner.encode()
+                and availability_topics(w, sn) == [T.instance_state(owner), T.availability(sn)]
+                for sn, owner in expected.items()
+            ),
+            WAIT,
+        )
+        for name in INSTANCES:
+            assert watcher.latest[T.instance_state(name)] == b"online"
+            info = watcher.json(f"envoy2mqtt/bridge/{name}/info")
+            assert info["mqtt"]["client_id"] == f"envoy2mqtt-{name}"
+            assert sorted(e["serial"] for e in info["envoys"]) == sorted(
+                sn for sn, owner in expected.items() if owner == name
             )
-            for name in INSTANCES:
-                assert watcher.latest[T.instance_state(name)] == b"online"
-                info = watcher.json(f"envoy2mqtt/bridge/{name}/info")
-                assert info["mqtt"]["client_id"] == f"envoy2mqtt-{name}"
-                assert sorted(e["serial"] for e in info["envoys"]) == sorted(
-                    sn for sn, owner in expected.items() if owner == name
-                )
-            assert "envoy2mqtt/bridge/state" not in watcher.latest
+        assert "envoy2mqtt/bridge/state" not in watcher.latest
 
-            # Every command is executed by exactly one instance, once.
-            for value, sim in enumerate(sims, start=20):
-                await watcher.publish(T.command(sim.serial, "reserve_soc"), str(value))
-            await watcher.wait(lambda w: all(ok_results(w, s.serial) for s in sims), WAIT)
-            assert [tariff_puts(s) for s in sims] == [1] * ENVOYS
+        # Every command is executed by exactly one instance, once.
+        for value, sim in enumerate(sims, start=20):
+            await watcher.publish(T.command(sim.serial, "reserve_soc"), str(value))
+        await watcher.wait(lambda w: all(ok_results(w, s.serial) for s in sims), WAIT)
+        assert [tariff_puts(s) for s in sims] == [1] * ENVOYS
 
-            # SIGKILL of i2: its Last Will marks only its Envoys unavailable.
-            for sim in sims:
-                sim.requests.clear()
-            procs["i2"].send_signal(signal.SIGKILL)
-            await procs["i2"].wait()
-            await watcher.wait(lambda w: w.latest.get(T.instance_state("i2")) == b"offline", WAIT)
-            survivors = [s for s in sims if expected[s.serial] != "i2"]
-            for sim in survivors:  # still polled by their instance
-                await sim.requests.wait_for(lambda e: e.path == "/ivp/livedata/status", WAIT)
-            for name in ("i1", "i3"):
-                assert watcher.latest[T.instance_state(name)] == b"online"
-            for sim in survivors:
-                assert watcher.latest[T.availability(sim.serial)] == b"online"
-            for sim in (s for s in sims if expected[s.serial] == "i2"):
-                # HA: availability_mode all over [bridge/i2/state (offline), <sn>/availability]
-                assert availability_topics(watcher, sim.serial)[0] == T.instance_state("i2")
-                assert watcher.latest[T.owner(sim.serial)] == b"i2"  # not live: nobody's
-                assert len(sim.requests) == 0  # no other shard took it over
-            # ... and the commands executed before were never executed again.
-            assert [tariff_puts(s) for s in sims] == [0] * ENVOYS
-        retained = await watcher.retained_now("envoy2mqtt/#")
-    finally:
-        await watcher.stop()
+        # SIGKILL of i2: its Last Will marks only its Envoys unavailable.
+        for sim in sims:
+            sim.requests.clear()
+        procs["i2"].send_signal(signal.SIGKILL)
+        await procs["i2"].wait()
+        await watcher.wait(lambda w: w.latest.get(T.instance_state("i2")) == b"offline", WAIT)
+        survivors = [s for s in sims if expected[s.serial] != "i2"]
+        for sim in survivors:  # still polled by their instance
+            await sim.requests.wait_for(lambda e: e.path == "/ivp/livedata/status", WAIT)
+        for name in ("i1", "i3"):
+            assert watcher.latest[T.instance_state(name)] == b"online"
+        for sim in survivors:
+            assert watcher.latest[T.availability(sim.serial)] == b"online"
+        for sim in (s for s in sims if expected[s.serial] == "i2"):
+            # HA: availability_mode all over [bridge/i2/state (offline), <sn>/availability]
+            assert availability_topics(watcher, sim.serial)[0] == T.instance_state("i2")
+            assert watcher.latest[T.owner(sim.serial)] == b"i2"  # not live: nobody's
+            assert len(sim.requests) == 0  # no other shard took it over
+        # ... and the commands executed before were never executed again.
+        assert [tariff_puts(s) for s in sims] == [0] * ENVOYS
+    retained = await watcher.retained_now("envoy2mqtt/#")
     # Clean exit of i1 and i3 cleared their claims; i2's (killed) claims stay, not live.
     for sn, owner in expected.items():
         assert retained.get(T.owner(sn)) == (b"i2" if owner == "i2" else None)
@@ -198,13 +193,11 @@ async def test_three_instances_share_ten_envoys_by_shard(
 
 
 async def test_a_standby_instance_waits_without_polling_and_takes_over_from_a_killed_owner(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    watcher: Watcher, mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     sims = await cloned_sims(envoy_simulator, tmp_path, 2)
     config = tmp_path / "standby.yaml"
     write_config(config, mosquitto.port, sims)  # no shard: both instances serve both Envoys
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     procs: list[asyncio.subprocess.Process] = []
     standby: LogLines | None = None
     try:

@@ -18,10 +18,10 @@ import aiohttp
 from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.bridge_helpers import Watcher
 from tests.fleet_helpers import LogWaiter, fake_owner, log_waiter
 from tests.plugins.mosquitto import Mosquitto, free_port
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 from tests.reliability_helpers import command_writes
 
 FIXTURE = "7.3.517"  # tariff: reserve_soc commands
@@ -29,10 +29,8 @@ DELAY = 0.5  # takeover delay of the bridges under test
 T = Topics("envoy2mqtt")
 
 
-def named(
-    port: int, sim: EnvoySimulator, tmp_path: Path, instance: str, **overrides: Any
-) -> Settings:
-    settings = bridge_settings(port, [sim], tmp_path, instance=instance, **overrides)
+def named(stack: BridgeStack, sim: EnvoySimulator, instance: str, **overrides: Any) -> Settings:
+    settings = stack.settings(sim, instance=instance, **overrides)
     envoys = [e.model_copy(update={"serial": sim.serial}) for e in settings.envoys]
     mqtt = settings.mqtt.model_copy(update={"client_id": f"envoy2mqtt-{instance}"})
     return settings.model_copy(update={"envoys": envoys, "mqtt": mqtt})
@@ -69,60 +67,55 @@ def requests_when(logs: LogWaiter, sim: EnvoySimulator, needle: str) -> list[int
 
 
 async def test_live_owner_is_left_alone_and_taken_over_when_it_dies(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     owner_topic = T.owner(sim.serial)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    try:
-        async with (
-            log_waiter() as logs,
-            fake_owner(tmp_path, mosquitto.port, "x", [sim.serial]) as owner,
-        ):
-            taken = requests_when(logs, sim, "envoy ownership taken")
-            health = free_port()
-            settings = named(mosquitto.port, sim, tmp_path, "b", health={"port": health})
-            async with running_bridge(settings, takeover_delay=DELAY) as bridge:
-                error = await logs.wait(logging.ERROR, f"serial={sim.serial}", "owner=x")
-                assert "instance=b" in error
-                assert "envoy2mqtt/bridge/b/state" in watcher.latest
-                assert watcher.latest["envoy2mqtt/bridge/b/state"] == b"online"
-                # b never contacted the Envoy and published nothing for it
-                assert len(sim.requests) == 0
-                assert T.availability(sim.serial) not in watcher.latest
-                assert watcher.latest[owner_topic] == b"x"
-                info_topic = "envoy2mqtt/bridge/b/info"
-                await watcher.wait(lambda w: w.json(info_topic)["envoys"][0]["owner"] == "x")
-                info = watcher.json(info_topic)
-                assert (info["instance"], info["envoys"][0]["online"]) == ("b", False)
-                # a standby is ready: every Envoy it serves (none) is online
-                readyz, metrics = await probe(health, "/readyz"), await probe(health, "/metrics")
-                assert readyz == (200, "ready\n")
-                assert sim.serial not in metrics[1]
+    async with (
+        log_waiter() as logs,
+        fake_owner(tmp_path, mosquitto.port, "x", [sim.serial]) as owner,
+    ):
+        taken = requests_when(logs, sim, "envoy ownership taken")
+        health = free_port()
+        settings = named(bridge_stack, sim, "b", health={"port": health})
+        async with bridge_stack.bridge(settings, takeover_delay=DELAY) as bridge:
+            error = await logs.wait(logging.ERROR, f"serial={sim.serial}", "owner=x")
+            assert "instance=b" in error
+            assert "envoy2mqtt/bridge/b/state" in watcher.latest
+            assert watcher.latest["envoy2mqtt/bridge/b/state"] == b"online"
+            # b never contacted the Envoy and published nothing for it
+            assert len(sim.requests) == 0
+            assert T.availability(sim.serial) not in watcher.latest
+            assert watcher.latest[owner_topic] == b"x"
+            info_topic = "envoy2mqtt/bridge/b/info"
+            await watcher.wait(lambda w: w.json(info_topic)["envoys"][0]["owner"] == "x")
+            info = watcher.json(info_topic)
+            assert (info["instance"], info["envoys"][0]["online"]) == ("b", False)
+            # a standby is ready: every Envoy it serves (none) is online
+            readyz, metrics = await probe(health, "/readyz"), await probe(health, "/metrics")
+            assert readyz == (200, "ready\n")
+            assert sim.serial not in metrics[1]
 
-                owner.send_signal(signal.SIGKILL)  # its Last Will: bridge/x/state offline
-                await logs.wait(logging.INFO, "ownership taken", "previous=x")
-                # x was seen going offline: it had DELAY seconds to come back first
-                pause = record(logs, "owner went offline", "owner=x")
-                took = record(logs, "ownership taken", "previous=x")
-                assert took.created - pause.created >= DELAY * 0.8
-                await watcher.wait(lambda w: w.latest.get(owner_topic) == b"b")
-                await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
-                await watcher.wait(
-                    lambda w: (
-                        discovery_availability(w, sim.serial)
-                        == ["envoy2mqtt/bridge/b/state", T.availability(sim.serial)]
-                    )
+            owner.send_signal(signal.SIGKILL)  # its Last Will: bridge/x/state offline
+            await logs.wait(logging.INFO, "ownership taken", "previous=x")
+            # x was seen going offline: it had DELAY seconds to come back first
+            pause = record(logs, "owner went offline", "owner=x")
+            took = record(logs, "ownership taken", "previous=x")
+            assert took.created - pause.created >= DELAY * 0.8
+            await watcher.wait(lambda w: w.latest.get(owner_topic) == b"b")
+            await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
+            await watcher.wait(
+                lambda w: (
+                    discovery_availability(w, sim.serial)
+                    == ["envoy2mqtt/bridge/b/state", T.availability(sim.serial)]
                 )
-                assert taken == [0]  # not a single request before the takeover
-                assert len(sim.requests) > 0
-                assert bridge.serves(bridge.workers[0])
-                assert sim.serial in (await probe(health, "/metrics"))[1]
-            # clean exit: claim cleared, bridge and Envoy offline
-            retained = await watcher.retained_now("envoy2mqtt/#")
-    finally:
-        await watcher.stop()
+            )
+            assert taken == [0]  # not a single request before the takeover
+            assert len(sim.requests) > 0
+            assert bridge.serves(bridge.workers[0])
+            assert sim.serial in (await probe(health, "/metrics"))[1]
+        # clean exit: claim cleared, bridge and Envoy offline
+        retained = await watcher.retained_now("envoy2mqtt/#")
     assert owner_topic not in retained
     assert retained["envoy2mqtt/bridge/b/state"] == b"offline"
     assert retained["envoy2mqtt/bridge/x/state"] == b"offline"
@@ -140,54 +133,49 @@ def results(watcher: Watcher, serial: str, since: int) -> list[dict[str, Any]]:
 
 
 async def test_a_tie_is_won_by_the_smaller_instance_name(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     owner_topic = T.owner(sim.serial)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
     stale = T.owner("999999999999")  # an Envoy m served in an earlier configuration
     await watcher.publish(stale, "m", retain=True)
-    try:
-        async with (
-            log_waiter() as logs,
-            running_bridge(named(mosquitto.port, sim, tmp_path, "m"), takeover_delay=0) as bridge,
-        ):
-            await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
-            assert watcher.latest[owner_topic] == b"m"
-            await watcher.wait(lambda w: stale not in w.latest)  # its own stale claim cleared
-            worker = bridge.workers[0]
+    async with (
+        log_waiter() as logs,
+        bridge_stack.bridge(named(bridge_stack, sim, "m"), takeover_delay=0) as bridge,
+    ):
+        await watcher.wait(lambda w: w.latest.get(T.availability(sim.serial)) == b"online")
+        assert watcher.latest[owner_topic] == b"m"
+        await watcher.wait(lambda w: stale not in w.latest)  # its own stale claim cleared
+        worker = bridge.workers[0]
 
-            # A larger live name claims the Envoy as well: m keeps it and says so again.
-            await watcher.publish("envoy2mqtt/bridge/z/state", "online", retain=True)
-            index = len(watcher.log)
-            await watcher.publish(owner_topic, "z", retain=True)
-            await watcher.wait(lambda w: (owner_topic, b"m", False) in w.since(index + 1))
-            assert bridge.serves(worker)
+        # A larger live name claims the Envoy as well: m keeps it and says so again.
+        await watcher.publish("envoy2mqtt/bridge/z/state", "online", retain=True)
+        index = len(watcher.log)
+        await watcher.publish(owner_topic, "z", retain=True)
+        await watcher.wait(lambda w: (owner_topic, b"m", False) in w.since(index + 1))
+        assert bridge.serves(worker)
 
-            # A smaller live name claims it: m gives it up at once.
-            await watcher.publish("envoy2mqtt/bridge/a/state", "online", retain=True)
-            await watcher.publish(owner_topic, "a", retain=True)
-            await logs.wait(logging.ERROR, "ownership conflict", "owner=a", "instance=m")
-            assert not bridge.serves(worker)
-            assert watcher.latest[owner_topic] == b"a"
-            # A command now belongs to a: m neither executes nor answers it.
-            index = len(watcher.log)
-            await _command(watcher, sim.serial, 42)
-            taken = requests_when(logs, sim, "envoy ownership taken")
-            # a dies: m takes the Envoy back and serves commands again.
-            await watcher.publish("envoy2mqtt/bridge/a/state", "offline", retain=True)
-            await logs.wait(logging.INFO, "ownership taken", "previous=a")
-            assert watcher.latest[owner_topic] == b"m"
-            assert command_writes(sim) == []
-            assert results(watcher, sim.serial, index) == []
-            assert len(taken) == 1
-            await watcher.wait(lambda w: bridge.serves(worker) and worker.availability.online)
-            index = len(watcher.log)
-            await _command(watcher, sim.serial, 37)
-            await watcher.wait(lambda w: len(results(w, sim.serial, index)) >= 1)
-    finally:
-        await watcher.stop()
+        # A smaller live name claims it: m gives it up at once.
+        await watcher.publish("envoy2mqtt/bridge/a/state", "online", retain=True)
+        await watcher.publish(owner_topic, "a", retain=True)
+        await logs.wait(logging.ERROR, "ownership conflict", "owner=a", "instance=m")
+        assert not bridge.serves(worker)
+        assert watcher.latest[owner_topic] == b"a"
+        # A command now belongs to a: m neither executes nor answers it.
+        index = len(watcher.log)
+        await _command(watcher, sim.serial, 42)
+        taken = requests_when(logs, sim, "envoy ownership taken")
+        # a dies: m takes the Envoy back and serves commands again.
+        await watcher.publish("envoy2mqtt/bridge/a/state", "offline", retain=True)
+        await logs.wait(logging.INFO, "ownership taken", "previous=a")
+        assert watcher.latest[owner_topic] == b"m"
+        assert command_writes(sim) == []
+        assert results(watcher, sim.serial, index) == []
+        assert len(taken) == 1
+        await watcher.wait(lambda w: bridge.serves(worker) and worker.availability.online)
+        index = len(watcher.log)
+        await _command(watcher, sim.serial, 37)
+        await watcher.wait(lambda w: len(results(w, sim.serial, index)) >= 1)
     first = results(watcher, sim.serial, index)[0]
     assert (first["status"], first["value"]) == ("ok", 37)
     assert [w.path for w in command_writes(sim)] == ["/admin/lib/tariff"]

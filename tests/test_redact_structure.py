@@ -14,9 +14,11 @@ import pytest
 from envoy2mqtt import redact
 from envoy2mqtt.envoy.auth.token import TokenAuth
 from envoy2mqtt.secret import Secret
-from tests.plugins.fake_envoy_http import make_token
+from envoy2mqtt.simulator.tokens import TokenAuthority
 
 COMMON = ("envoy", "mqtt", "admin", "bridge")
+
+OWNER = "owner@example.com"  # the simulator's fake account
 
 
 @pytest.fixture
@@ -106,7 +108,7 @@ def test_structure_spares_look_alike_words() -> None:
 
 
 def test_an_unregistered_jwt_is_masked() -> None:
-    token = make_token("122112123456")
+    token = TokenAuthority("122112123456").issue(OWNER)
     assert redact.redact(f"got {token} back") == "got *** back"
 
 
@@ -133,7 +135,7 @@ def test_a_secret_masks_itself_in_every_text() -> None:
 
 
 def test_token_auth_keeps_its_secrets_typed() -> None:
-    token = make_token("122112123456")
+    token = TokenAuthority("122112123456").issue(OWNER)
     auth = TokenAuth("122112123456", token=token, username="me@example.com", password="pw-1234")
     state = repr(vars(auth)) if hasattr(auth, "__dict__") else ""
     assert token not in state

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, Phase, given, settings
 
 from envoy2mqtt.catalog.controls import CONTROLS, STORAGE_MODES
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
-from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.bridge_helpers import Watcher
+from tests.plugins.stack import BridgeStack
 from tests.reliability_helpers import command_writes
 
 FIXTURE = "7.3.517"  # Enpower, batteries, dry contacts NC1 NC2 NO1 NO2, tariff
@@ -140,33 +138,28 @@ def generated_commands(count: int) -> list[tuple[str, bytes]]:
 
 
 async def test_fuzzed_bad_commands_answer_errors_and_write_nothing(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
     commands = generated_commands(150)
     commands += [("reserve_soc", b"NaN"), ("reserve_soc", b"x" * 100_000)]
     commands += [("reserve_soc", b"20")]  # and one for an unknown serial, below
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     base = f"envoy2mqtt/{sim.serial}"
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    settings_ = bridge_settings(mosquitto.port, [sim], tmp_path, controls=ALL_CONTROLS)
+    settings_ = bridge_stack.settings(sim, controls=ALL_CONTROLS)
     results: list[tuple[str, bytes, dict[str, object]]] = []
-    try:
-        async with running_bridge(settings_):
-            await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
-            await watcher.wait(lambda w: f"{base}/storage" in w.latest)
-            for index, (suffix, payload) in enumerate(commands):
-                prefix = base if index < len(commands) - 1 else "envoy2mqtt/999999999999"
-                results.append((suffix, payload, await _send(watcher, prefix, suffix, payload)))
-            assert command_writes(sim) == []
-            # the bridge is unaffected: a valid command still works, with exactly one write
-            good = await _send(watcher, base, "reserve_soc", b"20")
-            assert good["status"] == "ok", good
-            assert len(command_writes(sim)) == 1
-            assert watcher.latest[f"{base}/availability"] == b"online"
-            assert watcher.latest["envoy2mqtt/bridge/state"] == b"online"
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(settings_):
+        await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
+        await watcher.wait(lambda w: f"{base}/storage" in w.latest)
+        for index, (suffix, payload) in enumerate(commands):
+            prefix = base if index < len(commands) - 1 else "envoy2mqtt/999999999999"
+            results.append((suffix, payload, await _send(watcher, prefix, suffix, payload)))
+        assert command_writes(sim) == []
+        # the bridge is unaffected: a valid command still works, with exactly one write
+        good = await _send(watcher, base, "reserve_soc", b"20")
+        assert good["status"] == "ok", good
+        assert len(command_writes(sim)) == 1
+        assert watcher.latest[f"{base}/availability"] == b"online"
+        assert watcher.latest["envoy2mqtt/bridge/state"] == b"online"
     assert len(results) >= 100
     bad = [(s, p[:40], r) for s, p, r in results if r.get("status") != "error" or not r["error"]]
     assert bad == []

@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from envoy2mqtt.catalog.topics import Topics
-from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
+from tests.bridge_helpers import Watcher
 from tests.plugins.mosquitto import Mosquitto
-from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 from tests.reliability_helpers import command_writes
 from tests.test_bridge_cli import run_cli, write_config
 from tests.test_mqtt_session import tls_broker  # noqa: F401 - the fixture
@@ -38,12 +38,6 @@ def settled(w: Watcher) -> bool:
     return inverters and set(w.latest) >= (DEVICES | STATES)
 
 
-async def started_watcher(mosquitto: Mosquitto) -> Watcher:
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    return watcher
-
-
 def ours(retained: dict[str, bytes], serial: str) -> dict[str, bytes]:
     """The bridge's retained topics (bridge, Envoy states and its discovery configs)."""
     return {
@@ -56,28 +50,24 @@ def ours(retained: dict[str, bytes], serial: str) -> dict[str, bytes]:
 
 
 async def test_broker_killed_and_restarted_gets_everything_back_within_10_s(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, mosquitto: Mosquitto
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
-    watcher = await started_watcher(mosquitto)
+    sim = await bridge_stack.sim(FIXTURE)
     production = T.state(sim.serial, "production")
     config = f"homeassistant/device/envoy2mqtt_{sim.serial}/config"
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)) as bridge:
-            await watcher.wait(lambda w: production in w.latest and config in w.latest)
-            await watcher.wait(settled)
-            before = ours(await watcher.retained_now("#"), sim.serial)
-            assert mosquitto.proc is not None
-            mosquitto.proc.kill()  # SIGKILL: no clean disconnect, nothing persisted
-            await asyncio.to_thread(mosquitto.proc.wait, 5)
-            index = len(watcher.log)
-            await asyncio.to_thread(mosquitto.start)
-            # within 10 s of the broker's return every retained topic is back
-            await watcher.wait(lambda w: set(before) <= {t for t, _, _ in w.since(index)}, 10)
-            after = ours(await watcher.retained_now("#"), sim.serial)
-            assert bridge.session.stats.connects >= 2
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim) as bridge:
+        await watcher.wait(lambda w: production in w.latest and config in w.latest)
+        await watcher.wait(settled)
+        before = ours(await watcher.retained_now("#"), sim.serial)
+        assert mosquitto.proc is not None
+        mosquitto.proc.kill()  # SIGKILL: no clean disconnect, nothing persisted
+        await asyncio.to_thread(mosquitto.proc.wait, 5)
+        index = len(watcher.log)
+        await asyncio.to_thread(mosquitto.start)
+        # within 10 s of the broker's return every retained topic is back
+        await watcher.wait(lambda w: set(before) <= {t for t, _, _ in w.since(index)}, 10)
+        after = ours(await watcher.retained_now("#"), sim.serial)
+        assert bridge.session.stats.connects >= 2
     assert set(after) == set(before)
     assert after[T.bridge_state] == b"online"
     assert after[T.availability(sim.serial)] == b"online"
@@ -140,23 +130,19 @@ async def test_tls_client_against_a_plain_listener_exits_1(
 
 
 async def test_home_assistant_restart_republishes_every_discovery_and_state_topic(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
-    watcher = await started_watcher(mosquitto)
+    sim = await bridge_stack.sim(FIXTURE)
     production = T.state(sim.serial, "production")
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: production in w.latest)
-            await watcher.wait(lambda w: T.state(sim.serial, "storage") in w.latest)
-            retained = ours(await watcher.retained_now("#"), sim.serial)
-            wanted = {t for t in retained if t.startswith("homeassistant/")}
-            wanted |= {t for t in retained if t.startswith(f"envoy2mqtt/{sim.serial}/")}
-            index = len(watcher.log)
-            await watcher.publish("homeassistant/status", "online")
-            await watcher.wait(lambda w: wanted <= {t for t, _, _ in w.since(index)})
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        await watcher.wait(lambda w: production in w.latest)
+        await watcher.wait(lambda w: T.state(sim.serial, "storage") in w.latest)
+        retained = ours(await watcher.retained_now("#"), sim.serial)
+        wanted = {t for t in retained if t.startswith("homeassistant/")}
+        wanted |= {t for t in retained if t.startswith(f"envoy2mqtt/{sim.serial}/")}
+        index = len(watcher.log)
+        await watcher.publish("homeassistant/status", "online")
+        await watcher.wait(lambda w: wanted <= {t for t, _, _ in w.since(index)})
     assert len(wanted) > 10
     assert any(t.startswith("homeassistant/") for t in wanted)
 
@@ -180,11 +166,10 @@ async def _start_run(config: Path) -> asyncio.subprocess.Process:
 
 
 async def test_bridge_sigkill_delivers_lwt_and_a_restart_leaves_no_orphans_or_duplicates(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    sim = await envoy_simulator(FIXTURE)
+    sim = await bridge_stack.sim(FIXTURE)
     config = _config(tmp_path / "c.yaml", mosquitto.port, sim.url, sim.issue_token(), tmp_path)
-    watcher = await started_watcher(mosquitto)
     availability = T.availability(sim.serial)
     storage = T.state(sim.serial, "storage")
     proc = await _start_run(config)
@@ -234,48 +219,40 @@ async def test_bridge_sigkill_delivers_lwt_and_a_restart_leaves_no_orphans_or_du
 
 
 async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator("7.3.517")
+    sim = await bridge_stack.sim("7.3.517")
     base = f"envoy2mqtt/{sim.serial}"
-    watcher = await started_watcher(mosquitto)
-    settings = bridge_settings(mosquitto.port, [sim], tmp_path, controls={"storage": True})
-    try:
-        async with running_bridge(settings):
-            await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
-        # gone (its subscription was QoS 1): a persistent session would queue this for it
-        await watcher.publish(f"{base}/reserve_soc/set", "30")
-        index = len(watcher.log)
-        async with running_bridge(settings):
-            await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
-            # a later command is answered: the bridge is subscribed and processing
-            await watcher.publish(f"{base}/storage_mode/set", "turbo")
-            result = f"{base}/storage_mode/result"
-            await watcher.wait(lambda w: any(t == result for t, _, _ in w.since(index)))
-            replayed = [t for t, _, _ in watcher.since(index) if t == f"{base}/reserve_soc/result"]
-    finally:
-        await watcher.stop()
+    settings = bridge_stack.settings(sim, controls={"storage": True})
+    async with bridge_stack.bridge(settings):
+        await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
+    # gone (its subscription was QoS 1): a persistent session would queue this for it
+    await watcher.publish(f"{base}/reserve_soc/set", "30")
+    index = len(watcher.log)
+    async with bridge_stack.bridge(settings):
+        await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
+        # a later command is answered: the bridge is subscribed and processing
+        await watcher.publish(f"{base}/storage_mode/set", "turbo")
+        result = f"{base}/storage_mode/result"
+        await watcher.wait(lambda w: any(t == result for t, _, _ in w.since(index)))
+        replayed = [t for t, _, _ in watcher.since(index) if t == f"{base}/reserve_soc/result"]
     assert replayed == []
     assert command_writes(sim) == []
 
 
 async def test_duplicate_commands_each_get_one_result_and_one_write(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await envoy_simulator("7.3.517")
+    sim = await bridge_stack.sim("7.3.517")
     base = f"envoy2mqtt/{sim.serial}"
-    watcher = await started_watcher(mosquitto)
-    settings = bridge_settings(mosquitto.port, [sim], tmp_path, controls={"storage": True})
+    settings = bridge_stack.settings(sim, controls={"storage": True})
     result = f"{base}/reserve_soc/result"
-    try:
-        async with running_bridge(settings):
-            await watcher.wait(lambda w: f"{base}/storage" in w.latest)
-            index = len(watcher.log)
-            await watcher.publish(f"{base}/reserve_soc/set", "25")
-            await watcher.publish(f"{base}/reserve_soc/set", "25")
-            await watcher.wait(lambda w: [t for t, _, _ in w.since(index)].count(result) >= 2)
-            results = [json.loads(p) for t, p, _ in watcher.since(index) if t == result]
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(settings):
+        await watcher.wait(lambda w: f"{base}/storage" in w.latest)
+        index = len(watcher.log)
+        await watcher.publish(f"{base}/reserve_soc/set", "25")
+        await watcher.publish(f"{base}/reserve_soc/set", "25")
+        await watcher.wait(lambda w: [t for t, _, _ in w.since(index)].count(result) >= 2)
+        results = [json.loads(p) for t, p, _ in watcher.since(index) if t == result]
     assert [r["status"] for r in results] == ["ok", "ok"]
     assert len(command_writes(sim)) == 2

@@ -13,6 +13,7 @@ from envoy2mqtt.catalog.naming import sanitize_topic_level
 from tests.bridge_helpers import FIXTURES, Watcher, bridge_settings, running_bridge
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
+from tests.plugins.stack import BridgeStack
 from tests.reliability_helpers import command_writes
 from tests.test_mqtt_session import tls_broker  # noqa: F401 - the fixture
 
@@ -85,29 +86,22 @@ def _topics_in(config: Any) -> list[str]:
 
 
 async def test_topics_from_hostile_device_ids_are_sanitised(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher, tmp_path: Path
 ) -> None:
-    sim = await envoy_simulator(str(hostile_fixture(tmp_path)))
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    sim = await bridge_stack.sim(str(hostile_fixture(tmp_path)))
     controls = {"grid_relay": True, "dry_contacts": True, "storage": True}
     base = f"envoy2mqtt/{sim.serial}"
     relay = sanitize_topic_level("N C+1#/z")
     inverter = sanitize_topic_level("2020 43+00#3473/x")
-    try:
-        async with running_bridge(
-            bridge_settings(mosquitto.port, [sim], tmp_path, controls=controls)
-        ):
-            await watcher.wait(lambda w: f"{base}/dry_contacts/{relay}" in w.latest)
-            await watcher.wait(lambda w: f"{base}/inverters/{inverter}" in w.latest)
-            # the hostile relay can still be addressed, by its sanitised topic
-            index = len(watcher.log)
-            await watcher.publish(f"{base}/dry_contacts/{relay}/set", "OFF")
-            result = f"{base}/dry_contacts/{relay}/result"
-            await watcher.wait(lambda w: any(t == result for t, _, _ in w.since(index)))
-            answer = json.loads(watcher.latest[result])
-    finally:
-        await watcher.stop()
+    async with running_bridge(bridge_stack.settings(sim, controls=controls)):
+        await watcher.wait(lambda w: f"{base}/dry_contacts/{relay}" in w.latest)
+        await watcher.wait(lambda w: f"{base}/inverters/{inverter}" in w.latest)
+        # the hostile relay can still be addressed, by its sanitised topic
+        index = len(watcher.log)
+        await watcher.publish(f"{base}/dry_contacts/{relay}/set", "OFF")
+        result = f"{base}/dry_contacts/{relay}/result"
+        await watcher.wait(lambda w: any(t == result for t, _, _ in w.since(index)))
+        answer = json.loads(watcher.latest[result])
     published = {t for t, _, _ in watcher.log if t.startswith((base, "homeassistant/"))}
     pointed = [
         t
@@ -126,12 +120,10 @@ async def test_topics_from_hostile_device_ids_are_sanitised(
 
 
 async def test_grid_relay_and_dry_contacts_are_off_unless_enabled(
-    mosquitto: Mosquitto, envoy_simulator: StartSimulator, tmp_path: Path
+    bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
     # Default configuration: storage controls on, grid relay and dry contacts off.
-    sim = await envoy_simulator(FIXTURE)
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
+    sim = await bridge_stack.sim(FIXTURE)
     base = f"envoy2mqtt/{sim.serial}"
     commands = [
         ("grid_relay", "OFF"),
@@ -139,21 +131,18 @@ async def test_grid_relay_and_dry_contacts_are_off_unless_enabled(
         ("dry_contacts/nc1/settings", '{"soc_low": 20}'),
     ]
     results: dict[str, dict[str, Any]] = {}
-    try:
-        async with running_bridge(bridge_settings(mosquitto.port, [sim], tmp_path)):
-            await watcher.wait(lambda w: f"{base}/storage" in w.latest)
-            await watcher.wait(lambda w: f"{base}/dry_contacts/nc1" in w.latest)
-            for suffix, payload in commands:
-                index = len(watcher.log)
-                await watcher.publish(f"{base}/{suffix}/set", payload)
-                result = f"{base}/{suffix}/result"
-                await watcher.wait(functools.partial(_answered, topic=result, since=index))
-                results[suffix] = json.loads(watcher.latest[result])
-            configs = [
-                json.loads(p) for t, p in watcher.latest.items() if t.startswith("homeassistant/")
-            ]
-    finally:
-        await watcher.stop()
+    async with bridge_stack.bridge(sim):
+        await watcher.wait(lambda w: f"{base}/storage" in w.latest)
+        await watcher.wait(lambda w: f"{base}/dry_contacts/nc1" in w.latest)
+        for suffix, payload in commands:
+            index = len(watcher.log)
+            await watcher.publish(f"{base}/{suffix}/set", payload)
+            result = f"{base}/{suffix}/result"
+            await watcher.wait(functools.partial(_answered, topic=result, since=index))
+            results[suffix] = json.loads(watcher.latest[result])
+        configs = [
+            json.loads(p) for t, p in watcher.latest.items() if t.startswith("homeassistant/")
+        ]
     assert all(r["status"] == "error" and "disabled" in r["error"] for r in results.values()), (
         results
     )
