@@ -1,4 +1,8 @@
-"""Token authentication (FW >= 7) through EnvoyClient against a fake Envoy + Enlighten."""
+"""Token authentication (FW >= 7) through EnvoyClient against the simulator + its Enlighten.
+
+The simulator serves the Envoy and the fake Enlighten over plain HTTP on one port (the
+bridge tests show the cloud's own TLS rules); ``seen_headers`` records what reached it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.auth.errors import (
@@ -25,21 +30,181 @@ from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,
     EnvoyError,
 )
+from envoy2mqtt.envoy.snapshot import UpdateResult
 from envoy2mqtt.envoy.transport import RetryBudget
+from envoy2mqtt.simulator import handler
+from envoy2mqtt.simulator.server import EnvoySimulator
+from envoy2mqtt.simulator.tokens import TokenAuthority
 from tests.plugins.fake_envoy_http import (
     PRODUCTION_PATH,
-    Account,
     FakeCollector,
     FakeEnvoy,
-    free_port,
-    make_token,
     production_page,
 )
+from tests.plugins.mosquitto import free_port
+from tests.plugins.simulator import StartSimulator
 
 FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)
+PRODUCTION = "/production.json"
+OWNER, PASSWORD = "owner@example.com", "owner-password"  # the simulator's accounts
+Seen = list[tuple[str, dict[str, str]]]
 
 
-def _client(fake: FakeEnvoy, cache: Path | None, **kwargs: object) -> EnvoyClient:
+@pytest.fixture
+def seen_headers(monkeypatch: pytest.MonkeyPatch) -> Seen:
+    """(path, headers) of every request any simulator of this test receives."""
+    seen: Seen = []
+    answer = handler.handle
+
+    async def recording(sim: EnvoySimulator, request: web.BaseRequest) -> web.StreamResponse:
+        seen.append((request.path, dict(request.headers)))
+        return await answer(sim, request)
+
+    monkeypatch.setattr(handler, "handle", recording)
+    return seen
+
+
+def _client(sim: EnvoySimulator, cache: Path | None, **kwargs: object) -> EnvoyClient:
+    cloud = kwargs.pop("cloud", sim.url)
+    return EnvoyClient(
+        sim.url,
+        token_cache_dir=cache,
+        login_url=f"{cloud}/login/login.json",
+        token_url=f"{cloud}/tokens",
+        budget=FAST,
+        info_budget=FAST,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def _started(envoy_simulator: StartSimulator, **options: object) -> EnvoySimulator:
+    """A token-firmware Envoy (and its Enlighten) over plain HTTP."""
+    return await envoy_simulator(tls=False, **options)
+
+
+async def _poll(client: EnvoyClient) -> UpdateResult:
+    return await client.update(groups=["production"])
+
+
+def _set_watts(sim: EnvoySimulator, watts: int) -> None:
+    for entry in sim.document(f"{PRODUCTION}?details=1")["production"]:
+        entry["wNow"] = watts
+
+
+def _paths(sim: EnvoySimulator) -> list[str]:
+    return [e.path for e in sim.requests.entries()]
+
+
+async def test_configured_token_is_validated_and_cookie_sent(
+    envoy_simulator, seen_headers: Seen
+) -> None:
+    sim = await _started(envoy_simulator)
+    _set_watts(sim, 1234)
+    token = sim.issue_token()
+    client = _client(sim, None, token=token)
+    await client.setup()
+    result = await _poll(client)
+    await client.close()
+    assert client.auth_mode == "token"
+    assert client.token_type == "owner"
+    assert client.token_expires_at is not None
+    assert client.token_expires_at > time.time() + 300 * 86400
+    assert result.ok == {"production"}
+    assert result.data.system_production is not None
+    assert result.data.system_production.watts_now == 1234
+    data_requests = [headers for path, headers in seen_headers if path == PRODUCTION]
+    assert data_requests
+    assert all(h["Authorization"] == f"Bearer {token}" for h in data_requests)
+    assert all("sessionId=" in h.get("Cookie", "") for h in data_requests)
+    assert sim.enlighten.login_calls == 0
+
+
+async def test_token_fetched_from_enlighten_and_cached_0600(envoy_simulator, tmp_path) -> None:
+    sim = await _started(envoy_simulator)
+    cache = tmp_path / "cache"
+    client = _client(sim, cache, username=OWNER, password=PASSWORD)
+    await client.setup()
+    await client.close()
+    assert (sim.enlighten.login_calls, sim.enlighten.token_calls) == (1, 1)
+    token_file = cache / f"{sim.serial}.jwt"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert sim.tokens.validate(token_file.read_text())
+    assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
+
+
+async def test_cached_token_is_reused_on_second_start(envoy_simulator, tmp_path) -> None:
+    sim = await _started(envoy_simulator)
+    cache = tmp_path / "cache"
+    first = _client(sim, cache, username=OWNER, password=PASSWORD)
+    await first.setup()
+    await first.close()
+    second = _client(sim, cache, username=OWNER, password=PASSWORD)
+    await second.setup()
+    result = await _poll(second)
+    await second.close()
+    assert (sim.enlighten.login_calls, sim.enlighten.token_calls) == (1, 1)
+    assert result.ok == {"production"}
+
+
+async def test_cache_file_is_never_world_readable_even_with_loose_umask(
+    envoy_simulator, tmp_path
+) -> None:
+    sim = await _started(envoy_simulator)
+    old = os.umask(0)
+    try:
+        client = _client(sim, tmp_path / "c", username=OWNER, password=PASSWORD)
+        await client.setup()
+        await client.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "c" / f"{sim.serial}.jwt").stat().st_mode) == 0o600
+
+
+async def test_token_renewed_ahead_of_expiry(envoy_simulator, tmp_path) -> None:
+    sim = await _started(envoy_simulator)
+    now = [time.time()]
+    client = _client(
+        sim,
+        tmp_path / "c",
+        username=OWNER,
+        password=PASSWORD,
+        refresh_margin=3600.0,
+        clock=lambda: now[0],
+    )
+    await client.setup()
+    first_expiry = client.token_expires_at
+    assert first_expiry is not None
+    await _poll(client)
+    assert sim.enlighten.token_calls == 1  # far from expiry: nothing renewed
+    now[0] = first_expiry - 1800  # inside the margin, still valid
+    result = await _poll(client)
+    await client.close()
+    assert sim.enlighten.token_calls == 2
+    assert result.ok == {"production"}
+    assert client.token_expires_at is not None
+
+
+async def test_401_mid_run_is_recovered_and_the_poll_not_lost(envoy_simulator, tmp_path) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, tmp_path / "c", username=OWNER, password=PASSWORD)
+    await client.setup()
+    await _poll(client)
+    sim.revoke_tokens()  # firmware update: every token and session forgotten
+    _set_watts(sim, 777)
+    result = await _poll(client)
+    await client.close()
+    assert result.ok == {"production"}
+    assert result.failed == {}
+    assert result.data.system_production is not None
+    assert result.data.system_production.watts_now == 777
+    assert sim.enlighten.token_calls == 2
+    tail = _paths(sim)[-5:]
+    assert tail.count("/auth/check_jwt") == 2  # re-validate (refused), then the new token
+
+
+# The one case left on the hand-made fake: a session lost while the token stays valid.
+def _fake_client(fake: FakeEnvoy, cache: Path | None, **kwargs: object) -> EnvoyClient:
     cloud = kwargs.pop("cloud", f"http://{fake.base}")
     return EnvoyClient(
         f"http://{fake.base}",
@@ -53,120 +218,16 @@ def _client(fake: FakeEnvoy, cache: Path | None, **kwargs: object) -> EnvoyClien
     )
 
 
-async def _started(fake_envoy) -> FakeEnvoy:
+async def _fake_started(fake_envoy) -> FakeEnvoy:
     fake = await fake_envoy()
     fake.pages[PRODUCTION_PATH] = production_page(1234)
     return fake
 
 
-async def test_configured_token_is_validated_and_cookie_sent(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    token = fake.issue()
-    client = _client(fake, None, token=token)
-    await client.setup()
-    result = await client.update()
-    await client.close()
-    assert client.auth_mode == "token"
-    assert client.token_type == "owner"
-    assert client.token_expires_at is not None
-    assert client.token_expires_at > time.time() + 300 * 86400
-    assert result.ok == {"production"}
-    assert result.data.system_production is not None
-    assert result.data.system_production.watts_now == 1234
-    data_requests = [r for r in fake.requests if r.path == PRODUCTION_PATH]
-    assert all(r.headers["Authorization"] == f"Bearer {token}" for r in data_requests)
-    assert all("sessionId=" in r.headers.get("Cookie", "") for r in data_requests)
-    assert fake.login_calls == 0
-
-
-async def test_token_fetched_from_enlighten_and_cached_0600(fake_envoy, tmp_path) -> None:
-    fake = await _started(fake_envoy)
-    cache = tmp_path / "cache"
-    client = _client(fake, cache, username="owner@example.com", password="owner-pw")
-    await client.setup()
-    await client.close()
-    assert (fake.login_calls, fake.token_calls) == (1, 1)
-    token_file = cache / f"{fake.serial}.jwt"
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
-    assert token_file.read_text() in fake.valid_tokens
-    assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
-
-
-async def test_cached_token_is_reused_on_second_start(fake_envoy, tmp_path) -> None:
-    fake = await _started(fake_envoy)
-    cache = tmp_path / "cache"
-    first = _client(fake, cache, username="owner@example.com", password="owner-pw")
-    await first.setup()
-    await first.close()
-    second = _client(fake, cache, username="owner@example.com", password="owner-pw")
-    await second.setup()
-    result = await second.update()
-    await second.close()
-    assert (fake.login_calls, fake.token_calls) == (1, 1)
-    assert result.ok == {"production"}
-
-
-async def test_cache_file_is_never_world_readable_even_with_loose_umask(
-    fake_envoy, tmp_path
-) -> None:
-    fake = await _started(fake_envoy)
-    old = os.umask(0)
-    try:
-        client = _client(fake, tmp_path / "c", username="owner@example.com", password="owner-pw")
-        await client.setup()
-        await client.close()
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((tmp_path / "c" / f"{fake.serial}.jwt").stat().st_mode) == 0o600
-
-
-async def test_token_renewed_ahead_of_expiry(fake_envoy, tmp_path) -> None:
-    fake = await _started(fake_envoy)
-    now = [time.time()]
-    client = _client(
-        fake,
-        tmp_path / "c",
-        username="owner@example.com",
-        password="owner-pw",
-        refresh_margin=3600.0,
-        clock=lambda: now[0],
-    )
-    await client.setup()
-    first_expiry = client.token_expires_at
-    assert first_expiry is not None
-    await client.update()
-    assert fake.token_calls == 1  # far from expiry: nothing renewed
-    now[0] = first_expiry - 1800  # inside the margin, still valid
-    result = await client.update()
-    await client.close()
-    assert fake.token_calls == 2
-    assert result.ok == {"production"}
-    assert client.token_expires_at is not None
-
-
-async def test_401_mid_run_is_recovered_and_the_poll_not_lost(fake_envoy, tmp_path) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, tmp_path / "c", username="owner@example.com", password="owner-pw")
-    await client.setup()
-    await client.update()
-    fake.revoke()  # firmware update: every token and session forgotten
-    fake.pages[PRODUCTION_PATH] = production_page(777)
-    result = await client.update()
-    await client.close()
-    assert result.ok == {"production"}
-    assert result.failed == {}
-    assert result.data.system_production is not None
-    assert result.data.system_production.watts_now == 777
-    assert fake.token_calls == 2
-    tail = fake.paths()[-5:]
-    assert tail.count("/auth/check_jwt") == 2  # re-validate (refused), then the new token
-
-
 async def test_401_with_token_still_valid_only_revalidates(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
+    fake = await _fake_started(fake_envoy)
     token = fake.issue()
-    client = _client(fake, None, token=token)
+    client = _fake_client(fake, None, token=token)
     await client.setup()
     fake.sessions.clear()
     fake.valid_tokens.discard(token)
@@ -186,40 +247,37 @@ async def test_401_with_token_still_valid_only_revalidates(fake_envoy) -> None:
     assert fake.login_calls == 0
 
 
-async def test_401_without_credentials_is_a_clear_auth_error(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, None, token=fake.issue())
+async def test_401_without_credentials_is_a_clear_auth_error(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, None, token=sim.issue_token())
     await client.setup()
-    fake.revoke()
+    sim.revoke_tokens()
     with pytest.raises(EnvoyTokenRejected, match="no Enlighten username/password"):
-        await client.update()
+        await _poll(client)
     await client.close()
 
 
-async def test_bad_password(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, None, username="owner@example.com", password="wrong-pw")
+async def test_bad_password(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, None, username=OWNER, password="wrong-pw")
     with pytest.raises(EnlightenCredentialsRejected, match="rejected the username or password"):
         await client.setup()
     await client.close()
 
 
-async def test_mfa_account(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    fake.accounts["mfa@example.com"] = Account("mfa-pw", mfa=True)
-    client = _client(fake, None, username="mfa@example.com", password="mfa-pw")
+async def test_mfa_account(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, None, username="mfa@example.com", password="mfa-password")
     with pytest.raises(EnlightenMFARequired, match="multi-factor"):
         await client.setup()
     await client.close()
 
 
-async def test_enlighten_unreachable(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
+async def test_enlighten_unreachable(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
     cloud = f"http://127.0.0.1:{free_port()}"
     enlighten = EnlightenClient(f"{cloud}/login/login.json", f"{cloud}/tokens", budget=FAST)
-    client = _client(
-        fake, None, username="owner@example.com", password="owner-pw", enlighten=enlighten
-    )
+    client = _client(sim, None, username=OWNER, password=PASSWORD, enlighten=enlighten)
     with pytest.raises(
         EnlightenUnreachableError,
         match=r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect "
@@ -230,15 +288,11 @@ async def test_enlighten_unreachable(fake_envoy) -> None:
     await enlighten.close()
 
 
-async def test_enlighten_tls_is_verified(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    cloud = await fake_envoy(tls=True)  # self-signed: fine for an Envoy, not for the cloud
-    enlighten = EnlightenClient(
-        f"https://{cloud.base}/login/login.json", f"https://{cloud.base}/tokens", budget=FAST
-    )
-    client = _client(
-        fake, None, username="owner@example.com", password="owner-pw", enlighten=enlighten
-    )
+async def test_enlighten_tls_is_verified(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    cloud = await envoy_simulator()  # self-signed HTTPS: fine for an Envoy, not for the cloud
+    enlighten = EnlightenClient(f"{cloud.url}/login/login.json", f"{cloud.url}/tokens", budget=FAST)
+    client = _client(sim, None, username=OWNER, password=PASSWORD, enlighten=enlighten)
     with pytest.raises(
         EnlightenCertificateUntrusted,
         match=r"^TLS certificate of Enlighten at 127\.0\.0\.1:\d+ not trusted: self-signed "
@@ -247,70 +301,66 @@ async def test_enlighten_tls_is_verified(fake_envoy) -> None:
         await client.setup()
     await client.close()
     await enlighten.close()
-    assert cloud.login_calls == 0
+    assert cloud.enlighten.login_calls == 0
 
 
-async def test_token_for_another_serial(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, None, token=make_token("999999999999"))
+async def test_token_for_another_serial(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, None, token=TokenAuthority("999999999999").issue(OWNER))
     with pytest.raises(TokenSerialMismatch, match="another serial"):
         await client.setup()
     await client.close()
-    assert "/auth/check_jwt" not in fake.paths()
+    assert "/auth/check_jwt" not in _paths(sim)
 
 
-async def test_token_firmware_without_token_or_credentials(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, None)
+async def test_token_firmware_without_token_or_credentials(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, None)
     with pytest.raises(TokenCredentialsMissing, match="configure a token"):
         await client.setup()
     await client.close()
 
 
-async def test_expired_token_without_credentials(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, None, token=fake.issue(expires_in=-60))
+async def test_expired_token_without_credentials(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator, token_lifetime=-60)
+    client = _client(sim, None, token=sim.issue_token())
     with pytest.raises(EnvoyTokenRejected, match="expired"):
         await client.setup()
     await client.close()
 
 
-async def test_not_a_jwt(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    client = _client(fake, None, token="definitely-not-a-jwt")
+async def test_not_a_jwt(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    client = _client(sim, None, token="definitely-not-a-jwt")
     with pytest.raises(EnvoyAuthenticationError, match="not a valid JWT") as info:
         await client.setup()
     await client.close()
     assert "definitely-not-a-jwt" not in str(info.value)
 
 
-async def test_secrets_never_in_logs_or_errors(fake_envoy, tmp_path, caplog) -> None:
+async def test_secrets_never_in_logs_or_errors(
+    envoy_simulator, tmp_path, caplog, seen_headers: Seen
+) -> None:
     caplog.set_level(logging.DEBUG)
-    fake = await _started(fake_envoy)
-    config_token = fake.issue()
-    client = _client(
-        fake, tmp_path / "c", token=config_token, username="owner@example.com", password="owner-pw"
-    )
+    sim = await _started(envoy_simulator)
+    config_token = sim.issue_token()
+    client = _client(sim, tmp_path / "c", token=config_token, username=OWNER, password=PASSWORD)
     await client.setup()
-    fake.revoke()
-    await client.update()  # renews through Enlighten
+    sim.revoke_tokens()
+    await _poll(client)  # renews through Enlighten
     errors: list[EnvoyError] = []
-    fake.accounts.clear()
-    fake.revoke()
+    sim.enlighten.accounts.clear()
+    sim.revoke_tokens()
     try:
-        await client.update()
+        await _poll(client)
     except EnvoyError as err:
         errors.append(err)
     await client.close()
-    secrets = {config_token, "owner-pw", *fake.sessions}
+    secrets = {config_token, PASSWORD}
     secrets |= {
-        r.headers["Authorization"].split(" ", 1)[1]
-        for r in fake.requests
-        if "Authorization" in r.headers
+        h["Authorization"].split(" ", 1)[1] for _, h in seen_headers if "Authorization" in h
     }
-    secrets |= {
-        r.headers["Cookie"].split("=", 1)[1] for r in fake.requests if "Cookie" in r.headers
-    }
+    secrets |= {h["Cookie"].split("=", 1)[1] for _, h in seen_headers if "Cookie" in h}
     assert errors, "the last update must fail (credentials gone)"
     assert len(secrets) >= 4
     for secret in secrets:
@@ -318,35 +368,37 @@ async def test_secrets_never_in_logs_or_errors(fake_envoy, tmp_path, caplog) -> 
         assert all(secret not in str(err) and secret not in repr(err) for err in errors)
 
 
-async def test_installer_token_renewed_within_a_quarter_of_its_life(fake_envoy) -> None:
-    fake = await _started(fake_envoy)
-    fake.accounts["inst@example.com"] = Account("inst-pw", user_type="installer")
-    fake.token_lifetime = 12 * 3600.0
+async def test_installer_token_renewed_within_a_quarter_of_its_life(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)  # installer tokens live 12 h
     now = [time.time()]
     client = _client(
-        fake, None, username="inst@example.com", password="inst-pw", clock=lambda: now[0]
+        sim,
+        None,
+        username="installer@example.com",
+        password="installer-password",
+        clock=lambda: now[0],
     )
     await client.setup()  # default margin (days) is capped at 3 h for a 12 h token
     assert client.token_type == "installer"
     expires = client.token_expires_at
     assert expires is not None
     now[0] = expires - 4 * 3600
-    await client.update()
-    assert fake.token_calls == 1
+    await _poll(client)
+    assert sim.enlighten.token_calls == 1
     now[0] = expires - 2 * 3600
-    await client.update()
+    await _poll(client)
     await client.close()
-    assert fake.token_calls == 2
+    assert sim.enlighten.token_calls == 2
 
 
-async def test_expiring_token_without_credentials_warns_once(fake_envoy, caplog) -> None:
-    fake = await _started(fake_envoy)
+async def test_expiring_token_without_credentials_warns_once(envoy_simulator, caplog) -> None:
+    sim = await _started(envoy_simulator, token_lifetime=3600)
     now = [time.time()]
-    client = _client(fake, None, token=fake.issue(expires_in=3600), clock=lambda: now[0])
+    client = _client(sim, None, token=sim.issue_token(), clock=lambda: now[0])
     await client.setup()
     now[0] += 3000  # within the last quarter of its life
     with caplog.at_level(logging.WARNING):
-        await client.update()
-        await client.update()
+        await _poll(client)
+        await _poll(client)
     await client.close()
     assert caplog.text.count("auth token expiry warning") == 1
