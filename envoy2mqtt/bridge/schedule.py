@@ -22,17 +22,21 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-FAST_GROUPS: tuple[str, ...] = ("meters", "livedata")
-NORMAL_GROUPS: tuple[str, ...] = (
-    "production",
-    "inverters",
-    "ensemble",
-    "dry_contacts",
-    "generator",
-)
-SLOW_GROUPS: tuple[str, ...] = ("tariff", "acb_inventory")
+from envoy2mqtt.envoy.groups import DATA_GROUPS
+from envoy2mqtt.envoy.groups import Tier as GroupTier
+
+
+def _declared(*tiers: GroupTier) -> tuple[str, ...]:
+    """The data groups declared (``envoy/groups.py``) with one of ``tiers``, in update order."""
+    return tuple(g.name for g in DATA_GROUPS.values() if g.tier in tiers)
+
+
+FAST_GROUPS: tuple[str, ...] = _declared(GroupTier.FAST)
+#: The normal interval: its own loop, and the long tier's groups.
+NORMAL_GROUPS: tuple[str, ...] = _declared(GroupTier.NORMAL, GroupTier.LONG)
+SLOW_GROUPS: tuple[str, ...] = _declared(GroupTier.SLOW)
 #: Groups whose endpoint may take up to a minute: read in the long tier.
-LONG_GROUPS: tuple[str, ...] = ("production",)
+LONG_GROUPS: tuple[str, ...] = _declared(GroupTier.LONG)
 #: Budget of the long tier: room for a 60 s answer plus a retry of a quick failure.
 LONG_BUDGET = 75.0
 #: Default seconds between two ``/info`` re-checks (``intervals.firmware``).

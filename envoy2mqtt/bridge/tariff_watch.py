@@ -26,12 +26,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from envoy2mqtt.envoy.command_types import (
-    Command,
-    SetChargeFromGrid,
-    SetReserveSoc,
-    SetStorageMode,
-)
+from envoy2mqtt.envoy.command_types import STORAGE_SETTING_COMMANDS, Command
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.models.data import StorageSettings, Tariff
 from envoy2mqtt.envoy.snapshot import UpdateResult
@@ -55,11 +50,9 @@ DEFAULT_OFFSETS: Final = (10.0, 30.0, 90.0, 180.0)
 SettingValue = str | float | bool | None
 """A watched storage setting's value in Envoy terms (mode name, reserve SoC, charge flag)."""
 
-#: How each watched setting is read from the storage settings the Envoy reports.
+#: How each watched setting is read from the storage settings (the commands declare it).
 _SHOWN: Final[dict[str, Callable[[StorageSettings], SettingValue]]] = {
-    "mode": lambda storage: storage.mode,
-    "reserved_soc": lambda storage: storage.reserved_soc,
-    "charge_from_grid": lambda storage: storage.charge_from_grid,
+    c.setting: c.read for c in STORAGE_SETTING_COMMANDS
 }
 
 _READ_TIMEOUT: Final = 30.0
@@ -95,12 +88,8 @@ class Revert:
 
 def written_setting(command: Command) -> tuple[str, SettingValue] | None:
     """The storage-settings key and Envoy-side value ``command`` writes (None: no tariff write)."""
-    if isinstance(command, SetStorageMode):
-        return "mode", command.mode
-    if isinstance(command, SetReserveSoc):
-        return "reserved_soc", float(command.value)
-    if isinstance(command, SetChargeFromGrid):
-        return "charge_from_grid", command.enabled
+    if isinstance(command, STORAGE_SETTING_COMMANDS):
+        return command.setting, command.setting_value()
     return None
 
 

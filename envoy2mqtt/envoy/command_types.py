@@ -18,6 +18,8 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 import msgspec
 from msgspec import Meta
 
+from envoy2mqtt.envoy.models.settings import StorageSettings
+
 Percent = Annotated[int, Meta(ge=0, le=100)]
 """A whole percentage."""
 
@@ -57,41 +59,94 @@ class UpdateDryContactSettings(msgspec.Struct, frozen=True, tag="dry_contact_set
     changes: dict[str, Any]
 
 
-class SetStorageMode(msgspec.Struct, frozen=True, tag="storage_mode"):
+class StorageSettingWrite(msgspec.Struct, frozen=True):
+    """A write of one field of ``tariff.storage_settings``, declared by its subclass.
+
+    A subclass names the field (``setting``), the value written (``setting_value``), how
+    the Envoy reports it (``read``) and the write's name in messages (``action``); the
+    client's write builder and the bridge's tariff watch serve every subclass in
+    :data:`StorageSettingCommand` from that alone.
+    """
+
+    setting: ClassVar[str]
+    action: ClassVar[str]
+
+    def setting_value(self) -> str | float | bool:
+        """The value the tariff's storage settings get."""
+        raise NotImplementedError
+
+    def changes(self, storage: StorageSettings) -> dict[str, object]:
+        """Every storage-settings field the write changes (normally just ``setting``)."""
+        return {self.setting: self.setting_value()}
+
+
+class SetStorageMode(StorageSettingWrite, frozen=True, tag="storage_mode"):
     """Set the battery storage mode (Envoy names: backup, self-consumption, economy)."""
 
     mode: Annotated[StorageModeName, Meta(title="storage mode")]
     setting: ClassVar[str] = "mode"
+    action: ClassVar[str] = "storage mode"
 
     def setting_value(self) -> str:
-        """The value the tariff's storage settings get."""
+        """The mode name."""
         return self.mode
 
+    def changes(self, storage: StorageSettings) -> dict[str, object]:
+        """The mode, and optimised schedules off where the firmware has them.
 
-class SetReserveSoc(msgspec.Struct, frozen=True, tag="reserve_soc"):
+        With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
+        write with 200 and then ignores it; turning them off is what makes the mode apply.
+        """
+        changes: dict[str, object] = {self.setting: self.mode}
+        if storage.opt_schedules is not None:
+            changes["opt_schedules"] = False
+        return changes
+
+    @staticmethod
+    def read(storage: StorageSettings) -> str | None:
+        """The setting as the Envoy reports it."""
+        return storage.mode
+
+
+class SetReserveSoc(StorageSettingWrite, frozen=True, tag="reserve_soc"):
     """Set the battery reserve state of charge, percent 0-100."""
 
     value: Annotated[Percent, Meta(title="battery reserve")]
     setting: ClassVar[str] = "reserved_soc"
+    action: ClassVar[str] = "battery reserve"
 
     def setting_value(self) -> float:
-        """The value the tariff's storage settings get (the firmware's one-decimal float)."""
+        """The firmware's one-decimal float."""
         return round(float(self.value), 1)
 
+    @staticmethod
+    def read(storage: StorageSettings) -> float:
+        """The setting as the Envoy reports it."""
+        return storage.reserved_soc
 
-class SetChargeFromGrid(msgspec.Struct, frozen=True, tag="charge_from_grid"):
+
+class SetChargeFromGrid(StorageSettingWrite, frozen=True, tag="charge_from_grid"):
     """Allow or forbid charging the batteries from the grid."""
 
     enabled: Annotated[bool, Meta(title="charge from grid enabled")]
     setting: ClassVar[str] = "charge_from_grid"
+    action: ClassVar[str] = "charge from grid"
 
     def setting_value(self) -> bool:
-        """The value the tariff's storage settings get."""
+        """Whether charging from the grid is allowed."""
         return self.enabled
+
+    @staticmethod
+    def read(storage: StorageSettings) -> bool:
+        """The setting as the Envoy reports it."""
+        return storage.charge_from_grid
 
 
 StorageSettingCommand = SetStorageMode | SetReserveSoc | SetChargeFromGrid
-"""Writes of one field (``setting``) of ``tariff.storage_settings``."""
+"""Every storage-settings write (add a new one here and to :data:`Command`)."""
+STORAGE_SETTING_COMMANDS: Final[tuple[type[StorageSettingCommand], ...]] = typing.get_args(
+    StorageSettingCommand
+)
 
 
 Command = (

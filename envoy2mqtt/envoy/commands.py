@@ -17,12 +17,10 @@ import msgspec
 
 from envoy2mqtt.envoy import endpoints, groups
 from envoy2mqtt.envoy.command_types import (
+    STORAGE_SETTING_COMMANDS,
     Command,
-    SetChargeFromGrid,
     SetDryContact,
     SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
     StorageSettingCommand,
     UpdateDryContactSettings,
 )
@@ -46,6 +44,7 @@ from envoy2mqtt.envoy.fetch import Fetcher
 from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
 
 __all__ = [
+    "BUILDERS",
     "AnyCommand",
     "ProbeLike",
     "WriteRequest",
@@ -98,13 +97,7 @@ def _tariff_request(tariff: Tariff, storage: StorageSettings) -> WriteRequest:
     return WriteRequest("PUT", endpoints.TARIFF, tariff_body(tariff, storage), groups.TARIFF)
 
 
-_STORAGE_ACTIONS: Final[dict[type[StorageSettingCommand], str]] = {
-    SetStorageMode: "storage mode",
-    SetReserveSoc: "battery reserve",
-    SetChargeFromGrid: "charge from grid",
-}
-
-if _stray := {c.setting for c in _STORAGE_ACTIONS} - set(StorageSettings.__struct_fields__):
+if _stray := {c.setting for c in STORAGE_SETTING_COMMANDS} - set(StorageSettings.__struct_fields__):
     raise TypeError(f"storage commands set fields StorageSettings lacks: {sorted(_stray)}")
 
 
@@ -112,28 +105,22 @@ def _storage_setting(
     command: StorageSettingCommand, probe: ProbeLike, data: EnvoyData
 ) -> WriteRequest:
     """PUT the tariff back with one storage setting (``command.setting``) changed."""
-    tariff, storage = _storage(probe, data, _STORAGE_ACTIONS[type(command)])
-    changes: dict[str, Any] = {command.setting: command.setting_value()}
-    if isinstance(command, SetStorageMode) and storage.opt_schedules is not None:
-        # With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
-        # write with 200 and then ignores it; turning them off is what makes the mode apply.
-        changes["opt_schedules"] = False
-    return _tariff_request(tariff, msgspec.structs.replace(storage, **changes))
+    tariff, storage = _storage(probe, data, command.action)
+    return _tariff_request(tariff, msgspec.structs.replace(storage, **command.changes(storage)))
 
 
 # Every builder takes (command, probe, data) even if it needs less, so dispatch is a lookup
 # keyed by exact type (every command is a final msgspec Struct).
 _Builder = Callable[[Any, ProbeLike, EnvoyData], WriteRequest]
 
-_BUILDERS: Final[dict[type, _Builder]] = {
+BUILDERS: Final[dict[type, _Builder]] = {
     SetGridRelay: _grid_relay,
     SetDryContact: _dry_contact,
     UpdateDryContactSettings: _dry_contact_settings,
-    SetStorageMode: _storage_setting,
-    SetReserveSoc: _storage_setting,
-    SetChargeFromGrid: _storage_setting,
+    **dict.fromkeys(STORAGE_SETTING_COMMANDS, _storage_setting),
     **EXTRA_BUILDERS,
 }
+"""The write builder of every command type (storage settings: one for the whole union)."""
 
 
 def build_request(command: AnyCommand, probe: ProbeLike, data: EnvoyData) -> WriteRequest:
@@ -143,7 +130,7 @@ def build_request(command: AnyCommand, probe: ProbeLike, data: EnvoyData) -> Wri
         EnvoyFeatureNotAvailable: the Envoy lacks a feature (or the data) the command needs.
         EnvoyCommandRejected: a value is invalid, or the command type is unknown.
     """
-    builder = _BUILDERS.get(type(command))
+    builder = BUILDERS.get(type(command))
     if builder is None:
         # Callers outside the type checker (MQTT payload decoding) may pass anything.
         msg = f"unsupported command {type(command).__name__}"
