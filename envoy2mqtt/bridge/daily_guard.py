@@ -37,8 +37,8 @@ import fnmatch
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeGuard
 
+from envoy2mqtt.bridge.lifetime_guard import is_number
 from envoy2mqtt.catalog.counters import DailyCounter, Period
 from envoy2mqtt.catalog.registry import DAILY_COUNTERS
 
@@ -53,10 +53,6 @@ __all__ = ["DAILY_COUNTERS", "DailyCounter", "DailyGuard", "Period"]
 RESET_SHARE = 0.5
 #: Relative drop of the lifetime counter still taken as the same source (rounding, jitter).
 LIFETIME_TOLERANCE = 0.001
-
-
-def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass
@@ -124,7 +120,7 @@ class DailyGuard:
         for key, value in obj.items():
             if isinstance(value, dict):
                 self._seed((*path, key), value, counters)
-            elif key in counters and _is_number(value) and value > 0:
+            elif key in counters and is_number(value) and value > 0:
                 lifetime = _lifetime(obj, counters[key])
                 self._tracks.setdefault((*path, key), _Track(value, None, lifetime))
 
@@ -139,7 +135,7 @@ class DailyGuard:
         for key, value in obj.items():
             if isinstance(value, dict):
                 out[key] = self._walk((*path, key), value, counters, day)
-            elif key in counters and _is_number(value):
+            elif key in counters and is_number(value):
                 counter = counters[key]
                 out[key] = self.check((*path, key), counter, value, _lifetime(obj, counter), day)
             else:
@@ -188,7 +184,7 @@ class DailyGuard:
 
 def _lifetime(obj: dict[str, object], counter: DailyCounter) -> float | None:
     value = obj.get(counter.lifetime)
-    return float(value) if isinstance(value, int | float) and _is_number(value) else None
+    return float(value) if is_number(value) else None
 
 
 def _same_source(previous: float | None, now: float | None) -> bool:

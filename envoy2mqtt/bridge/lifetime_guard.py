@@ -38,7 +38,8 @@ def is_lifetime_key(key: str) -> bool:
     return key in LIFETIME_KEYS
 
 
-def _is_number(value: object) -> TypeGuard[float]:
+def is_number(value: object) -> TypeGuard[float]:
+    """Whether a payload value is a JSON number (a bool is not one)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -95,7 +96,7 @@ class LifetimeGuard:
             here = (*path, key)
             if isinstance(value, dict):
                 self._seed(here, value)
-            elif _is_number(value) and self._is_lifetime(key) and value > 0:
+            elif is_number(value) and self._is_lifetime(key) and value > 0:
                 track = self._tracks.get(here)
                 if track is None or track.good < value:
                     self._tracks[here] = _Track(good=value)
@@ -112,7 +113,7 @@ class LifetimeGuard:
             here = (*path, key)
             if isinstance(value, dict):
                 out[key] = self._walk(here, value)
-            elif _is_number(value) and self._is_lifetime(key):
+            elif is_number(value) and self._is_lifetime(key):
                 out[key] = self.check(here, value)
             else:
                 out[key] = value
