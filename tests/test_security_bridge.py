@@ -70,6 +70,15 @@ def _answered(w: Watcher, topic: str, since: int) -> bool:
     return any(t == topic for t, _, _ in w.since(since))
 
 
+def _announces_a_control(w: Watcher) -> bool:
+    return any(
+        t.endswith("/set")
+        for topic, payload in w.latest.items()
+        if topic.startswith("homeassistant/") and payload
+        for t in _topics_in(json.loads(payload))
+    )
+
+
 def _topics_in(config: Any) -> list[str]:
     """Every topic a discovery config points at (state, command, availability, ...)."""
     found: list[str] = []
@@ -134,6 +143,8 @@ async def test_grid_relay_and_dry_contacts_are_off_unless_enabled(
     async with bridge_stack.bridge(sim):
         await watcher.wait(lambda w: f"{base}/storage" in w.latest)
         await watcher.wait(lambda w: f"{base}/dry_contacts/nc1" in w.latest)
+        # The storage controls are announced once the Enpower they belong to has reported.
+        await watcher.wait(_announces_a_control)
         for suffix, payload in commands:
             index = len(watcher.log)
             await watcher.publish(f"{base}/{suffix}/set", payload)
