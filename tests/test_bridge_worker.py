@@ -20,7 +20,7 @@ from envoy2mqtt.envoy.errors import (
     EnvoyHTTPStatusError,
 )
 from envoy2mqtt.envoy.models.data import EnvoyData
-from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult, WriteResult
 
 
 @dataclass
@@ -76,18 +76,19 @@ class FakeClient:
         }
         return UpdateResult(self.snapshot(), ok=set(groups) - set(failed), failed=failed)
 
-    async def refresh_info(self, **_kw: object) -> bool:
+    async def refresh_info(self, **_kw: object) -> EnvoySnapshot | None:
         changed, self.info_changed = self.info_changed, False
-        if changed:
-            self.probe_result = Probe(groups=["production"])
-        return changed
+        if not changed:
+            return None
+        self.probe_result = Probe(groups=["production"])
+        return self.snapshot()
 
-    async def execute(self, command: object) -> set[str]:
+    async def execute(self, command: object) -> WriteResult:
         self.calls.append(("execute",))
         if self.down:
             raise EnvoyHTTPStatusError(500, "/admin/lib/tariff")
-        await self.update(["tariff"])  # the real client re-reads the groups itself
-        return {"tariff"}
+        reread = await self.update(["tariff"])  # the real client re-reads the groups itself
+        return WriteResult({"tariff"}, reread.snapshot)
 
     async def close(self) -> None:
         pass

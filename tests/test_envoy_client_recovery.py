@@ -73,7 +73,7 @@ async def test_write_after_token_loss_is_sent_once_after_reauth(envoy_simulator)
     await client.setup()
     await client.update()
     sim.revoke_tokens()
-    groups = await client.execute(SetGridRelay(on_grid=False))
+    groups = (await client.execute(SetGridRelay(on_grid=False))).groups
     await client.close()
     await cloud.close()
     relay = sim.requests.entries(method="POST", path="/ivp/ensemble/relay")

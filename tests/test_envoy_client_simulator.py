@@ -133,10 +133,12 @@ async def test_reboot_with_new_firmware_reprobes(envoy_simulator) -> None:
         sim, token=None, username="owner@example.com", password="owner-password", enlighten=cloud
     )
     await client.setup()
-    assert await client.refresh_info() is False
+    assert await client.refresh_info() is None
     await sim.reboot(firmware="D8.3.9999")  # also revokes every token
-    assert await client.refresh_info() is True
+    probed = await client.refresh_info()
     await cloud.close()
+    assert probed is not None
+    assert probed.info.firmware == "8.3.9999"
     result = await client.update()
     await client.close()
     assert client.info is not None
@@ -154,7 +156,7 @@ async def test_execute_validates_before_sending(envoy_simulator) -> None:
     with pytest.raises(EnvoyCommandRejected):
         await client.execute(SetReserveSoc(value=150))
     assert len(sim.requests.entries()) == before
-    groups = await client.execute(SetGridRelay(on_grid=False))
+    groups = (await client.execute(SetGridRelay(on_grid=False))).groups
     await client.close()
     writes = sim.requests.writes()[earlier_writes:]
     assert [w.path for w in writes] == ["/ivp/ensemble/relay"]
@@ -201,8 +203,8 @@ async def test_a_snapshot_handed_on_keeps_its_values_while_the_client_reads_on(
         assert first.data.tariff.storage_settings is not None
         reserve = first.data.tariff.storage_settings.reserved_soc
         assert reserve != 30.0
-        await client.execute(SetReserveSoc(value=30))  # re-reads the tariff into client.data
-        newer = client.snapshot()
+        # re-reads the tariff into client.data and hands on the snapshot after that
+        newer = (await client.execute(SetReserveSoc(value=30))).snapshot
     finally:
         await client.close()
     assert newer.seq > first.seq

@@ -112,7 +112,7 @@ async def client(envoy_simulator):
 async def test_every_write_is_seen_by_the_next_update(client: EnvoyClient) -> None:
     assert client.data.enpower is not None
     assert client.data.enpower.mains_admin_state == "closed"
-    assert await client.execute(SetGridRelay(on_grid=False)) == {"ensemble"}
+    assert (await client.execute(SetGridRelay(on_grid=False))).groups == {"ensemble"}
     assert client.data.enpower.mains_admin_state == "open"
 
     assert client.data.dry_contact_status["NC1"].status == "closed"

@@ -16,7 +16,7 @@ from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.firmware import EnvoyInfo
 from envoy2mqtt.envoy.pool import http_keepalive, limit_tls_read_buffer, shared_session
-from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult, WriteResult
 from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.secret import Secret
 from envoy2mqtt.settings import EnlightenSettings, EnvoySettings
@@ -37,14 +37,11 @@ class ClientLike(Protocol):
     ) -> UpdateResult:
         """Read the given groups (all when None) within the retry ``budget``."""
 
-    async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
-        """Re-read /info; True when firmware or serial changed."""
+    async def refresh_info(self, *, budget: RetryBudget | None = None) -> EnvoySnapshot | None:
+        """Re-read /info; the snapshot after the re-probe when firmware or serial changed."""
 
-    def snapshot(self) -> EnvoySnapshot:
-        """The client's state now."""
-
-    async def execute(self, command: Command) -> set[str]:
-        """Send one write; returns the groups to re-read."""
+    async def execute(self, command: Command) -> WriteResult:
+        """Send one write; returns the groups it re-read and the snapshot after that."""
 
     async def close(self) -> None:
         """Release HTTP resources."""

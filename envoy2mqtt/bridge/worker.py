@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Sequence
 
 from envoy2mqtt.bridge.clients import ClientLike
 from envoy2mqtt.bridge.health import EnvoyStats
+from envoy2mqtt.bridge.listener import Gate, WorkerListener
 from envoy2mqtt.bridge.loops import TierLoops, watchdog
 from envoy2mqtt.bridge.poll_budget import PollBudget, off_budget
 from envoy2mqtt.bridge.poll_rules import (
@@ -45,33 +45,13 @@ from envoy2mqtt.settings.envoy import default_grace
 _LOGGER = logging.getLogger(__name__)
 
 
-class WorkerListener(Protocol):
-    """Callbacks from a worker to the bridge; they must not raise."""
-
-    async def envoy_ready(self, worker: EnvoyWorker, snapshot: EnvoySnapshot) -> None:
-        """Setup or a re-probe finished: (re)publish discovery and all states."""
-
-    async def envoy_updated(
-        self, worker: EnvoyWorker, snapshot: EnvoySnapshot, groups: set[str]
-    ) -> None:
-        """Some groups were read successfully (``groups``): publish what changed."""
-
-    async def envoy_availability(self, worker: EnvoyWorker, online: bool) -> None:
-        """Availability of this Envoy changed."""
-
-
-Gate = Callable[["EnvoyWorker"], Awaitable[bool]]
-"""Awaited once the serial is known, before anything is published or polled: returns when
-the worker may serve this Envoy, True if it had to wait (its probe data is then old)."""
-
-
 class EnvoyWorker:
     """Polls one Envoy in three independent tiers and tracks its availability."""
 
     def __init__(
         self,
         client: ClientLike,
-        listener: WorkerListener,
+        listener: WorkerListener[EnvoyWorker],
         *,
         host: str,
         intervals: tuple[float, float, float],
@@ -80,7 +60,7 @@ class EnvoyWorker:
         grace: float | None = None,
         setup_delays: tuple[float, float] = (1.0, 60.0),
         watch_offsets: Sequence[float] = DEFAULT_OFFSETS,
-        gate: Gate | None = None,
+        gate: Gate[EnvoyWorker] | None = None,
         firmware_check: float = FIRMWARE_CHECK,
     ) -> None:
         """Create a worker (it does nothing until :meth:`run`).
@@ -205,13 +185,13 @@ class EnvoyWorker:
             EnvoyError: the command was rejected (nothing sent), refused or not delivered.
         """
         try:
-            groups = set(await self.client.execute(command))
+            written = await self.client.execute(command)
         except EnvoyError as exc:
             self.stats.commands_failed += 1
             self.stats.error(describe(exc))
             raise
         self.stats.commands_ok += 1
-        snapshot = self._take(self.client.snapshot())  # the client re-read ``groups``
+        snapshot, groups = self._take(written.snapshot), written.groups
         if groups:
             self._set_stale(self.stale - groups)
             await self._listener.envoy_updated(self, snapshot, groups)
@@ -300,8 +280,9 @@ class EnvoyWorker:
         try:
             async with budget:
                 retries = retry_budget(tier)
-                if tier.check_info and await self.client.refresh_info(budget=retries):
-                    await self._reprobe()
+                probed = await self.client.refresh_info(budget=retries) if tier.check_info else None
+                if probed is not None:
+                    await self._reprobe(probed)
                     return
                 if tier.groups:
                     await self._poll_groups(list(tier.groups), tier.name, retries, budget)
@@ -330,12 +311,12 @@ class EnvoyWorker:
         await self._changed(self.availability.evaluate(asyncio.get_running_loop().time()))
         await self._report(set())
 
-    async def _reprobe(self) -> None:
+    async def _reprobe(self, snapshot: EnvoySnapshot) -> None:
         # refresh_info() has already re-authenticated and re-probed; re-plan and re-announce.
         _LOGGER.info("envoy changed, re-planning host=%s serial=%s", self.host, self.serial)
         self.stale.clear()
         self.polled.clear()
-        await self._after_probe(self._take(self.client.snapshot()))
+        await self._after_probe(self._take(snapshot))
 
     async def _poll_groups(
         self,

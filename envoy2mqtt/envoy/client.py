@@ -37,7 +37,7 @@ from envoy2mqtt.envoy.home import EnvoyHome, read_home
 from envoy2mqtt.envoy.info_read import EnvoySerialMismatch, check_serial, read_info
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import DataCollector, ProbeResult
-from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
+from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult, WriteResult
 from envoy2mqtt.envoy.transport import (
     DATA_BUDGET,
     DEFAULT_TIMEOUT,
@@ -222,19 +222,19 @@ class EnvoyClient:
             self.clock_offset = info.time - self._clock()
         return info
 
-    async def refresh_info(self, *, budget: RetryBudget | None = None) -> bool:
+    async def refresh_info(self, *, budget: RetryBudget | None = None) -> EnvoySnapshot | None:
         """Re-read ``/info``; on a firmware or serial change re-authenticate and re-probe.
 
         Args:
             budget: retry budget for every request of this call (None: the defaults).
 
         Returns:
-            True when firmware or serial changed (the probe result was replaced).
+            The snapshot after the re-probe when firmware or serial changed, else None.
         """
         with budget_scope(budget):
             return await self._refresh_info()
 
-    async def _refresh_info(self) -> bool:
+    async def _refresh_info(self) -> EnvoySnapshot | None:
         info = await self.read_info()
         check_serial(self.host, self._serial, info)
         previous, self.info = self.info, info
@@ -242,7 +242,7 @@ class EnvoyClient:
             info.firmware,
             info.serial,
         ):
-            return False
+            return None
         _LOGGER.warning(
             "envoy changed host=%s firmware=%s->%s serial=%s->%s",
             self.host,
@@ -255,7 +255,7 @@ class EnvoyClient:
         # Same gateway (firmware update, reboot): keep the last good values until the groups
         # are read again, so consumers never see them vanish or counters start from nothing.
         await self._probe(info, keep_data=previous is not None and previous.serial == info.serial)
-        return True
+        return self.snapshot()
 
     async def update(
         self, groups: Collection[str] | None = None, *, budget: RetryBudget | None = None
@@ -294,8 +294,11 @@ class EnvoyClient:
         ok = requested - set(failed)
         return UpdateResult(snapshot=self.snapshot(), ok=ok, failed=dict(failed))
 
-    async def execute(self, command: Command) -> set[str]:
+    async def execute(self, command: Command) -> WriteResult:
         """Validate and send ``command``, then re-read the groups it affects.
+
+        Returns:
+            Those groups and the snapshot after their re-read.
 
         Raises:
             EnvoyCommandRejected: invalid value (nothing sent).
@@ -312,9 +315,9 @@ class EnvoyClient:
             await self._recover(auth, seen)
             groups = await commands.execute(self.transport, command, probe, self.data)
         result = {str(g) for g in groups}
-        if result:
-            await self.update(groups=sorted(result))
-        return result
+        if not result:
+            return WriteResult(result, self.snapshot())
+        return WriteResult(result, (await self.update(groups=sorted(result))).snapshot)
 
     async def _recover(self, auth: DigestAuth | TokenAuth, seen: int) -> None:
         """Re-authenticate once for all tasks that hit a 401 under auth generation ``seen``."""
@@ -393,4 +396,5 @@ __all__ = [
     "EnvoyClient",
     "EnvoySerialMismatch",
     "UpdateResult",
+    "WriteResult",
 ]

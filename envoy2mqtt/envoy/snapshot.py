@@ -19,7 +19,7 @@ from envoy2mqtt.envoy.home import EnvoyHome
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.probe import ProbeResult
 
-__all__ = ["EnvoySnapshot", "UpdateResult"]
+__all__ = ["EnvoySnapshot", "UpdateResult", "WriteResult"]
 
 
 class EnvoySnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,3 +71,16 @@ class UpdateResult:
     def data(self) -> EnvoyData:
         """The snapshot's data (failed groups keep their previous values)."""
         return self.snapshot.data
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """Outcome of one ``EnvoyClient.execute``.
+
+    Attributes:
+        groups: the data groups the write affects (re-read before this was returned).
+        snapshot: the client's state after that re-read.
+    """
+
+    groups: set[str]
+    snapshot: EnvoySnapshot
