@@ -16,7 +16,7 @@ import msgspec
 
 from envoy2mqtt.redact import RedactingFilter, install_log_redaction
 
-__all__ = ["JsonFormatter", "TextFormatter", "add_filter", "setup_logging"]
+__all__ = ["JsonFormatter", "TextFormatter", "add_filter", "error_text", "setup_logging"]
 
 LogFormat = Literal["text", "json"]
 
@@ -26,6 +26,15 @@ _HANDLER_NAME = "envoy2mqtt"
 # Chatty libraries whose debug output would drown ours (and could contain payloads).
 # "mqtt" is the logger aiomqtt hands to paho; amqtt (the demo broker) logs every payload at debug.
 _QUIET_LOGGERS = ("mqtt", "asyncio", "amqtt", "transitions")
+
+
+def error_text(error: BaseException) -> str:
+    """An exception for an ``error=`` log field: its text, or its type's name if that is empty.
+
+    ``TimeoutError()`` (what ``asyncio.timeout`` raises) and some library errors have an
+    empty ``str()``; a line ending in ``error=`` would name nothing.
+    """
+    return str(error) or type(error).__name__
 
 
 def _one_line(text: str) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import aiomqtt
+import pytest
 
 from envoy2mqtt.mqtt.retained import RetainedScan, scan_retained
 from envoy2mqtt.settings import MqttSettings
@@ -28,6 +32,25 @@ async def test_scan_against_no_broker_is_incomplete_not_an_error() -> None:
     scan = await scan_retained(settings, ["#"], limit=5)
     assert not scan.complete
     assert scan.messages == {}
+
+
+async def test_a_scan_that_runs_out_of_time_names_its_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The broker lets the scan subscribe but drops its end marker (read-only ACL), so the
+    # scan ends at its limit with asyncio's TimeoutError, whose str() is empty.
+    acl = tmp_path / "acl"
+    acl.write_text("topic read #\n")
+    broker = Mosquitto(workdir=tmp_path, extra_config=f"user root\nacl_file {acl}")
+    broker.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="envoy2mqtt.mqtt.retained"):
+            scan = await scan_retained(MqttSettings(host=broker.host, port=broker.port), ["#"], 3)
+    finally:
+        broker.stop()
+    assert not scan.complete
+    lines = [r.getMessage() for r in caplog.records if "retained scan incomplete" in r.getMessage()]
+    assert lines == ["retained scan incomplete error=TimeoutError seen=0"]
 
 
 def test_attribution_of_topics() -> None:

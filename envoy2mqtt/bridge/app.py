@@ -34,6 +34,7 @@ from envoy2mqtt.catalog.discovery import DiscoveryOptions
 from envoy2mqtt.catalog.registry import LIFETIME_KEYS
 from envoy2mqtt.catalog.topics import sanitize_level
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
+from envoy2mqtt.logs import error_text
 from envoy2mqtt.mqtt.publisher import StatePublisher, encode_payload
 from envoy2mqtt.mqtt.retained import scan_retained
 from envoy2mqtt.mqtt.router import CommandRouter
@@ -308,7 +309,7 @@ class Bridge:
                 "health endpoint not started bind=%s port=%d error=%s",
                 self.settings.health.bind,
                 port,
-                exc,
+                error_text(exc),
             )
             return None
 
@@ -357,7 +358,7 @@ class Bridge:
         try:
             await work
         except Exception as exc:
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            self.stats.last_error = f"{type(exc).__name__}: {error_text(exc)}"
             _LOGGER.exception("publishing failed")
 
     async def _shutdown(self, session_task: asyncio.Task[None]) -> None:

@@ -40,6 +40,7 @@ from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.firmware import EnvoyInfo
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult
 from envoy2mqtt.envoy.transport import RetryBudget
+from envoy2mqtt.logs import error_text
 from envoy2mqtt.settings.envoy import default_grace
 
 _LOGGER = logging.getLogger(__name__)
@@ -344,7 +345,9 @@ class EnvoyWorker:
             ok |= report
         self._set_stale((self.stale - ok) | set(failed))
         for group, error in failed.items():
-            _LOGGER.warning("group stale host=%s group=%s error=%s", self.host, group, error)
+            _LOGGER.warning(
+                "group stale host=%s group=%s error=%s", self.host, group, error_text(error)
+            )
         if not ok:
             # The Envoy answered, with errors only: stale data, availability unchanged.
             self.stats.poll_failed(describe(next(iter(failed.values()))))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 
+from envoy2mqtt.logs import error_text
 from envoy2mqtt.mqtt.client import MqttTlsError, new_client, tls_context
 from envoy2mqtt.settings import MqttSettings
 
@@ -81,7 +82,9 @@ async def scan_retained(
                 if message.retain and payload:
                     scan.messages[topic] = payload
     except (aiomqtt.MqttError, MqttTlsError, TimeoutError, OSError, ssl.SSLError) as exc:
-        _LOGGER.warning("retained scan incomplete error=%s seen=%d", exc, len(scan.messages))
+        _LOGGER.warning(
+            "retained scan incomplete error=%s seen=%d", error_text(exc), len(scan.messages)
+        )
     _LOGGER.info("retained scan done complete=%s topics=%d", scan.complete, len(scan.messages))
     return scan
 

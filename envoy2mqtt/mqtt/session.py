@@ -32,6 +32,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from envoy2mqtt.catalog.topics import Topics
+from envoy2mqtt.logs import error_text
 from envoy2mqtt.mqtt.client import (
     MqttAuthError,
     MqttFatalError,
@@ -284,9 +285,11 @@ class MqttSession:
             )
         except aiomqtt.MqttError as exc:
             self.stats.dropped += 1
-            _LOGGER.debug("mqtt publish dropped reason=%s topic=%s", exc, topic)
+            _LOGGER.debug("mqtt publish dropped reason=%s topic=%s", error_text(exc), topic)
             if client is self._client and not self._closing and not self._broken.is_set():
-                _LOGGER.warning("mqtt publish failed, reconnecting error=%s topic=%s", exc, topic)
+                _LOGGER.warning(
+                    "mqtt publish failed, reconnecting error=%s topic=%s", error_text(exc), topic
+                )
                 self._broken.set()
             return False
         self.stats.published += 1
@@ -377,12 +380,14 @@ class MqttSession:
     ) -> None:
         s = self._settings
         if fatal is not None:
-            _LOGGER.error("mqtt connect refused error=%s attempt=%d", fatal, attempt + 1)
+            _LOGGER.error(
+                "mqtt connect refused error=%s attempt=%d", error_text(fatal), attempt + 1
+            )
             return
         _LOGGER.warning(
             "mqtt connection lost or failed host=%s port=%s error=%s attempt=%d",
             s.host,
             s.port,
-            scrub_reprs(str(exc)),
+            scrub_reprs(error_text(exc)),
             attempt + 1,
         )
