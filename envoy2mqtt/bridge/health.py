@@ -53,6 +53,8 @@ class EnvoyStats:
     commands_failed: int = 0
     last_error: str | None = None
     last_error_at: float | None = None
+    current_error: str | None = None
+    """``last_error`` until the Envoy answers again (``bridge/info`` shows only this one)."""
     last_poll_at: float | None = None
     online: bool = False
     stale: list[str] = field(default_factory=list)
@@ -61,6 +63,11 @@ class EnvoyStats:
         """Count a successful poll."""
         self.polls_ok += 1
         self.last_poll_at = time.time()
+        self.answered()
+
+    def answered(self) -> None:
+        """The Envoy answered (a poll or its setup succeeded): no error is current."""
+        self.current_error = None
 
     def poll_failed(self, error: str) -> None:
         """Count a failed poll and remember why (the message must be secret-free)."""
@@ -69,7 +76,7 @@ class EnvoyStats:
 
     def error(self, error: str) -> None:
         """Remember the last error without counting a poll."""
-        self.last_error = error
+        self.last_error = self.current_error = error
         self.last_error_at = time.time()
 
     def as_health(self) -> dict[str, object]:

@@ -65,6 +65,6 @@ def envoy_info(worker: EnvoyWorker) -> dict[str, object]:
     out["online"] = worker.availability.online
     if worker.stale:
         out["stale"] = sorted(worker.stale)
-    if worker.stats.last_error is not None:
-        out["last_error"] = worker.stats.last_error
+    if worker.stats.current_error is not None:  # cleared once the Envoy answers again
+        out["last_error"] = worker.stats.current_error
     return out

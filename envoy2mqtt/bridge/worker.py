@@ -229,6 +229,7 @@ class EnvoyWorker:
                 continue
             if self._gate is not None and await self._gate(self):
                 continue  # waited for the Envoy: set up again for fresh data
+            self.stats.answered()
             await self._after_probe(snapshot)
             return
 
