@@ -19,6 +19,7 @@ afterwards (any logger, any handler, pytest's caplog included) is scrubbed at cr
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -76,48 +77,39 @@ _AFTER = r"(?![A-Za-z0-9_])(?![./-][A-Za-z0-9_])"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_compiled: tuple[re.Pattern[str], re.Pattern[bytes]] | None = None
+# the same, longest first, so a secret containing another one is masked as a whole
+_ordered: tuple[str, ...] = ()
 _factory_installed = False
 
 
 def register_secret(value: str | None) -> None:
     """Remember ``value`` as a secret to scrub (as a whole token) wherever redaction runs.
 
-    Empty and very short values are ignored (see ``_MIN_SECRET_LEN``).
+    Empty and very short values are ignored (see ``_MIN_SECRET_LEN``). Nothing is compiled
+    here: one alternation of all secrets, recompiled (by ``re``'s parser, in Python, in the
+    event loop) after every registration, cost a bridge that registers a token per Envoy
+    ≈ 20 s of blocked loop while 200 Envoys started — long enough for the broker's
+    acknowledgements to be read too late and the MQTT connection to be given up.
     """
-    global _compiled  # noqa: PLW0603 - one process-wide registry by design
+    global _ordered  # noqa: PLW0603 - one process-wide registry by design
     if not value or len(value) < _MIN_SECRET_LEN:
         return
     with _lock:
         if value not in _secrets:
             _secrets.add(value)
-            _compiled = None
+            _ordered = tuple(sorted(_secrets, key=len, reverse=True))
     install_log_redaction()
 
 
-def _registered() -> tuple[re.Pattern[str], re.Pattern[bytes]] | None:
-    global _compiled  # noqa: PLW0603 - cache of the registry's pattern
-    with _lock:
-        if _compiled is None and _secrets:
-            # longest first so a secret containing another one is masked as a whole
-            words = "|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True))
-            text = f"{_BEFORE}(?:{words}){_AFTER}"
-            _compiled = _compile_uncached(text)
-        return _compiled
+@functools.cache
+def _pattern(secret: str) -> re.Pattern[str]:
+    """One secret as a whole token; compiled only once the secret was found in a text."""
+    return re.compile(f"{_BEFORE}{re.escape(secret)}{_AFTER}")
 
 
-def _compile_uncached(text: str) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
-    """The registry's pattern, str and bytes, without leaving copies in ``re``'s cache.
-
-    ``re.compile`` keeps every pattern it compiles in a module cache of up to 512 entries.
-    This one is rebuilt whenever a secret is added (each Envoy's token) and holds all of
-    them, so the superseded copies would stay alive: memory quadratic in the number of
-    Envoys (≈ 200 MiB of a 200-Envoy bridge). Purging costs other callers of the ``re``
-    functions one recompile each, once per new secret.
-    """
-    compiled = (re.compile(text), re.compile(text.encode()))
-    re.purge()
-    return compiled
+@functools.cache
+def _bytes_pattern(secret: bytes) -> re.Pattern[bytes]:
+    return re.compile(_BEFORE.encode() + re.escape(secret) + _AFTER.encode())
 
 
 def redact(text: str) -> str:
@@ -126,8 +118,10 @@ def redact(text: str) -> str:
 
 
 def _whole_tokens(text: str) -> str:
-    registered = _registered()
-    return text if registered is None else registered[0].sub(MASK, text)
+    for secret in _ordered:
+        if secret in text:  # a substring test first: almost no text holds a secret
+            text = _pattern(secret).sub(MASK, text)
+    return text
 
 
 def _structural(text: str) -> str:
@@ -140,8 +134,11 @@ def _structural(text: str) -> str:
 
 def redact_bytes(body: bytes) -> bytes:
     """Return ``body`` with every registered secret replaced (no pattern layer: bodies are data)."""
-    registered = _registered()
-    return body if registered is None else registered[1].sub(MASK.encode(), body)
+    for secret in _ordered:
+        raw = secret.encode()
+        if raw in body:
+            body = _bytes_pattern(raw).sub(MASK.encode(), body)
+    return body
 
 
 def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
