@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from envoy2mqtt.mqtt.acks import STALL
 from envoy2mqtt.mqtt.publisher import StatePublisher
 from envoy2mqtt.mqtt.session import Backoff, MqttAuthError, MqttSession, MqttTlsError
 from tests.plugins.mosquitto import Mosquitto, _wait_listening, free_port
@@ -159,6 +161,25 @@ async def test_unacknowledged_publish_replaces_the_connection(mosquitto: Mosquit
         await asyncio.wait_for(session.wait_connected(), WAIT)
         assert session.stats.connects >= 2
         assert session.stats.dropped == 2
+
+
+async def test_a_blocked_event_loop_does_not_make_a_live_connection_dead(
+    mosquitto: Mosquitto,
+) -> None:
+    # 200 Envoys starting once blocked the loop for ~23 s (docs/performance.md 2.4): the
+    # broker's PUBACKs waited unread in the socket, every pending publish timed out, and the
+    # session replaced a connection that was fine.
+    session = MqttSession(
+        mqtt_settings(mosquitto), backoff=Backoff(initial=0.05, maximum=0.3), timeout=0.5
+    )
+    async with running(session):
+        publish = asyncio.create_task(session.publish("e2m/x", b"1", qos=1))
+        await asyncio.sleep(0)  # the publish is handed to the client and awaits its PUBACK
+        time.sleep(1.0 + STALL)  # noqa: ASYNC251 - the fault under test: a blocked loop
+        assert await asyncio.wait_for(publish, WAIT) is True
+        assert session.connected
+        assert session.stats.connects == 1
+        assert session.stats.dropped == 0
 
 
 async def test_hook_failure_does_not_break_the_session(mosquitto: Mosquitto) -> None:

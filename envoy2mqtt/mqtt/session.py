@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import socket
 import ssl
@@ -33,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.logs import error_text
+from envoy2mqtt.mqtt.acks import acknowledged
 from envoy2mqtt.mqtt.client import (
     MqttAuthError,
     MqttFatalError,
@@ -279,11 +281,12 @@ class MqttSession:
         retain: bool,
         properties: Properties | None = None,
     ) -> bool:
+        send = client.publish(
+            topic, payload, qos=qos, retain=retain, properties=properties, timeout=math.inf
+        )
         try:
-            await client.publish(
-                topic, payload, qos=qos, retain=retain, properties=properties, timeout=self._timeout
-            )
-        except aiomqtt.MqttError as exc:
+            await acknowledged(send, self._timeout)  # a blocked loop is no dead broker
+        except (aiomqtt.MqttError, TimeoutError) as exc:
             self.stats.dropped += 1
             _LOGGER.debug("mqtt publish dropped reason=%s topic=%s", error_text(exc), topic)
             if client is self._client and not self._closing and not self._broken.is_set():
