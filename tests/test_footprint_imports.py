@@ -32,6 +32,9 @@ NOT_FOR_RUN = (
     "envoy2mqtt.cmd.demo_namespace",
     "envoy2mqtt.cmd.dump_mask",
     "envoy2mqtt.cmd.sim_config",
+    # html.parser (with html.entities): only for a 3.x Envoy's HTML production page.
+    "html",
+    "envoy2mqtt.envoy.updaters.html_cells",
 )
 
 

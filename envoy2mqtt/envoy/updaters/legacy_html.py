@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from html.parser import HTMLParser
 
 from envoy2mqtt.envoy import endpoints
 from envoy2mqtt.envoy.errors import EnvoyHTTPStatusError, EnvoyMalformedResponse
@@ -31,28 +30,6 @@ _LABELS = {
 }
 
 
-class _CellCollector(HTMLParser):
-    """Collects the text of every table cell, in document order."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.cells: list[str] = []
-        self._current: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "td":
-            self._current = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self._current is not None:
-            self.cells.append(" ".join("".join(self._current).split()))
-            self._current = None
-
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._current.append(data)
-
-
 def _quantity(text: str, unit: str) -> int | None:
     match = _QUANTITY.match(text)
     if match is None or match.group(3) != unit:
@@ -64,11 +41,12 @@ def parse_production_page(body: bytes) -> SystemEnergy | None:
     """Return the production figures of the legacy HTML page, or None if it has none."""
     if len(body) > _MAX_PAGE:
         return None
-    collector = _CellCollector()
-    collector.feed(body.decode("utf-8", errors="replace"))
-    collector.close()
+    # Imported here: only a 3.x Envoy without a JSON production source gets this far, so
+    # other bridges never load html.parser (docs/performance.md § 6).
+    from envoy2mqtt.envoy.updaters.html_cells import table_cells  # noqa: PLC0415
+
+    cells = table_cells(body.decode("utf-8", errors="replace"))
     values: dict[str, int] = {}
-    cells = collector.cells
     for label, value in itertools.pairwise(cells):
         target = _LABELS.get(label)
         if target is not None and (number := _quantity(value, target[1])) is not None:
