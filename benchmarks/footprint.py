@@ -9,9 +9,12 @@ Three processes besides this one, all on 127.0.0.1:
   whole command-line start-up (sub-command discovery included).
 
 Once the Envoy is ``online`` the script waits ``--duration`` seconds (default 300: the issue's
-"after five minutes"), then prints the bridge's RSS and USS (psutil), the number of modules it
-imported, the largest cumulative import times (from ``-X importtime`` on its stderr) and which
-optional heavy packages it loaded. Target: one Envoy <= 45 MiB RSS (40 MiB the goal beyond).
+"after five minutes"), then prints the bridge's RSS and USS (psutil), how much of the RSS is
+anonymous memory (the heap: objects, code, C libraries' allocations) and how much is mapped
+from files (shared libraries, mostly shared with other processes), from Linux's
+``/proc/PID/smaps_rollup``, its thread count, the number of modules it imported, the largest
+cumulative import times (from ``-X importtime`` on its stderr) and which optional heavy
+packages it loaded. Target: one Envoy <= 45 MiB RSS (40 MiB the goal beyond).
 
 Run: ``python -m benchmarks.footprint [--duration 300] [--top 15] [--health-port]``.
 """
@@ -37,6 +40,20 @@ from benchmarks.fleet import DEFAULT_FIXTURE, MIB, _process, _read_fleet, write_
 
 # Packages the run path should only load when the configuration asks for them.
 OPTIONAL = ("aiohttp.web", "yaml", "amqtt", "cryptography", "jwt", "envoy2mqtt.simulator")
+
+
+def smaps_rollup(pid: int) -> dict[str, int] | None:
+    """``/proc/PID/smaps_rollup`` as ``{field: kB}``; None where the kernel has none."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    fields = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "kB":
+            fields[parts[0].rstrip(":")] = int(parts[1])
+    return fields
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,9 @@ class Footprint:
 
     rss_mib: float
     uss_mib: float
+    anon_mib: float | None  # anonymous part of the RSS (None: no smaps_rollup)
+    file_mib: float | None  # file-backed part of the RSS
+    threads: int
     modules: int
     import_ms: float
     optional: dict[str, bool]
@@ -124,12 +144,17 @@ async def measure(args: argparse.Namespace) -> Footprint:
                     proc = psutil.Process(bridge.pid)
                     rss = proc.memory_info().rss / MIB
                     uss = proc.memory_full_info().uss / MIB
+                    threads = proc.num_threads()
+                    rollup = smaps_rollup(bridge.pid)
             entries = parse_importtime(log.read_text(errors="replace"))
     names = {e.module.strip() for e in entries}
     outer = top_level(entries)
     return Footprint(
         rss_mib=rss,
         uss_mib=uss,
+        anon_mib=None if rollup is None else rollup["Anonymous"] / 1024,
+        file_mib=None if rollup is None else (rollup["Rss"] - rollup["Anonymous"]) / 1024,
+        threads=threads,
         modules=len(names),
         import_ms=sum(e.cumulative_us for e in outer) / 1000,
         optional={name: name in names for name in OPTIONAL},
@@ -142,8 +167,11 @@ async def measure(args: argparse.Namespace) -> Footprint:
 def render(result: Footprint) -> str:
     """The summary table and the slowest top-level imports."""
     loaded = ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in result.optional.items())
+    anon = "n/a" if result.anon_mib is None else f"{result.anon_mib:.1f}"
+    file_backed = "n/a" if result.file_mib is None else f"{result.file_mib:.1f}"
+    header = ["online", "after s", "RSS MiB", "USS MiB", "modules imported", "imports ms (sum)"]
     summary = format_table(
-        ["online", "after s", "RSS MiB", "USS MiB", "modules imported", "imports ms (sum)"],
+        [*header, "anonymous MiB", "file-backed MiB", "threads"],
         [
             [
                 "yes" if result.online else "NO",
@@ -152,6 +180,9 @@ def render(result: Footprint) -> str:
                 f"{result.uss_mib:.1f}",
                 str(result.modules),
                 f"{result.import_ms:.0f}",
+                anon,
+                file_backed,
+                str(result.threads),
             ]
         ],
     )

@@ -162,6 +162,11 @@ def test_footprint_runs_envoy2mqtt_run_and_lists_its_imports() -> None:
     row = _table_row(out, "yes")  # the Envoy came online through the real `envoy2mqtt run`
     assert float(row[2]) > 0  # RSS of that process was read
     assert int(row[4]) > 100  # modules parsed from its -X importtime output
+    anonymous, file_backed = float(row[6]), float(row[7])  # /proc/PID/smaps_rollup
+    assert anonymous > 0
+    assert file_backed > 0
+    assert abs(anonymous + file_backed - float(row[2])) < 1.0  # the two parts make the RSS
+    assert int(row[8]) >= 1  # threads
     assert "jwt=no" in out  # the optional-package line is printed
     assert "| envoy2mqtt" in out  # and the slowest top-level imports
 
