@@ -35,7 +35,6 @@ import msgspec
 from benchmarks._common import FIXTURES_DIR, format_table, machine_facts
 from benchmarks._day import DAY_START_EPOCH, DayProfile
 from benchmarks.decode import MemoryFetcher
-from envoy2mqtt.bridge.app import lifetime_keys
 from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
 from envoy2mqtt.bridge.publish import EnvoyPublisher, EnvoyView
 from envoy2mqtt.bridge.schedule import plan_tiers
@@ -181,7 +180,7 @@ async def replay_day(
     output = EnvoyPublisher(
         publisher,
         Topics(),
-        LifetimeGuard(lifetime_keys().__contains__),
+        LifetimeGuard(),
         DiscoveryOptions(discovery_prefix=DISCOVERY_PREFIX),
     )
     output.scan_done.set()  # no previous run: nothing to scan for orphans

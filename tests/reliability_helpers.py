@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS
+from envoy2mqtt.bridge.lifetime_guard import LifetimeKeys
 from envoy2mqtt.settings import Settings
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher, bridge_settings
@@ -61,8 +61,8 @@ def messages(watcher: Watcher, topic: str, since: int = 0) -> list[bytes]:
     return [p for t, p, _ in watcher.since(since) if t == topic and p]
 
 
-def lifetime_values(payload: bytes) -> dict[str, float]:
-    """Every lifetime counter in a state payload, keyed by its path (``phases/l1/key``)."""
+def lifetime_values(payload: bytes, keys: frozenset[str]) -> dict[str, float]:
+    """Every lifetime counter (``keys``) in a state payload, by its path (``phases/l1/key``)."""
     found: dict[str, float] = {}
 
     def walk(node: Any, prefix: str) -> None:
@@ -71,7 +71,7 @@ def lifetime_values(payload: bytes) -> dict[str, float]:
         for key, value in node.items():
             if isinstance(value, dict):
                 walk(value, f"{prefix}{key}/")
-            elif key in LIFETIME_KEYS and isinstance(value, int | float):
+            elif key in keys and isinstance(value, int | float):
                 found[prefix + key] = float(value)
 
     walk(json.loads(payload), "")
@@ -79,13 +79,14 @@ def lifetime_values(payload: bytes) -> dict[str, float]:
 
 
 def lifetime_steps_down(watcher: Watcher, prefix: str) -> list[str]:
-    """Every published lifetime value under ``prefix`` lower than the one before it."""
+    """Every published lifetime value under ``prefix`` (``<base>/<sn>/``) lower than before."""
+    keys_of = LifetimeKeys()
     last: dict[str, float] = {}
     problems: list[str] = []
     for topic, payload, _ in watcher.log:
         if not topic.startswith(prefix) or not payload or not payload.startswith(b"{"):
             continue
-        for key, value in lifetime_values(payload).items():
+        for key, value in lifetime_values(payload, keys_of(topic[len(prefix) :])).items():
             ident = f"{topic}/{key}"
             if ident in last and value < last[ident]:
                 problems.append(f"{ident}: {last[ident]} -> {value}")

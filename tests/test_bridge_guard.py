@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envoy2mqtt.bridge.app import lifetime_keys
-from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard
+from envoy2mqtt.bridge.lifetime_guard import LifetimeGuard, LifetimeKeys
+from envoy2mqtt.catalog.registry import LIFETIME_KEYS
 
 
 def feed(guard: LifetimeGuard, values: list[float], key: str = "watt_hours_lifetime") -> list[Any]:
-    return [guard.filter("production", {key: v})[key] for v in values]
+    return [guard.filter("production", "production", {key: v})[key] for v in values]
 
 
 def test_increasing_values_pass_through() -> None:
@@ -59,36 +59,42 @@ def test_recovery_discards_candidates() -> None:
 def test_other_keys_and_nested_phases_are_handled() -> None:
     guard = LifetimeGuard()
     first = {"watts_now": 50, "phases": {"l1": {"watt_hours_lifetime": 7}}, "ok": True}
-    guard.filter("production", first)
+    guard.filter("production", "production", first)
     second = {"watts_now": 0, "phases": {"l1": {"watt_hours_lifetime": 0}}, "ok": True}
-    out = guard.filter("production", second)
+    out = guard.filter("production", "production", second)
     assert out == {"watts_now": 0, "phases": {"l1": {"watt_hours_lifetime": 7}}, "ok": True}
     assert second["phases"]["l1"]["watt_hours_lifetime"] == 0  # input untouched
 
 
 def test_topics_are_tracked_independently() -> None:
     guard = LifetimeGuard()
-    guard.filter("inverters/a", {"lifetime_energy": 100})
-    assert guard.filter("inverters/b", {"lifetime_energy": 5}) == {"lifetime_energy": 5}
+    guard.filter("inverters/a", "inverters/a", {"lifetime_energy": 100})
+    assert guard.filter("inverters/b", "inverters/b", {"lifetime_energy": 5}) == {
+        "lifetime_energy": 5
+    }
 
 
 def test_seed_from_retained_state_holds_a_zero_after_bridge_restart() -> None:
     guard = LifetimeGuard()
-    guard.seed("production", {"watt_hours_lifetime": 4242, "watts_now": 3})
-    assert guard.filter("production", {"watt_hours_lifetime": 0}) == {"watt_hours_lifetime": 4242}
+    guard.seed("production", "production", {"watt_hours_lifetime": 4242, "watts_now": 3})
+    assert guard.filter("production", "production", {"watt_hours_lifetime": 0}) == {
+        "watt_hours_lifetime": 4242
+    }
 
 
 def test_forget_lets_a_replaced_device_start_low() -> None:
     guard = LifetimeGuard()
-    guard.filter("inverters/a", {"lifetime_energy": 100})
+    guard.filter("inverters/a", "inverters/a", {"lifetime_energy": 100})
     guard.forget(["inverters/a"])
-    assert guard.filter("inverters/a", {"lifetime_energy": 3}) == {"lifetime_energy": 3}
+    assert guard.filter("inverters/a", "inverters/a", {"lifetime_energy": 3}) == {
+        "lifetime_energy": 3
+    }
 
 
 def test_booleans_are_not_counters() -> None:
-    guard = LifetimeGuard(is_lifetime=lambda _k: True)
-    guard.filter("x", {"flag": True})
-    assert guard.filter("x", {"flag": False}) == {"flag": False}
+    guard = LifetimeGuard(keys_of=lambda _suffix: {"flag"})
+    guard.filter("x", "x", {"flag": True})
+    assert guard.filter("x", "x", {"flag": False}) == {"flag": False}
 
 
 def test_confirm_must_be_positive() -> None:
@@ -111,20 +117,29 @@ def test_output_never_steps_down_unless_a_reset_was_confirmed(values: list[int])
 
 
 def test_guarded_keys_come_from_the_catalogue_and_skip_daily_counters() -> None:
-    keys = lifetime_keys()
-    assert {"watt_hours_lifetime", "lifetime_energy", "energy_delivered"} <= keys
-    assert "watt_hours_today" not in keys  # resets every midnight by design
-    assert "energy_today" not in keys
+    assert {"watt_hours_lifetime", "lifetime_energy", "energy_delivered"} <= LIFETIME_KEYS
+    assert "watt_hours_today" not in LIFETIME_KEYS  # resets every midnight by design
+    assert "energy_today" not in LIFETIME_KEYS
+    keys_of = LifetimeKeys()
+    assert keys_of("production") == LIFETIME_KEYS
+    assert keys_of("meters/production") == LIFETIME_KEYS  # no entity row, guarded all the same
+    assert "watt_hours_lifetime" not in keys_of("net_consumption")  # a balanced total
+    assert keys_of("net_consumption") == LIFETIME_KEYS - {"watt_hours_lifetime"}
 
 
-def test_balanced_net_lifetime_is_held_while_it_falls_known_limitation() -> None:
-    # docs/mqtt-contract.md "Counters": the guard goes by key, balanced net included
-    guard = LifetimeGuard(lifetime_keys().__contains__)
-    exporting = [5000, 4900, 4800, 4700, 4710, 4720, 4730]
-    out = [
-        guard.filter("envoy2mqtt/1/net_consumption", {"watt_hours_lifetime": v})[
-            "watt_hours_lifetime"
-        ]
+def test_balanced_net_lifetime_follows_its_readings_down_and_below_zero() -> None:
+    # Balanced net consumption falls while exporting (HA's entity for it is `total`): it is
+    # not a lifetime counter, although its key is the production counter's key.
+    guard = LifetimeGuard()
+    exporting = [5000, 4900, 0, -300, -250]
+    net = [
+        guard.filter("e/1/net_consumption", "net_consumption", {"watt_hours_lifetime": v})
         for v in exporting
     ]
-    assert out == [5000, 5000, 5000, 5000, 5000, 4720, 4730]
+    assert [p["watt_hours_lifetime"] for p in net] == exporting
+    nested = {"phases": {"l1": {"watt_hours_lifetime": -10}}}
+    assert guard.filter("e/1/net_consumption", "net_consumption", nested) == nested
+    produced = [
+        guard.filter("e/1/production", "production", {"watt_hours_lifetime": v}) for v in exporting
+    ]
+    assert [p["watt_hours_lifetime"] for p in produced] == [5000, 5000, 5000, 5000, 5000]

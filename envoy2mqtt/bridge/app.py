@@ -31,7 +31,6 @@ from envoy2mqtt.bridge.tasks import cancel_and_wait
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.controls import ControlFlags
 from envoy2mqtt.catalog.discovery import DiscoveryOptions
-from envoy2mqtt.catalog.registry import LIFETIME_KEYS
 from envoy2mqtt.catalog.topics import sanitize_level
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot
 from envoy2mqtt.logs import error_text
@@ -44,14 +43,9 @@ from envoy2mqtt.settings import Settings
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["Bridge", "lifetime_keys", "max_pending_publishes"]
+__all__ = ["Bridge", "max_pending_publishes"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def lifetime_keys() -> frozenset[str]:
-    """Payload keys of lifetime counters (catalogue rows with ``counter=LIFETIME``)."""
-    return LIFETIME_KEYS
 
 
 def max_pending_publishes(envoys: int) -> int:
@@ -116,7 +110,7 @@ class Bridge:
         self.output = EnvoyPublisher(
             self.publisher,
             self.topics,
-            LifetimeGuard(lifetime_keys().__contains__),
+            LifetimeGuard(),
             options if ha.enabled else None,
         )
         self.commands = CommandExecutor(self.find_worker, self.controls)

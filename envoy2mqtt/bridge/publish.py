@@ -163,7 +163,7 @@ class EnvoyPublisher:
             # The daily guard reads the raw lifetime values (rule 2b), so it goes first.
             daily = self.daily.filter(topic, suffix, payload, day)
             await self._publisher.publish(
-                topic, self._guard.filter(topic, daily), volatile=volatile_keys(suffix)
+                topic, self._guard.filter(topic, suffix, daily), volatile=volatile_keys(suffix)
             )
         removed = await self._publisher.clear_missing(self._topics.device_prefix(serial), keep)
         if removed:
@@ -235,8 +235,9 @@ class EnvoyPublisher:
             for topic, payload in scan.under(root).items():
                 decoded = _json_object(payload)
                 if decoded is not None:
-                    self._guard.seed(topic, decoded)
-                    self.daily.seed(topic, topic[len(root) + 1 :], decoded)
+                    suffix = topic[len(root) + 1 :]
+                    self._guard.seed(topic, suffix, decoded)
+                    self.daily.seed(topic, suffix, decoded)
 
 
 def _platforms(config: dict[str, object]) -> dict[str, str]:

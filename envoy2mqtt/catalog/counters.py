@@ -2,7 +2,8 @@
 
 The bridge's guards (lifetime values never step down; daily values go down only at the
 Envoy's day reset) take their keys from the rows that declare them here, not from lists of
-their own: a row says ``counter=LIFETIME`` or ``counter=Daily(lifetime=…, period=…)``.
+their own: a row says ``counter=LIFETIME``, ``counter=Daily(lifetime=…, period=…)`` or
+``counter=BALANCED``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import enum
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["LIFETIME", "Counter", "Daily", "DailyCounter", "Lifetime", "Period"]
+__all__ = [
+    "BALANCED",
+    "LIFETIME",
+    "Balanced",
+    "Counter",
+    "Daily",
+    "DailyCounter",
+    "Lifetime",
+    "Period",
+    "TopicKey",
+]
 
 
 class Period(enum.StrEnum):
@@ -31,6 +42,17 @@ LIFETIME: Final = Lifetime()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Balanced:
+    """A lifetime total of import minus export: it falls while exporting, so it is never held.
+
+    Its payload key may be a lifetime counter's key elsewhere (``watt_hours_lifetime``).
+    """
+
+
+BALANCED: Final = Balanced()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Daily:
     """A daily counter: reset once per Envoy day, judged by the lifetime key beside it."""
 
@@ -38,7 +60,15 @@ class Daily:
     period: Period
 
 
-Counter = Lifetime | Daily
+Counter = Lifetime | Daily | Balanced
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TopicKey:
+    """A payload key (at any depth) of the state topics matching ``topic`` (``*``: one level)."""
+
+    topic: str
+    key: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,3 +101,13 @@ def daily_counters(rows: Iterable[tuple[str, str, Counter | None]]) -> tuple[Dai
 def lifetime_keys(rows: Iterable[tuple[str, str, Counter | None]]) -> frozenset[str]:
     """The payload keys of lifetime counters among (topic pattern, value key, counter) rows."""
     return frozenset(key for _topic, key, c in rows if isinstance(c, Lifetime))
+
+
+def balanced_keys(rows: Iterable[tuple[str, str, Counter | None]]) -> tuple[TopicKey, ...]:
+    """The balanced totals among (topic pattern, value key, counter) rows, once each."""
+    found = {
+        TopicKey(topic.replace("{id}", "*"), key): None
+        for topic, key, c in rows
+        if isinstance(c, Balanced)
+    }
+    return tuple(found)

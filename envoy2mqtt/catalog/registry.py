@@ -58,6 +58,8 @@ _check_rows()
 _COUNTER_ROWS = tuple((s.topic, s.value, s.counter) for s in ALL_SPECS if s.counter is not None)
 LIFETIME_KEYS: frozenset[str] = counters.lifetime_keys(_COUNTER_ROWS)
 """Payload keys of lifetime counters (rows with ``counter=LIFETIME``), at any depth."""
+BALANCED_KEYS: tuple[counters.TopicKey, ...] = counters.balanced_keys(_COUNTER_ROWS)
+"""Keys that are balanced totals in their topics (``counter=BALANCED``): never held."""
 DAILY_COUNTERS: tuple[counters.DailyCounter, ...] = counters.daily_counters(_COUNTER_ROWS)
 """Every daily value the bridge publishes (rows with ``counter=Daily(...)``)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from envoy2mqtt.catalog.counters import LIFETIME, Daily, Period
+from envoy2mqtt.catalog.counters import BALANCED, LIFETIME, Daily, Period
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     Component,
@@ -29,7 +29,6 @@ _TODAY = replace(
 )  # fmt: skip
 _WEEK = replace(_TODAY, value="watt_hours_last_7_days", state_class=None, precision=1,
                 counter=Daily("watt_hours_lifetime", Period.LAST_7_DAYS))  # fmt: skip
-# The lifetime guard goes by payload key, so it also holds the balanced net lifetime.
 _LIFETIME = replace(_TODAY, value="watt_hours_lifetime", suggested_unit="MWh", precision=3,
                     counter=LIFETIME)  # fmt: skip
 
@@ -60,8 +59,10 @@ CONSUMPTION = _grouped("consumption", _CONS, (
 
 NET_CONSUMPTION = _grouped("net_consumption", _NET, enabled=False, rows=(
     replace(_POWER, key="balanced_net_consumption", name="Balanced net power consumption"),
+    # Falls while exporting (HA's entity is `total`): not a guarded lifetime counter.
     replace(_LIFETIME, key="lifetime_balanced_net_consumption", state_class="total",
-            suggested_unit="kWh", name="Lifetime balanced net energy consumption"),
+            suggested_unit="kWh", name="Lifetime balanced net energy consumption",
+            counter=BALANCED),
 ))  # fmt: skip
 
 
