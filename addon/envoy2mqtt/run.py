@@ -12,7 +12,7 @@ the container decides:
 * empty option fields are treated as not set (a cleaned copy, mode 0600, is used then).
 
 Standard library only: it runs before anything else and is unit-tested with a fake
-Supervisor (tests/test_addon.py).
+Supervisor (tests/project/test_addon.py).
 """
 
 from __future__ import annotations
