@@ -95,7 +95,9 @@ async def test_offline_only_after_the_grace_and_online_with_the_next_good_poll(
         assert last_ok is not None
         # not earlier than the rule, although unreachable polls kept failing meanwhile
         assert offline_at - last_ok > expected
-        assert worker.stats.polls_failed - failed_before >= 2
+        # A poll the stopped listener leaves unanswered fails after the 2 s fast budget, so
+        # a 3.5 s grace may pass during the first failed poll; 6 s outlasts two of them.
+        assert worker.stats.polls_failed - failed_before >= (2 if expected > 4 else 1)
         await sim.resume_listening()
         await watcher.wait(lambda w: w.latest.get(availability) == b"online", 30)
         assert worker.availability.online
