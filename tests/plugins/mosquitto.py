@@ -32,6 +32,29 @@ def _wait_listening(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(msg)
 
 
+def _listens(
+    port: int, proc: subprocess.Popen[bytes], log_file: Path, timeout: float = 10.0
+) -> bool:
+    """Whether ``proc`` listens on ``port`` within ``timeout``; False as soon as it exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False  # e.g. the port was taken between free_port() and the bind
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                pass
+        except OSError:
+            time.sleep(0.02)
+            continue
+        # Something listens: ours only if mosquitto says it opened the port (not a process
+        # that took the port first, which mosquitto reports before exiting).
+        log = log_file.read_text(errors="replace")
+        if f"listen socket on port {port}" in log:
+            return proc.poll() is None
+        time.sleep(0.02)
+    return False
+
+
 @dataclass
 class Mosquitto:
     """A controllable mosquitto process; ``stop()``/``start()`` simulate a broker restart."""
@@ -41,9 +64,27 @@ class Mosquitto:
     extra_config: str = ""
     proc: subprocess.Popen[bytes] | None = None
     host: str = "127.0.0.1"
+    _listened: bool = False
 
     def start(self) -> None:
-        """Start (or restart) the broker on the same port and wait until it listens."""
+        """Start (or restart) the broker on the same port and wait until it listens.
+
+        A first start whose random port another process took meanwhile moves to a fresh
+        port (tests run in parallel processes); a restart keeps its port or fails.
+        """
+        for _attempt in range(3):
+            if self._spawn():
+                self._listened = True
+                return
+            self.stop()
+            if self._listened:
+                break
+            self.port = free_port()
+        log = (self.workdir / "mosquitto.log").read_text(errors="replace")[-500:]
+        msg = f"mosquitto did not listen on {self.port}: {log}"
+        raise RuntimeError(msg)
+
+    def _spawn(self) -> bool:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(
@@ -57,7 +98,7 @@ class Mosquitto:
             stdout=subprocess.DEVNULL,
             stderr=(self.workdir / "mosquitto.log").open("ab"),
         )
-        _wait_listening(self.port)
+        return _listens(self.port, self.proc, self.workdir / "mosquitto.log")
 
     def stop(self) -> None:
         """Stop the broker (SIGTERM, then SIGKILL)."""
