@@ -21,7 +21,9 @@ from envoy2mqtt.bridge.publish import snapshot_of
 from envoy2mqtt.bridge.tariff_watch import Revert, SettingsControl, SettingValue, written_setting
 from envoy2mqtt.bridge.worker import EnvoyWorker
 from envoy2mqtt.catalog.commands import CommandError, parse_command
-from envoy2mqtt.catalog.controls import STORAGE_MODES, ControlFlags, command_word
+from envoy2mqtt.catalog.controls import ControlFlags
+from envoy2mqtt.catalog.storage import STORAGE_MODES
+from envoy2mqtt.catalog.words import command_word
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.models.data import Tariff
 from envoy2mqtt.mqtt.router import CommandResult

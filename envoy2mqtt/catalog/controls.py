@@ -2,37 +2,33 @@
 
 A control's value rules (ranges, word sets) are the annotations of its Envoy command
 (:mod:`envoy2mqtt.envoy.command_types`); the schemas here read them from there, and the
-MQTT words below map onto those Envoy words (checked at import).
+MQTT words below map onto those Envoy words (checked at import). The storage-setting
+controls are declared with the rest of the storage settings (:mod:`envoy2mqtt.catalog.storage`);
+``CONTROLS`` gathers them all.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from envoy2mqtt.catalog import storage
 from envoy2mqtt.catalog.spec import (
     BoolSchema,
     ControlFlag,
     ControlSpec,
-    EnumSchema,
-    IntRangeSchema,
     SettingsSchema,
     when,
     when_item,
 )
+from envoy2mqtt.catalog.words import check_words
 from envoy2mqtt.envoy.command_types import (
     RELAY_ACTION_NAMES,
     RELAY_MODE_NAMES,
-    STORAGE_MODE_NAMES,
-    SetChargeFromGrid,
     SetDryContact,
     SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
     UpdateDryContactSettings,
-    int_bounds,
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
 
@@ -40,9 +36,6 @@ from envoy2mqtt.envoy.features import SupportedFeatures
 RELAY_MODES: Final = MappingProxyType({"standard": "manual", "battery": "soc"})
 RELAY_ACTIONS: Final = MappingProxyType(
     {"powered": "apply", "not_powered": "shed", "schedule": "schedule", "none": "none"}
-)
-STORAGE_MODES: Final = MappingProxyType(
-    {"backup": "backup", "self_consumption": "self-consumption", "savings": "economy"}
 )
 # Dry-contact settings fields (Envoy names) whose words differ between commands and Envoy.
 RELAY_SETTING_WORDS: Final = MappingProxyType(
@@ -54,33 +47,13 @@ RELAY_SETTING_WORDS: Final = MappingProxyType(
     }
 )
 
-
-def _check_words(mapping: Mapping[str, str], envoy_words: tuple[str, ...]) -> None:
-    if sorted(mapping.values()) != sorted(envoy_words):
-        raise TypeError(f"command words {dict(mapping)} do not cover {envoy_words}")
-
-
-_check_words(RELAY_MODES, RELAY_MODE_NAMES)
-_check_words(RELAY_ACTIONS, RELAY_ACTION_NAMES)
-_check_words(STORAGE_MODES, STORAGE_MODE_NAMES)
-
-
-def command_word(mapping: Mapping[str, str], envoy_word: object) -> str | None:
-    """The command word for an Envoy word (``self-consumption`` -> ``self_consumption``)."""
-    return next((word for word, envoy in mapping.items() if envoy == envoy_word), None)
+check_words(RELAY_MODES, RELAY_MODE_NAMES)
+check_words(RELAY_ACTIONS, RELAY_ACTION_NAMES)
 
 
 _HAS_ENPOWER = when(
     "feature ENPOWER and data.enpower set",
     lambda s: SupportedFeatures.ENPOWER in s.features and s.data.enpower is not None,
-)
-_HAS_STORAGE_SETTINGS = when(
-    "feature ENCHARGE and tariff.storage_settings present",
-    lambda s: (
-        SupportedFeatures.ENCHARGE in s.features
-        and s.data.tariff is not None
-        and s.data.tariff.storage_settings is not None
-    ),
 )
 
 # The relay states (``mains_admin_state``, dry contact ``status``) read closed/open.
@@ -104,34 +77,9 @@ DRY_CONTACT_SETTINGS = ControlSpec(
     requirement=_HAS_ENPOWER
     & when_item("id in data.dry_contact_settings", lambda s, i: i in s.data.dry_contact_settings),
 )  # fmt: skip
-STORAGE_MODE = ControlSpec(
-    name="storage_mode", topic="storage_mode", flag=ControlFlag.STORAGE,
-    schema=EnumSchema(STORAGE_MODES), requirement=_HAS_STORAGE_SETTINGS,
-    build=lambda _i, mode: SetStorageMode(mode=mode),
-)  # fmt: skip
-RESERVE_SOC = ControlSpec(
-    name="reserve_soc", topic="reserve_soc", flag=ControlFlag.STORAGE,
-    schema=IntRangeSchema(*int_bounds(SetReserveSoc, "value")), requirement=_HAS_STORAGE_SETTINGS,
-    build=lambda _i, value: SetReserveSoc(value=value),
-)  # fmt: skip
-CHARGE_FROM_GRID = ControlSpec(
-    name="charge_from_grid", topic="charge_from_grid", flag=ControlFlag.STORAGE,
-    schema=BoolSchema(), requirement=_HAS_STORAGE_SETTINGS,
-    build=lambda _i, on: SetChargeFromGrid(enabled=on),
-)  # fmt: skip
 
 CONTROLS: Final = MappingProxyType(
-    {
-        c.name: c
-        for c in (
-            GRID_RELAY,
-            DRY_CONTACT,
-            DRY_CONTACT_SETTINGS,
-            STORAGE_MODE,
-            RESERVE_SOC,
-            CHARGE_FROM_GRID,
-        )
-    }
+    {c.name: c for c in (GRID_RELAY, DRY_CONTACT, DRY_CONTACT_SETTINGS, *storage.CONTROLS)}
 )
 """Every control by name (the ``control`` argument of ``parse_command``)."""
 

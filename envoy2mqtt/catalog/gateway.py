@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from envoy2mqtt.catalog.controls import CHARGE_FROM_GRID
 from envoy2mqtt.catalog.derived import iso_of
 from envoy2mqtt.catalog.spec import (
     Category,
@@ -18,6 +17,7 @@ from envoy2mqtt.catalog.spec import (
     EntitySpec,
     when,
 )
+from envoy2mqtt.catalog.storage import CHARGE_FROM_GRID
 
 _DIAG = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY,
                    topic="gateway", value="", category=Category.DIAGNOSTIC, extra=True)  # fmt: skip

@@ -9,9 +9,9 @@ from envoy2mqtt.catalog.controls import (
     RELAY_ACTIONS,
     RELAY_MODES,
     RELAY_SETTING_WORDS,
-    command_word,
 )
 from envoy2mqtt.catalog.scalars import CommandError, parse_bool, parse_enum, parse_number
+from envoy2mqtt.catalog.words import command_word
 from envoy2mqtt.envoy.command_types import LOAD_NAME_MAX as MAX_LOAD_NAME
 from envoy2mqtt.envoy.command_types import RELAY_SOC_RANGE
 from envoy2mqtt.envoy.models.data import DryContactSettings

@@ -1,4 +1,4 @@
-"""The shapes of catalogue rows: entity specs, control specs, creation conditions.
+"""The shapes of catalogue rows: state topics, entity specs, control specs, conditions.
 
 A row says everything about one entity: which state topic it reads, which JSON
 key in that topic's payload holds its value, how Home Assistant should show it, when it
@@ -12,9 +12,12 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from envoy2mqtt.catalog.counters import Counter
 from envoy2mqtt.catalog.derived import Derived
 from envoy2mqtt.catalog.naming import phase_level
+from envoy2mqtt.envoy.groups import DataGroup
 
 if TYPE_CHECKING:
     from envoy2mqtt.catalog.snapshot import Snapshot
@@ -59,6 +62,37 @@ class ControlFlag(enum.StrEnum):
     GRID_RELAY = "grid_relay"
     DRY_CONTACTS = "dry_contacts"
     STORAGE = "storage"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StateTopic:
+    """One state topic family (declared in :mod:`envoy2mqtt.catalog.state_topics`).
+
+    Attributes:
+        pattern: the suffix under ``<base>/<sn>/``; ``{id}`` is a device id level.
+        source: the data group its values come from (``None``: probe, ``/info`` and bridge).
+        structs: the Structs whose fields are its payload keys (at the top level or, per
+            phase, under ``phases``).
+        extra: payload keys ``catalog/state.py`` adds beside the Struct fields.
+        volatile: keys that change on every reading without saying anything new (at any
+            depth): a payload differing only there is not re-sent on its own.
+    """
+
+    pattern: str
+    source: DataGroup | None
+    structs: tuple[type[msgspec.Struct], ...] = ()
+    extra: frozenset[str] = frozenset()
+    volatile: frozenset[str] = frozenset()
+    keys: frozenset[str] = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        fields = {f.name for s in self.structs for f in msgspec.structs.fields(s)}
+        object.__setattr__(self, "keys", frozenset(fields) | self.extra)
+
+    @property
+    def first_level(self) -> str:
+        """The topic's first level (``meters`` for ``meters/{id}``)."""
+        return self.pattern.split("/", 1)[0]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -12,31 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import msgspec
-
 from envoy2mqtt.catalog.collar import grid_status
-from envoy2mqtt.catalog.controls import RELAY_SETTING_WORDS, STORAGE_MODES, command_word
+from envoy2mqtt.catalog.controls import RELAY_SETTING_WORDS
 from envoy2mqtt.catalog.naming import phase_level, sanitize_topic_level
+from envoy2mqtt.catalog.payload import Payload, drop_none, plain, vocabulary
 from envoy2mqtt.catalog.snapshot import Snapshot
+from envoy2mqtt.catalog.storage import storage_payload
 from envoy2mqtt.catalog.template_keys import add_template_keys
 from envoy2mqtt.envoy.models.data import EnvoyData, SystemEnergy
-
-Payload = dict[str, Any]
-
-
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
-
-
-def plain(obj: Any) -> Payload:
-    """A model object as a JSON-able dict with absent (``None``) values removed."""
-    result = _drop_none(msgspec.to_builtins(obj))
-    assert isinstance(result, dict)
-    return result
 
 
 def _with_phases(total: Any, phases: Mapping[str, Any | None] | None) -> Payload:
@@ -68,7 +51,7 @@ def _gateway(snapshot: Snapshot) -> Payload:
     net = snapshot.network
     if net is not None:
         payload |= {"mac": net.mac, "network_interface": net.interface, "network_type": net.type}
-    return _drop_none(payload)  # type: ignore[no-any-return]
+    return drop_none(payload)  # type: ignore[no-any-return]
 
 
 def _system(total: SystemEnergy | None, phases: Any, name: str) -> dict[str, Payload]:
@@ -123,21 +106,11 @@ def _singles(d: EnvoyData) -> dict[str, Payload]:
     return result
 
 
-def _vocabulary(field: str, raw: Any, mapping: Mapping[str, str]) -> Payload:
-    """The command word (``null`` if the commands lack one) and the Envoy's raw word."""
-    return {field: command_word(mapping, raw), f"envoy_{field}": raw}
-
-
 def _relay_settings(settings: Any) -> Payload:
     payload = plain(settings)
     for field, mapping in RELAY_SETTING_WORDS.items():
-        payload |= _vocabulary(field, payload.get(field), mapping)
+        payload |= vocabulary(field, payload.get(field), mapping)
     return payload
-
-
-def _number(text: str | None) -> int | str | None:
-    """An epoch the Envoy sends as a digit string (the tariff's ``date``) as a number."""
-    return int(text) if text is not None and text.isascii() and text.isdigit() else text
 
 
 def _dry_contacts(d: EnvoyData) -> dict[str, Payload]:
@@ -150,16 +123,6 @@ def _dry_contacts(d: EnvoyData) -> dict[str, Payload]:
             payload |= _relay_settings(d.dry_contact_settings[relay_id])
         result[f"dry_contacts/{sanitize_topic_level(relay_id)}"] = payload
     return result
-
-
-def _storage(d: EnvoyData) -> dict[str, Payload]:
-    if d.tariff is None or d.tariff.storage_settings is None:
-        return {}
-    settings = d.tariff.storage_settings
-    payload = plain(settings) | _vocabulary("mode", settings.mode, STORAGE_MODES)
-    if settings.date is not None:
-        payload["date"] = _number(settings.date)
-    return {"storage": payload}
 
 
 def _generator(d: EnvoyData) -> dict[str, Payload]:
@@ -194,7 +157,7 @@ _DATA_GROUPS: tuple[Callable[[EnvoyData], dict[str, Payload]], ...] = (
     _battery,
     _singles,
     _dry_contacts,
-    _storage,
+    storage_payload,
     _generator,
 )
 

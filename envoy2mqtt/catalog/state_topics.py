@@ -10,48 +10,17 @@ import (:func:`check_row_key`), so a misspelt field name cannot reach a value te
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from typing import Final
 
 import msgspec
 
+from envoy2mqtt.catalog.spec import StateTopic
+from envoy2mqtt.catalog.storage import STORAGE
 from envoy2mqtt.envoy import groups
-from envoy2mqtt.envoy.groups import DataGroup
 from envoy2mqtt.envoy.models import data as m
 
-__all__ = ["STATE_TOPICS", "StateTopic", "state_topic_of", "volatile_keys"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class StateTopic:
-    """One state topic family.
-
-    Attributes:
-        pattern: the suffix under ``<base>/<sn>/``; ``{id}`` is a device id level.
-        source: the data group its values come from (``None``: probe, ``/info`` and bridge).
-        structs: the Structs whose fields are its payload keys (at the top level or, per
-            phase, under ``phases``).
-        extra: payload keys ``catalog/state.py`` adds beside the Struct fields.
-        volatile: keys that change on every reading without saying anything new (at any
-            depth): a payload differing only there is not re-sent on its own.
-    """
-
-    pattern: str
-    source: DataGroup | None
-    structs: tuple[type[msgspec.Struct], ...] = ()
-    extra: frozenset[str] = frozenset()
-    volatile: frozenset[str] = frozenset()
-    keys: frozenset[str] = dataclasses.field(init=False)
-
-    def __post_init__(self) -> None:
-        fields = {f.name for s in self.structs for f in msgspec.structs.fields(s)}
-        object.__setattr__(self, "keys", frozenset(fields) | self.extra)
-
-    @property
-    def first_level(self) -> str:
-        """The topic's first level (``meters`` for ``meters/{id}``)."""
-        return self.pattern.split("/", 1)[0]
+__all__ = ["STATE_TOPICS", "state_topic_of", "volatile_keys"]
 
 
 def _keys(*names: str) -> frozenset[str]:
@@ -104,13 +73,7 @@ DRY_CONTACTS: Final = StateTopic(
         "envoy_mode", "envoy_grid_action", "envoy_micro_grid_action", "envoy_generator_action"
     ),
 )
-# From the tariff: the storage settings, plus what the bridge saw after its own writes.
-STORAGE: Final = StateTopic(
-    "storage",
-    groups.TARIFF,
-    (m.StorageSettings,),
-    extra=_keys("envoy_mode", "settings_control"),
-)
+# STORAGE (from the tariff) is declared with its payload, controls and rows in storage.py.
 GENERATOR: Final = StateTopic(
     "generator", groups.GENERATOR, (m.Generator,), extra=_keys("config", "mode", "exercise")
 )

@@ -8,9 +8,10 @@ import msgspec
 import pytest
 
 from envoy2mqtt.catalog import registry
-from envoy2mqtt.catalog.controls import CONTROLS, RESERVE_SOC, STORAGE_MODES
+from envoy2mqtt.catalog.controls import CONTROLS
 from envoy2mqtt.catalog.spec import IntRangeSchema
 from envoy2mqtt.catalog.state_topics import STATE_TOPICS, check_row_key, state_topic_of
+from envoy2mqtt.catalog.storage import RESERVE_SOC, STORAGE_MODES
 from envoy2mqtt.envoy import endpoints, groups
 from envoy2mqtt.envoy.command_types import (
     STORAGE_MODE_NAMES,

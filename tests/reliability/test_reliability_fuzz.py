@@ -15,7 +15,8 @@ import math
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, Phase, given, settings
 
-from envoy2mqtt.catalog.controls import CONTROLS, STORAGE_MODES
+from envoy2mqtt.catalog.controls import CONTROLS
+from envoy2mqtt.catalog.storage import STORAGE_MODES
 from tests.bridge_helpers import Watcher
 from tests.plugins.stack import BridgeStack
 from tests.reliability_helpers import command_writes
