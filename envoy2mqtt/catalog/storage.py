@@ -48,6 +48,12 @@ STORAGE: Final = StateTopic(
     extra=frozenset({"envoy_mode", "settings_control"}),
 )
 
+# HA option name -> Envoy value (HA's own select options, entity-catalogue §5.2).
+STORAGE_MODES: Final = MappingProxyType(
+    {"backup": "backup", "self_consumption": "self-consumption", "savings": "economy"}
+)
+check_words(STORAGE_MODES, STORAGE_MODE_NAMES)
+
 
 def _number(text: str | None) -> int | str | None:
     """An epoch the Envoy sends as a digit string (the tariff's ``date``) as a number."""
@@ -64,12 +70,6 @@ def storage_payload(d: EnvoyData) -> dict[str, Payload]:
         payload["date"] = _number(settings.date)
     return {"storage": payload}
 
-
-# HA option name -> Envoy value (HA's own select options, entity-catalogue §5.2).
-STORAGE_MODES: Final = MappingProxyType(
-    {"backup": "backup", "self_consumption": "self-consumption", "savings": "economy"}
-)
-check_words(STORAGE_MODES, STORAGE_MODE_NAMES)
 
 _HAS_STORAGE_SETTINGS = when(
     "feature ENCHARGE and tariff.storage_settings present",
