@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envoy2mqtt.bridge.daily_guard import DAILY_COUNTERS
-from envoy2mqtt.bridge.lifetime_guard import LIFETIME_KEYS
+from envoy2mqtt.bridge.lifetime_guard import LifetimeKeys
 
 _DAILY_KEYS = frozenset(c.key for c in DAILY_COUNTERS)
+#: The bridge guard's own rule: lifetime keys per topic suffix, balanced totals excepted.
+_GUARDED = LifetimeKeys()
 
 #: A drop undone within this many readings is a transient dip (HA would book it twice).
 TRANSIENT_READINGS = 3
@@ -188,7 +190,8 @@ class SoakChecker:
         if track is None:
             self.lifetimes[ident] = _Lifetime(value)
             return
-        if value <= 0 < track.value and ident[1] in LIFETIME_KEYS:
+        guarded = ident[1] in _GUARDED(ident[0].split("/", 2)[2])
+        if value <= 0 < track.value and guarded:
             self._flag("lifetime_zero", f"{ident} {track.value} -> {value}")
         if track.dropped_from is not None:
             track.since_drop += 1
@@ -199,7 +202,7 @@ class SoakChecker:
             if value >= track.dropped_from and track.dropped_from - track.low > growth:
                 kind = (
                     "lifetime_transient_dip"
-                    if ident[1] in LIFETIME_KEYS
+                    if guarded
                     else "daily_transient_dip"
                     if ident[1] in _DAILY_KEYS
                     else "unguarded_counter_dip"
