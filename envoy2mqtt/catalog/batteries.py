@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from envoy2mqtt.catalog.derived import iso_of, scaled_of
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.spec import (
     Category,
     Component,
@@ -13,6 +14,7 @@ from envoy2mqtt.catalog.spec import (
     when,
     when_item,
 )
+from envoy2mqtt.envoy.models.devices import ACBPower, Encharge, EnchargeAggregate, EnchargePower
 
 _IN_INVENTORY = when_item(
     "serial in data.encharge_inventory", lambda s, i: i in (s.data.encharge_inventory or {})
@@ -26,22 +28,23 @@ _BATTERY = EntitySpec(
 )  # fmt: skip
 
 ENCHARGE = (
-    replace(_BATTERY, key="temperature", value="temperature", device_class="temperature",
-            unit="°C", condition=_IN_INVENTORY),
+    replace(_BATTERY, key="temperature", value=key_of(Encharge.temperature),
+            device_class="temperature", unit="°C", condition=_IN_INVENTORY),
     replace(_BATTERY, key="last_reported", name="Last reported", device_class="timestamp",
-            state_class=None, condition=_IN_INVENTORY, **iso_of("last_report_date")),
-    replace(_BATTERY, key="soc", value="soc", device_class="battery", unit="%",
+            state_class=None, condition=_IN_INVENTORY, **iso_of(key_of(Encharge.last_report_date))),
+    replace(_BATTERY, key="soc", value=key_of(EnchargePower.soc), device_class="battery", unit="%",
             condition=_IN_POWER),
     # The Envoy reports milli-VA / milli-watts; HA shows VA / W.
     replace(_BATTERY, key="apparent_power_mva", device_class="apparent_power", unit="VA",
-            condition=_IN_POWER, **scaled_of("apparent_power_mva", "apparent_power_va", 0.001, 3)),
+            condition=_IN_POWER, **scaled_of(key_of(EnchargePower.apparent_power_mva),
+                "apparent_power_va", 0.001, 3)),
     replace(_BATTERY, key="real_power_mw", device_class="power", unit="W", condition=_IN_POWER,
-            **scaled_of("real_power_mw", "real_power_w", 0.001, 3)),
+            **scaled_of(key_of(EnchargePower.real_power_mw), "real_power_w", 0.001, 3)),
     replace(_BATTERY, key="communicating", component=Component.BINARY_SENSOR,
-            value="communicating", name="Communicating", device_class="connectivity",
+            value=key_of(Encharge.communicating), name="Communicating", device_class="connectivity",
             state_class=None, category=Category.DIAGNOSTIC, condition=_IN_INVENTORY),
     replace(_BATTERY, key="dc_switch", component=Component.BINARY_SENSOR,
-            value="dc_switch_off", name="DC switch", state_class=None,
+            value=key_of(Encharge.dc_switch_off), name="DC switch", state_class=None,
             category=Category.DIAGNOSTIC, states=(False, True), condition=_IN_INVENTORY),
 )  # fmt: skip
 
@@ -50,16 +53,19 @@ _GW = replace(_BATTERY, device=DeviceKind.GATEWAY, topic="battery", condition=_A
 _STORED = replace(_GW, device_class="energy_storage", unit="Wh")
 
 ENCHARGE_AGGREGATE = (
-    replace(_GW, key="battery_level", value="state_of_charge", device_class="battery", unit="%"),
-    replace(_GW, key="reserve_soc", value="reserve_state_of_charge", name="Reserve battery level",
+    replace(_GW, key="battery_level", value=key_of(EnchargeAggregate.state_of_charge),
             device_class="battery", unit="%"),
-    replace(_STORED, key="available_energy", value="available_energy",
+    replace(_GW, key="reserve_soc", value=key_of(EnchargeAggregate.reserve_state_of_charge),
+            name="Reserve battery level", device_class="battery", unit="%"),
+    replace(_STORED, key="available_energy", value=key_of(EnchargeAggregate.available_energy),
             name="Available battery energy"),
-    replace(_STORED, key="reserve_energy", value="backup_reserve", name="Reserve battery energy"),
-    replace(_STORED, key="max_capacity", value="max_available_capacity",
+    replace(_STORED, key="reserve_energy", value=key_of(EnchargeAggregate.backup_reserve),
+            name="Reserve battery energy"),
+    replace(_STORED, key="max_capacity", value=key_of(EnchargeAggregate.max_available_capacity),
             name="Battery capacity", state_class=None),
     # HA has the name but no sensor for the configured (unadjusted) reserve.
-    replace(_GW, key="configured_reserve_soc", value="configured_reserve_state_of_charge",
+    replace(_GW, key="configured_reserve_soc",
+            value=key_of(EnchargeAggregate.configured_reserve_state_of_charge),
             name="Configured reserve battery level", device_class="battery", unit="%",
             enabled=False, extra=True),
 )  # fmt: skip
@@ -80,11 +86,14 @@ _ACB = when("data.acb_power set", lambda s: s.data.acb_power is not None)
 _ACB_DEV = replace(_BATTERY, device=DeviceKind.ACB, topic="acb", condition=_ACB)
 
 ACB = (
-    replace(_ACB_DEV, key="acb_power", value="power", device_class="power", unit="W"),
-    replace(_ACB_DEV, key="acb_soc", value="state_of_charge", device_class="battery", unit="%"),
-    replace(_ACB_DEV, key="acb_battery_state", value="state", name="Battery state",
+    replace(_ACB_DEV, key="acb_power", value=key_of(ACBPower.power), device_class="power",
+            unit="W"),
+    replace(_ACB_DEV, key="acb_soc", value=key_of(ACBPower.state_of_charge),
+            device_class="battery", unit="%"),
+    replace(_ACB_DEV, key="acb_battery_state", value=key_of(ACBPower.state), name="Battery state",
             device_class="enum", state_class=None, options=ACB_STATES),
-    replace(_ACB_DEV, key="acb_available_energy", device=DeviceKind.GATEWAY, value="charge_wh",
+    replace(_ACB_DEV, key="acb_available_energy", device=DeviceKind.GATEWAY,
+            value=key_of(ACBPower.charge_wh),
             name="Available ACB battery energy", device_class="energy_storage", unit="Wh"),
 )  # fmt: skip
 

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Final
 
 from envoy2mqtt.catalog.derived import iso_of, mapped_of
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.spec import Category, Component, DeviceKind, EntitySpec, when
 from envoy2mqtt.envoy.models.data import Collar
 
@@ -36,15 +37,15 @@ _COMM = replace(_BASE, key="communicating", component=Component.BINARY_SENSOR,
                 category=Category.DIAGNOSTIC)  # fmt: skip
 
 COLLAR = (
-    replace(_BASE, key="temperature", value="temperature", device_class="temperature",
+    replace(_BASE, key="temperature", value=key_of(Collar.temperature), device_class="temperature",
             state_class="measurement", unit="°C"),
     _LAST,
     # unique_id kept from when it read grid_state; the value is grid_status() now.
     replace(_BASE, key="grid_state", value="grid_status", name="Grid status"),
     # Off-grid shows in the admin state, not in grid_state; unknown codes pass through.
     replace(_BASE, key="admin_state_str", name="Admin state",
-            **mapped_of("admin_state_str", "admin_state_name", ADMIN_STATES)),
-    replace(_BASE, key="mid_state", value="mid_state", name="MID state"),
+            **mapped_of(key_of(Collar.admin_state_str), "admin_state_name", ADMIN_STATES)),
+    replace(_BASE, key="mid_state", value=key_of(Collar.mid_state), name="MID state"),
     _COMM,
 )  # fmt: skip
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from envoy2mqtt.catalog.derived import iso_of
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.spec import (
     Category,
     Component,
@@ -18,6 +19,7 @@ from envoy2mqtt.catalog.spec import (
     when,
 )
 from envoy2mqtt.catalog.storage import CHARGE_FROM_GRID
+from envoy2mqtt.envoy.models.settings import Generator
 
 _DIAG = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY,
                    topic="gateway", value="", category=Category.DIAGNOSTIC, extra=True)  # fmt: skip
@@ -34,8 +36,10 @@ SPECS: tuple[EntitySpec, ...] = (
             name="Battery settings control", device_class="enum",
             options=("local", "cloud", "unknown"), icon="mdi:cloud-sync",
             condition=CHARGE_FROM_GRID.requirement),
-    replace(_DIAG, key="generator_admin_state", topic="generator", value="admin_state",
+    replace(_DIAG, key="generator_admin_state", topic="generator",
+            value=key_of(Generator.admin_state),
             name="Generator admin state", category=None, icon="mdi:engine", condition=_GEN),
-    replace(_DIAG, key="generator_oper_state", topic="generator", value="oper_state",
+    replace(_DIAG, key="generator_oper_state", topic="generator",
+            value=key_of(Generator.oper_state),
             name="Generator state", category=None, icon="mdi:engine", condition=_GEN),
 )  # fmt: skip

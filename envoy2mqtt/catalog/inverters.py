@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from envoy2mqtt.catalog.counters import LIFETIME, Daily, Period
 from envoy2mqtt.catalog.derived import iso_of
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.spec import (
     Category,
     Component,
@@ -13,6 +14,7 @@ from envoy2mqtt.catalog.spec import (
     EntitySpec,
     when_item,
 )
+from envoy2mqtt.envoy.models.data import Inverter
 
 _INVERTER = when_item("serial in data.inverters", lambda s, i: i in s.data.inverters)
 _BASE = EntitySpec(
@@ -23,31 +25,33 @@ _E = replace(_BASE, device_class="energy", state_class="total_increasing", unit=
              precision=None)  # fmt: skip
 
 SPECS: tuple[EntitySpec, ...] = (
-    replace(_BASE, key="inverters", value="last_report_watts", device_name_only=True,
+    replace(_BASE, key="inverters", value=key_of(Inverter.last_report_watts), device_name_only=True,
             device_class="power", unit="W", precision=None, enabled=True),
-    replace(_BASE, key="dc_voltage", value="dc_voltage", name="DC voltage",
+    replace(_BASE, key="dc_voltage", value=key_of(Inverter.dc_voltage), name="DC voltage",
             device_class="voltage", unit="V"),
-    replace(_BASE, key="dc_current", value="dc_current", name="DC current",
+    replace(_BASE, key="dc_current", value=key_of(Inverter.dc_current), name="DC current",
             device_class="current", unit="A"),
-    replace(_BASE, key="ac_voltage", value="ac_voltage", name="AC voltage",
+    replace(_BASE, key="ac_voltage", value=key_of(Inverter.ac_voltage), name="AC voltage",
             device_class="voltage", unit="V"),
-    replace(_BASE, key="ac_current", value="ac_current", name="AC current",
+    replace(_BASE, key="ac_current", value=key_of(Inverter.ac_current), name="AC current",
             device_class="current", unit="A"),
-    replace(_BASE, key="ac_frequency", value="ac_frequency", device_class="frequency", unit="Hz"),
-    replace(_BASE, key="temperature", value="temperature", device_class="temperature",
-            unit="°C", category=Category.DIAGNOSTIC),
-    replace(_E, key="lifetime_energy", value="lifetime_energy",
+    replace(_BASE, key="ac_frequency", value=key_of(Inverter.ac_frequency),
+            device_class="frequency", unit="Hz"),
+    replace(_BASE, key="temperature", value=key_of(Inverter.temperature),
+            device_class="temperature", unit="°C", category=Category.DIAGNOSTIC),
+    replace(_E, key="lifetime_energy", value=key_of(Inverter.lifetime_energy),
             name="Lifetime energy production", suggested_unit="kWh", counter=LIFETIME),
-    replace(_E, key="energy_today", value="energy_today", name="Energy production today",
-            counter=Daily("lifetime_energy", Period.TODAY)),
-    replace(_BASE, key="last_report_duration", value="last_report_duration",
+    replace(_E, key="energy_today", value=key_of(Inverter.energy_today),
+            name="Energy production today", counter=Daily("lifetime_energy", Period.TODAY)),
+    replace(_BASE, key="last_report_duration", value=key_of(Inverter.last_report_duration),
             name="Last report duration", device_class="duration", unit="s", precision=None,
             category=Category.DIAGNOSTIC),
-    replace(_BASE, key="energy_produced", value="energy_produced",
+    replace(_BASE, key="energy_produced", value=key_of(Inverter.energy_produced),
             name="Energy production since previous report", device_class="energy",
             state_class="total", unit="mWh"),
-    replace(_BASE, key="max_reported", value="max_report_watts", name="Lifetime maximum power",
+    replace(_BASE, key="max_reported", value=key_of(Inverter.max_report_watts),
+            name="Lifetime maximum power",
             device_class="power", unit="W", precision=None, category=Category.DIAGNOSTIC),
     replace(_BASE, key="last_reported", name="Last reported", device_class="timestamp",
-            state_class=None, precision=None, **iso_of("last_report_date")),
+            state_class=None, precision=None, **iso_of(key_of(Inverter.last_report_date))),
 )  # fmt: skip

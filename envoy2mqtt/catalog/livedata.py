@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from envoy2mqtt.catalog.derived import iso_of
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     Category,
@@ -21,6 +22,7 @@ from envoy2mqtt.catalog.spec import (
     when,
 )
 from envoy2mqtt.envoy.features import PHASE_NAMES
+from envoy2mqtt.envoy.models.live import LiveData
 
 
 def _reported(attr: str) -> Condition:
@@ -64,21 +66,24 @@ def _power(key: str, attr: str, name: str, extra: Condition | None = None) -> En
 
 
 POWERS: tuple[EntitySpec, ...] = (
-    _power("live_pv_power", "pv_power", "Live solar power"),
-    _power("live_grid_power", "grid_power", "Live grid power"),
-    _power("live_load_power", "load_power", "Live load power"),
-    _power("live_storage_power", "storage_power", "Live battery power", _BATTERIES),
-    _power("live_generator_power", "generator_power", "Live generator power", _GENERATOR),
+    _power("live_pv_power", key_of(LiveData.pv_power), "Live solar power"),
+    _power("live_grid_power", key_of(LiveData.grid_power), "Live grid power"),
+    _power("live_load_power", key_of(LiveData.load_power), "Live load power"),
+    _power("live_storage_power", key_of(LiveData.storage_power), "Live battery power", _BATTERIES),
+    _power(
+        "live_generator_power", key_of(LiveData.generator_power), "Live generator power", _GENERATOR
+    ),
 )
 
 OTHERS: tuple[EntitySpec, ...] = (
-    replace(_LEVEL, key="live_soc", value="soc", name="Live battery level",
+    replace(_LEVEL, key="live_soc", value=key_of(LiveData.soc), name="Live battery level",
             condition=_reported("soc") & _BATTERIES),
-    replace(_LEVEL, key="live_backup_soc", value="backup_soc", name="Live battery reserve",
+    replace(_LEVEL, key="live_backup_soc", value=key_of(LiveData.backup_soc),
+            name="Live battery reserve",
             enabled=False, condition=_reported("backup_soc") & _BATTERIES),
     replace(_BASE, key="live_last_update", name="Live data updated", device_class="timestamp",
             category=Category.DIAGNOSTIC, enabled=False, condition=_reported("last_update"),
-            **iso_of("last_update")),
+            **iso_of(key_of(LiveData.last_update))),
 )  # fmt: skip
 
 

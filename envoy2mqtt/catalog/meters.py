@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from envoy2mqtt.catalog.counters import LIFETIME
 from envoy2mqtt.catalog.derived import count_of
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     Category,
@@ -18,6 +19,7 @@ from envoy2mqtt.catalog.spec import (
     when,
 )
 from envoy2mqtt.envoy.features import PHASE_NAMES, CtType
+from envoy2mqtt.envoy.models.data import MeterData
 
 METERING_STATUS_OPTIONS = ("normal", "not-metering", "check-wiring")
 
@@ -25,22 +27,22 @@ _BASE = EntitySpec(key="", component=Component.SENSOR, device=DeviceKind.GATEWAY
                    value="", state_class="measurement")  # fmt: skip
 _ENERGY = replace(_BASE, device_class="energy", state_class="total_increasing", unit="Wh",
                   suggested_unit="MWh", precision=3, counter=LIFETIME)  # fmt: skip
-_POWER = replace(_BASE, value="active_power", device_class="power", unit="W",
+_POWER = replace(_BASE, value=key_of(MeterData.active_power), device_class="power", unit="W",
                  suggested_unit="kW", precision=3)  # fmt: skip
-_FREQ = replace(_BASE, value="frequency", device_class="frequency", unit="Hz", precision=1,
-                enabled=False)  # fmt: skip
-_VOLT = replace(_BASE, value="voltage", device_class="voltage", unit="V", suggested_unit="V",
+_FREQ = replace(_BASE, value=key_of(MeterData.frequency), device_class="frequency", unit="Hz",
                 precision=1, enabled=False)  # fmt: skip
-_AMP = replace(_BASE, value="current", device_class="current", unit="A", suggested_unit="A",
-               precision=3, enabled=False)  # fmt: skip
-_PF = replace(_BASE, value="power_factor", device_class="power_factor", precision=2,
+_VOLT = replace(_BASE, value=key_of(MeterData.voltage), device_class="voltage", unit="V",
+                suggested_unit="V", precision=1, enabled=False)  # fmt: skip
+_AMP = replace(_BASE, value=key_of(MeterData.current), device_class="current", unit="A",
+               suggested_unit="A", precision=3, enabled=False)  # fmt: skip
+_PF = replace(_BASE, value=key_of(MeterData.power_factor), device_class="power_factor", precision=2,
               enabled=False)  # fmt: skip
-_STATUS = replace(_BASE, value="metering_status", device_class="enum", state_class=None,
-                  options=METERING_STATUS_OPTIONS, category=Category.DIAGNOSTIC,
+_STATUS = replace(_BASE, value=key_of(MeterData.metering_status), device_class="enum",
+                  state_class=None, options=METERING_STATUS_OPTIONS, category=Category.DIAGNOSTIC,
                   enabled=False)  # fmt: skip
 # HA counts the active flags and shows 0 when the Envoy reports none.
 _FLAGS = replace(_BASE, state_class=None, category=Category.DIAGNOSTIC, enabled=False,
-                 **count_of("status_flags", "status_flag_count"))  # fmt: skip
+                 **count_of(key_of(MeterData.status_flags), "status_flag_count"))  # fmt: skip
 
 
 def _ct_present(ct: str) -> Condition:
@@ -53,9 +55,9 @@ def _for_ct(ct: str, rows: tuple[EntitySpec, ...]) -> tuple[EntitySpec, ...]:
 
 
 NET = _for_ct(CtType.NET_CONSUMPTION, (
-    replace(_ENERGY, key="lifetime_net_consumption", value="energy_delivered",
+    replace(_ENERGY, key="lifetime_net_consumption", value=key_of(MeterData.energy_delivered),
             name="Lifetime net energy consumption"),
-    replace(_ENERGY, key="lifetime_net_production", value="energy_received",
+    replace(_ENERGY, key="lifetime_net_production", value=key_of(MeterData.energy_received),
             name="Lifetime net energy production"),
     replace(_POWER, key="net_consumption", name="Current net power consumption"),
     replace(_FREQ, key="frequency", name="Frequency net consumption CT"),
@@ -79,9 +81,9 @@ PRODUCTION = _for_ct(CtType.PRODUCTION, (
 ))  # fmt: skip
 
 STORAGE = _for_ct(CtType.STORAGE, (
-    replace(_ENERGY, key="lifetime_battery_discharged", value="energy_delivered",
+    replace(_ENERGY, key="lifetime_battery_discharged", value=key_of(MeterData.energy_delivered),
             name="Lifetime battery energy discharged"),
-    replace(_ENERGY, key="lifetime_battery_charged", value="energy_received",
+    replace(_ENERGY, key="lifetime_battery_charged", value=key_of(MeterData.energy_received),
             name="Lifetime battery energy charged"),
     replace(_POWER, key="battery_discharge", name="Current battery discharge"),
     replace(_FREQ, key="storage_ct_frequency", name="Frequency storage CT"),
@@ -114,9 +116,10 @@ def _extra_rows(ct: str) -> tuple[EntitySpec, ...]:
     label = ct.replace("-", " ").capitalize()
     return _for_ct(ct, (
         replace(_POWER, key=f"{slug}_ct_power", name=f"{label} CT power"),
-        replace(_ENERGY, key=f"{slug}_ct_energy_delivered", value="energy_delivered",
+        replace(_ENERGY, key=f"{slug}_ct_energy_delivered",
+                value=key_of(MeterData.energy_delivered),
                 name=f"{label} CT lifetime energy delivered"),
-        replace(_ENERGY, key=f"{slug}_ct_energy_received", value="energy_received",
+        replace(_ENERGY, key=f"{slug}_ct_energy_received", value=key_of(MeterData.energy_received),
                 name=f"{label} CT lifetime energy received"),
     ))  # fmt: skip
 

@@ -14,6 +14,7 @@ from envoy2mqtt.catalog.controls import (
     RELAY_ACTIONS,
     RELAY_MODES,
 )
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.spec import (
     Category,
     Component,
@@ -22,6 +23,7 @@ from envoy2mqtt.catalog.spec import (
     EntitySpec,
     when_item,
 )
+from envoy2mqtt.envoy.models.settings import DryContactSettings, DryContactStatus
 
 _HAS_STATUS = when_item(
     "id in data.dry_contact_status and data.dry_contact_settings",
@@ -49,16 +51,20 @@ def _level(key: str, name: str) -> EntitySpec:
 
 
 SPECS: tuple[EntitySpec, ...] = (
-    replace(_BASE, key="relay_status", component=Component.SWITCH, value="status",
+    replace(_BASE, key="relay_status", component=Component.SWITCH,
+            value=key_of(DryContactStatus.status),
             device_name_only=True, states=_CLOSED, condition=_HAS_STATUS, control=DRY_CONTACT),
-    replace(_BASE, key="mode", value="mode", name="Mode", options=tuple(RELAY_MODES),
-            command_template='{"mode": "{{ value }}"}'),
-    _action("grid_action", "grid_action", "Grid action"),
-    _action("microgrid_action", "micro_grid_action", "Microgrid action"),
-    _action("generator_action", "generator_action", "Generator action"),
-    _level("soc_low", "Cutoff battery level"),
-    _level("soc_high", "Restore battery level"),
-    replace(_BASE, key="relay_closed", component=Component.BINARY_SENSOR, value="status",
+    replace(_BASE, key="mode", value=key_of(DryContactSettings.mode), name="Mode",
+            options=tuple(RELAY_MODES), command_template='{"mode": "{{ value }}"}'),
+    _action("grid_action", key_of(DryContactSettings.grid_action), "Grid action"),
+    _action("microgrid_action", key_of(DryContactSettings.micro_grid_action),
+            "Microgrid action"),
+    _action("generator_action", key_of(DryContactSettings.generator_action),
+            "Generator action"),
+    _level(key_of(DryContactSettings.soc_low), "Cutoff battery level"),
+    _level(key_of(DryContactSettings.soc_high), "Restore battery level"),
+    replace(_BASE, key="relay_closed", component=Component.BINARY_SENSOR,
+            value=key_of(DryContactStatus.status),
             name="Relay closed", states=_CLOSED, condition=_HAS_STATUS, control=None,
             fallback_for=ControlFlag.DRY_CONTACTS, extra=True),
 )  # fmt: skip

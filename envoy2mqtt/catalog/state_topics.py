@@ -15,6 +15,7 @@ from typing import Final
 
 import msgspec
 
+from envoy2mqtt.catalog.fields import FieldKey
 from envoy2mqtt.catalog.spec import StateTopic
 from envoy2mqtt.catalog.storage import STORAGE
 from envoy2mqtt.envoy import groups
@@ -97,10 +98,20 @@ def volatile_keys(suffix: str) -> frozenset[str]:
 
 
 def check_row_key(topic: StateTopic, key: str, where: str) -> None:
-    """Raise ``TypeError`` unless ``key`` is a payload key of ``topic`` (import-time check)."""
+    """Raise ``TypeError`` unless ``key`` is a payload key of ``topic`` (import-time check).
+
+    A :class:`~envoy2mqtt.catalog.fields.FieldKey` must also be a field of one of the
+    topic's payload Structs, not merely share a name with one.
+    """
     if key not in topic.keys:
         known = ", ".join(sorted(topic.keys))
         raise TypeError(f"{where}: {topic.pattern!r} has no key {key!r} (known: {known})")
+    if isinstance(key, FieldKey) and not any(issubclass(s, key.owner) for s in topic.structs):
+        names = ", ".join(s.__name__ for s in topic.structs) or "none"
+        raise TypeError(
+            f"{where}: {key.owner.__name__}.{key} is not a payload Struct field of "
+            f"{topic.pattern!r} (its Structs: {names})"
+        )
 
 
 def check_patterns(patterns: Iterable[str]) -> None:

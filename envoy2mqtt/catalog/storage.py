@@ -15,6 +15,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.payload import Payload, plain, vocabulary
 from envoy2mqtt.catalog.spec import (
     BoolSchema,
@@ -102,11 +103,13 @@ _BASE = EntitySpec(key="", component=Component.SWITCH, device=DeviceKind.STORAGE
                    topic=STORAGE.pattern, value="", condition=_HAS_STORAGE_SETTINGS)  # fmt: skip
 
 SPECS: tuple[EntitySpec, ...] = (
-    replace(_BASE, key="charge_from_grid", value="charge_from_grid", name="Charge from grid",
-            control=CHARGE_FROM_GRID),
-    replace(_BASE, key="storage_mode", component=Component.SELECT, value="mode",
+    replace(_BASE, key="charge_from_grid", value=key_of(StorageSettings.charge_from_grid),
+            name="Charge from grid", control=CHARGE_FROM_GRID),
+    replace(_BASE, key="storage_mode", component=Component.SELECT,
+            value=key_of(StorageSettings.mode),
             name="Storage mode", options=tuple(STORAGE_MODES), control=STORAGE_MODE),
-    replace(_BASE, key="reserve_soc", component=Component.NUMBER, value="reserved_soc",
+    replace(_BASE, key="reserve_soc", component=Component.NUMBER,
+            value=key_of(StorageSettings.reserved_soc),
             name="Reserve battery level", device_class="battery", unit="%",
             control=RESERVE_SOC, object_key="reserve_soc_number"),
 )  # fmt: skip

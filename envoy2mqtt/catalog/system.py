@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from envoy2mqtt.catalog.counters import BALANCED, LIFETIME, Daily, Period
+from envoy2mqtt.catalog.fields import key_of
 from envoy2mqtt.catalog.snapshot import Snapshot
 from envoy2mqtt.catalog.spec import (
     Component,
@@ -16,21 +17,23 @@ from envoy2mqtt.catalog.spec import (
     when,
 )
 from envoy2mqtt.envoy.features import PHASE_NAMES
+from envoy2mqtt.envoy.models.data import SystemEnergy
 
 _POWER = EntitySpec(
     key="", component=Component.SENSOR, device=DeviceKind.GATEWAY, topic="",
-    value="watts_now", device_class="power", state_class="measurement", unit="W",
+    value=key_of(SystemEnergy.watts_now), device_class="power", state_class="measurement", unit="W",
     suggested_unit="kW", precision=3,
 )  # fmt: skip
 _TODAY = replace(
-    _POWER, value="watt_hours_today", device_class="energy", state_class="total_increasing",
+    _POWER, value=key_of(SystemEnergy.watt_hours_today), device_class="energy",
+        state_class="total_increasing",
     unit="Wh", suggested_unit="kWh", precision=2,
     counter=Daily("watt_hours_lifetime", Period.TODAY),
 )  # fmt: skip
-_WEEK = replace(_TODAY, value="watt_hours_last_7_days", state_class=None, precision=1,
-                counter=Daily("watt_hours_lifetime", Period.LAST_7_DAYS))  # fmt: skip
-_LIFETIME = replace(_TODAY, value="watt_hours_lifetime", suggested_unit="MWh", precision=3,
-                    counter=LIFETIME)  # fmt: skip
+_WEEK = replace(_TODAY, value=key_of(SystemEnergy.watt_hours_last_7_days), state_class=None,
+                precision=1, counter=Daily("watt_hours_lifetime", Period.LAST_7_DAYS))  # fmt: skip
+_LIFETIME = replace(_TODAY, value=key_of(SystemEnergy.watt_hours_lifetime), suggested_unit="MWh",
+                    precision=3, counter=LIFETIME)  # fmt: skip
 
 _PROD = when("always", lambda _s: True)
 _CONS = when("data.system_consumption set", lambda s: s.data.system_consumption is not None)

@@ -9,6 +9,7 @@ import pytest
 
 from envoy2mqtt.catalog import registry
 from envoy2mqtt.catalog.controls import CONTROLS
+from envoy2mqtt.catalog.fields import FieldKey, key_of
 from envoy2mqtt.catalog.spec import IntRangeSchema
 from envoy2mqtt.catalog.state_topics import STATE_TOPICS, check_row_key, state_topic_of
 from envoy2mqtt.catalog.storage import RESERVE_SOC, STORAGE_MODES
@@ -21,7 +22,7 @@ from envoy2mqtt.envoy.command_types import (
 )
 from envoy2mqtt.envoy.commands_base import check_fields
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
-from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.models.data import EnvoyData, Inverter, StorageSettings
 from envoy2mqtt.envoy.probe import UPDATERS
 
 
@@ -57,6 +58,42 @@ def test_a_misspelt_row_key_fails_the_import_check() -> None:
     check_row_key(storage, "reserved_soc", "row reserve_soc")
     with pytest.raises(TypeError, match="'storage' has no key 'reserve_soc'"):
         check_row_key(storage, "reserve_soc", "row reserve_soc")
+
+
+def test_a_typed_row_key_names_its_struct_field_and_must_belong_to_the_topic() -> None:
+    key = key_of(StorageSettings.reserved_soc)
+    assert (key, key.owner) == ("reserved_soc", StorageSettings)
+    storage, collar = state_topic_of("storage"), state_topic_of("collar")
+    assert storage is not None
+    assert collar is not None
+    check_row_key(storage, key, "row reserve_soc")
+    # the collar's payload has a last_report_date too, but not the inverters' field
+    wrong_owner = key_of(Inverter.last_report_date)
+    assert wrong_owner in collar.keys
+    with pytest.raises(TypeError, match=r"Inverter\.last_report_date is not a payload Struct"):
+        check_row_key(collar, wrong_owner, "row x")
+
+
+@pytest.mark.parametrize(
+    "attribute", [StorageSettings.__init__, "reserved_soc", 3, EnvoyData.__struct_fields__]
+)
+def test_key_of_accepts_only_a_struct_field(attribute: object) -> None:
+    with pytest.raises(TypeError, match="is not a field of a msgspec Struct"):
+        key_of(attribute)
+
+
+def test_every_row_naming_a_struct_field_names_it_typed() -> None:
+    untyped = []
+    for row in registry.ALL_SPECS:
+        key = row.derived.source if row.derived is not None else row.value
+        topic = state_topic_of(row.topic)
+        assert topic is not None
+        owners = [s for s in topic.structs if key in s.__struct_fields__]
+        if len(owners) == 1 and not isinstance(key, FieldKey):
+            untyped.append(f"{row.topic}:{row.key}")
+    # rows shared by the collar and C6CC topics keep one string for two Structs
+    shared = ("communicating", "last_reported")
+    assert sorted(untyped) == sorted(f"{t}:{k}" for t in ("collar", "c6cc") for k in shared)
 
 
 def test_the_registry_check_rejects_a_row_with_an_unknown_key(
