@@ -25,16 +25,18 @@ from envoy2mqtt.catalog.spec import (
 from envoy2mqtt.envoy.command_types import (
     RELAY_ACTION_NAMES,
     RELAY_MODE_NAMES,
-    STORAGE_MODE_NAMES,
-    SetChargeFromGrid,
     SetDryContact,
     SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
     UpdateDryContactSettings,
     int_bounds,
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.updaters.tariff import (
+    STORAGE_MODE_NAMES,
+    SetChargeFromGrid,
+    SetReserveSoc,
+    SetStorageMode,
+)
 
 # HA option name -> Envoy value (HA's own select options, entity-catalogue §5.2).
 RELAY_MODES: Final = MappingProxyType({"standard": "manual", "battery": "soc"})
