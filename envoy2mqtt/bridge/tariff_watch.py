@@ -26,10 +26,11 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from envoy2mqtt.envoy.command_types import STORAGE_SETTING_COMMANDS, Command
+from envoy2mqtt.envoy.command_types import Command
 from envoy2mqtt.envoy.errors import EnvoyError
 from envoy2mqtt.envoy.models.data import StorageSettings, Tariff
 from envoy2mqtt.envoy.snapshot import UpdateResult
+from envoy2mqtt.envoy.updaters.tariff import STORAGE_SETTING_COMMANDS
 
 __all__ = [
     "DEFAULT_OFFSETS",

@@ -31,15 +31,15 @@ from envoy2mqtt.catalog.spec import (
 )
 from envoy2mqtt.catalog.words import check_words
 from envoy2mqtt.envoy import groups
-from envoy2mqtt.envoy.command_types import (
+from envoy2mqtt.envoy.command_types import int_bounds
+from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings
+from envoy2mqtt.envoy.updaters.tariff import (
     STORAGE_MODE_NAMES,
     SetChargeFromGrid,
     SetReserveSoc,
     SetStorageMode,
-    int_bounds,
 )
-from envoy2mqtt.envoy.features import SupportedFeatures
-from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings
 
 # The storage settings, plus what the bridge saw after its own writes.
 STORAGE: Final = StateTopic(

@@ -1,5 +1,9 @@
 """Typed write operations understood by :mod:`envoy2mqtt.envoy.commands`.
 
+The relay writes are declared here; the storage-setting writes are declared with the rest of
+the storage-settings capability in :mod:`envoy2mqtt.envoy.updaters.tariff` and joined into
+:data:`Command` here.
+
 The MQTT layer turns ``/set`` payloads into these values; the Envoy client turns them into
 HTTP requests. Neither side needs to know the other's format.
 
@@ -13,19 +17,26 @@ copy of these rules exists.
 from __future__ import annotations
 
 import typing
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from msgspec import Meta
 
-from envoy2mqtt.envoy.models.settings import StorageSettings
+from envoy2mqtt.envoy.updaters.tariff import StorageSettingCommand
 
-Percent = Annotated[int, Meta(ge=0, le=100)]
-"""A whole percentage."""
-
-StorageModeName = Literal["backup", "self-consumption", "economy"]
-"""The Envoy's battery storage modes (``tariff.storage_settings.mode``)."""
-STORAGE_MODE_NAMES: Final[tuple[str, ...]] = typing.get_args(StorageModeName)
+__all__ = [
+    "LOAD_NAME_MAX",
+    "RELAY_ACTION_NAMES",
+    "RELAY_MODE_NAMES",
+    "RELAY_SOC_RANGE",
+    "Command",
+    "RelayActionName",
+    "RelayModeName",
+    "SetDryContact",
+    "SetGridRelay",
+    "UpdateDryContactSettings",
+    "int_bounds",
+]
 
 RelayModeName = Literal["manual", "soc"]
 """How a dry-contact relay is driven (``dry_contact_settings[].mode``)."""
@@ -59,104 +70,8 @@ class UpdateDryContactSettings(msgspec.Struct, frozen=True, tag="dry_contact_set
     changes: dict[str, Any]
 
 
-class StorageSettingWrite(msgspec.Struct, frozen=True):
-    """A write of one field of ``tariff.storage_settings``, declared by its subclass.
-
-    A subclass names the field (``setting``), the value written (``setting_value``), how
-    the Envoy reports it (``read``) and the write's name in messages (``action``); the
-    client's write builder and the bridge's tariff watch serve every subclass in
-    :data:`StorageSettingCommand` from that alone.
-    """
-
-    setting: ClassVar[str]
-    action: ClassVar[str]
-
-    def setting_value(self) -> str | float | bool:
-        """The value the tariff's storage settings get."""
-        raise NotImplementedError
-
-    def changes(self, storage: StorageSettings) -> dict[str, object]:
-        """Every storage-settings field the write changes (normally just ``setting``)."""
-        return {self.setting: self.setting_value()}
-
-
-class SetStorageMode(StorageSettingWrite, frozen=True, tag="storage_mode"):
-    """Set the battery storage mode (Envoy names: backup, self-consumption, economy)."""
-
-    mode: Annotated[StorageModeName, Meta(title="storage mode")]
-    setting: ClassVar[str] = "mode"
-    action: ClassVar[str] = "storage mode"
-
-    def setting_value(self) -> str:
-        """The mode name."""
-        return self.mode
-
-    def changes(self, storage: StorageSettings) -> dict[str, object]:
-        """The mode, and optimised schedules off where the firmware has them.
-
-        With optimised schedules on (FW >= 8.2.42xx) the battery controller accepts a mode
-        write with 200 and then ignores it; turning them off is what makes the mode apply.
-        """
-        changes: dict[str, object] = {self.setting: self.mode}
-        if storage.opt_schedules is not None:
-            changes["opt_schedules"] = False
-        return changes
-
-    @staticmethod
-    def read(storage: StorageSettings) -> str | None:
-        """The setting as the Envoy reports it."""
-        return storage.mode
-
-
-class SetReserveSoc(StorageSettingWrite, frozen=True, tag="reserve_soc"):
-    """Set the battery reserve state of charge, percent 0-100."""
-
-    value: Annotated[Percent, Meta(title="battery reserve")]
-    setting: ClassVar[str] = "reserved_soc"
-    action: ClassVar[str] = "battery reserve"
-
-    def setting_value(self) -> float:
-        """The firmware's one-decimal float."""
-        return round(float(self.value), 1)
-
-    @staticmethod
-    def read(storage: StorageSettings) -> float:
-        """The setting as the Envoy reports it."""
-        return storage.reserved_soc
-
-
-class SetChargeFromGrid(StorageSettingWrite, frozen=True, tag="charge_from_grid"):
-    """Allow or forbid charging the batteries from the grid."""
-
-    enabled: Annotated[bool, Meta(title="charge from grid enabled")]
-    setting: ClassVar[str] = "charge_from_grid"
-    action: ClassVar[str] = "charge from grid"
-
-    def setting_value(self) -> bool:
-        """Whether charging from the grid is allowed."""
-        return self.enabled
-
-    @staticmethod
-    def read(storage: StorageSettings) -> bool:
-        """The setting as the Envoy reports it."""
-        return storage.charge_from_grid
-
-
-StorageSettingCommand = SetStorageMode | SetReserveSoc | SetChargeFromGrid
-"""Every storage-settings write (add a new one here and to :data:`Command`)."""
-STORAGE_SETTING_COMMANDS: Final[tuple[type[StorageSettingCommand], ...]] = typing.get_args(
-    StorageSettingCommand
-)
-
-
-Command = (
-    SetGridRelay
-    | SetDryContact
-    | UpdateDryContactSettings
-    | SetStorageMode
-    | SetReserveSoc
-    | SetChargeFromGrid
-)
+Command = SetGridRelay | SetDryContact | UpdateDryContactSettings | StorageSettingCommand
+"""Every MQTT-contract write; the storage-setting ones are declared in ``updaters/tariff.py``."""
 
 
 def int_bounds(command: type[msgspec.Struct], field: str) -> tuple[int, int]:

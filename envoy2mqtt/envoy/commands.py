@@ -17,11 +17,9 @@ import msgspec
 
 from envoy2mqtt.envoy import endpoints, groups
 from envoy2mqtt.envoy.command_types import (
-    STORAGE_SETTING_COMMANDS,
     Command,
     SetDryContact,
     SetGridRelay,
-    StorageSettingCommand,
     UpdateDryContactSettings,
 )
 from envoy2mqtt.envoy.commands_base import (
@@ -33,7 +31,6 @@ from envoy2mqtt.envoy.commands_base import (
 )
 from envoy2mqtt.envoy.commands_dry_contacts import encode_settings, merge_settings
 from envoy2mqtt.envoy.commands_extra import EXTRA_BUILDERS, ExtraCommand
-from envoy2mqtt.envoy.commands_tariff import tariff_body
 from envoy2mqtt.envoy.errors import (
     EnvoyCommandRejected,
     EnvoyFeatureNotAvailable,
@@ -41,7 +38,8 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.fetch import Fetcher
-from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
+from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.updaters.tariff import STORAGE_SETTING_COMMANDS, storage_setting_request
 
 __all__ = [
     "BUILDERS",
@@ -84,31 +82,6 @@ def _dry_contact_settings(
     return WriteRequest("POST", endpoints.DRY_CONTACT_SETTINGS, body, groups.DRY_CONTACTS)
 
 
-def _storage(probe: ProbeLike, data: EnvoyData, action: str) -> tuple[Tariff, StorageSettings]:
-    require_features(probe, SupportedFeatures.ENCHARGE | SupportedFeatures.TARIFF, action)
-    tariff = data.tariff
-    if tariff is None or tariff.storage_settings is None:
-        msg = f"{action} is not available: no battery storage settings read from the tariff"
-        raise EnvoyFeatureNotAvailable(msg)
-    return tariff, tariff.storage_settings
-
-
-def _tariff_request(tariff: Tariff, storage: StorageSettings) -> WriteRequest:
-    return WriteRequest("PUT", endpoints.TARIFF, tariff_body(tariff, storage), groups.TARIFF)
-
-
-if _stray := {c.setting for c in STORAGE_SETTING_COMMANDS} - set(StorageSettings.__struct_fields__):
-    raise TypeError(f"storage commands set fields StorageSettings lacks: {sorted(_stray)}")
-
-
-def _storage_setting(
-    command: StorageSettingCommand, probe: ProbeLike, data: EnvoyData
-) -> WriteRequest:
-    """PUT the tariff back with one storage setting (``command.setting``) changed."""
-    tariff, storage = _storage(probe, data, command.action)
-    return _tariff_request(tariff, msgspec.structs.replace(storage, **command.changes(storage)))
-
-
 # Every builder takes (command, probe, data) even if it needs less, so dispatch is a lookup
 # keyed by exact type (every command is a final msgspec Struct).
 _Builder = Callable[[Any, ProbeLike, EnvoyData], WriteRequest]
@@ -117,10 +90,11 @@ BUILDERS: Final[dict[type, _Builder]] = {
     SetGridRelay: _grid_relay,
     SetDryContact: _dry_contact,
     UpdateDryContactSettings: _dry_contact_settings,
-    **dict.fromkeys(STORAGE_SETTING_COMMANDS, _storage_setting),
+    **dict.fromkeys(STORAGE_SETTING_COMMANDS, storage_setting_request),
     **EXTRA_BUILDERS,
 }
-"""The write builder of every command type (storage settings: one for the whole union)."""
+"""The write builder of every command type (storage settings: one for the whole union,
+in :mod:`~envoy2mqtt.envoy.updaters.tariff`)."""
 
 
 def build_request(command: AnyCommand, probe: ProbeLike, data: EnvoyData) -> WriteRequest:

@@ -13,7 +13,6 @@ import msgspec
 from msgspec import Meta
 
 from envoy2mqtt.envoy import endpoints, groups
-from envoy2mqtt.envoy.command_types import Percent
 from envoy2mqtt.envoy.commands_base import (
     ProbeLike,
     WriteRequest,
@@ -23,6 +22,7 @@ from envoy2mqtt.envoy.commands_base import (
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.updaters.tariff import Percent
 
 GeneratorModeName = Literal["on", "off", "auto"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
+from envoy2mqtt.envoy.updaters.tariff import LEGACY_SAVINGS_MODE, STORAGE_MODE_NAMES
 from envoy2mqtt.simulator.state import DeviceState
 
 
@@ -23,7 +24,8 @@ class NoSuchEndpoint(LookupError):
 
 Handler = Callable[[DeviceState, Any], Any]
 _STATES = ("open", "closed")
-_STORAGE_MODES = ("backup", "self-consumption", "economy", "savings-mode")
+# Like the device, also take the legacy name older firmware reports.
+_STORAGE_MODES = (*STORAGE_MODE_NAMES, LEGACY_SAVINGS_MODE)
 _DRY_CONTACT_KEYS = ("id", "grid_action", "micro_grid_action", "gen_action", "mode")
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

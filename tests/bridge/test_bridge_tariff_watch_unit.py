@@ -18,8 +18,9 @@ from envoy2mqtt.bridge.tariff_watch import (
 )
 from envoy2mqtt.catalog.discovery import discovery_payloads
 from envoy2mqtt.catalog.state import state_payloads
-from envoy2mqtt.envoy.command_types import SetChargeFromGrid, SetGridRelay, SetReserveSoc
+from envoy2mqtt.envoy.command_types import SetGridRelay
 from envoy2mqtt.envoy.models.data import StorageSettings, Tariff
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc
 from envoy2mqtt.settings import ControlSettings
 from tests.catalog_helpers import render, snapshot
 

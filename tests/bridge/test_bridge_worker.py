@@ -12,7 +12,6 @@ import pytest
 from envoy2mqtt.bridge.poll_rules import retry_budget
 from envoy2mqtt.bridge.schedule import Tier, TierName
 from envoy2mqtt.bridge.worker import EnvoyWorker
-from envoy2mqtt.envoy.command_types import SetReserveSoc
 from envoy2mqtt.envoy.errors import (
     EnvoyAuthenticationError,
     EnvoyCommunicationError,
@@ -21,6 +20,7 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.snapshot import EnvoySnapshot, UpdateResult, WriteResult
+from envoy2mqtt.envoy.updaters.tariff import SetReserveSoc
 
 
 @dataclass

@@ -17,15 +17,9 @@ from envoy2mqtt.catalog.commands import (
 )
 from envoy2mqtt.catalog.controls import CONTROLS, ControlFlags
 from envoy2mqtt.envoy import commands as envoy_commands
-from envoy2mqtt.envoy.command_types import (
-    SetChargeFromGrid,
-    SetDryContact,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import SetDryContact, SetGridRelay, UpdateDryContactSettings
 from envoy2mqtt.envoy.features import SupportedFeatures
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from tests.catalog_helpers import snapshot
 
 ALL = ControlFlags(grid_relay=True, dry_contacts=True, storage=True)

@@ -19,7 +19,8 @@ from envoy2mqtt.catalog.naming import sanitize_topic_level
 from envoy2mqtt.catalog.registry import Entity, entities
 from envoy2mqtt.catalog.spec import BoolSchema, Component, EnumSchema, IntRangeSchema
 from envoy2mqtt.catalog.state import state_payloads
-from envoy2mqtt.envoy.command_types import SetStorageMode, UpdateDryContactSettings
+from envoy2mqtt.envoy.command_types import UpdateDryContactSettings
+from envoy2mqtt.envoy.updaters.tariff import SetStorageMode
 from tests.catalog_helpers import fixture_names, snapshot
 
 ALL = ControlFlags(grid_relay=True, dry_contacts=True, storage=True)

@@ -14,16 +14,12 @@ from envoy2mqtt.catalog.spec import IntRangeSchema
 from envoy2mqtt.catalog.state_topics import STATE_TOPICS, check_row_key, state_topic_of
 from envoy2mqtt.catalog.storage import RESERVE_SOC, STORAGE_MODES
 from envoy2mqtt.envoy import endpoints, groups
-from envoy2mqtt.envoy.command_types import (
-    STORAGE_MODE_NAMES,
-    SetReserveSoc,
-    SetStorageMode,
-    int_bounds,
-)
+from envoy2mqtt.envoy.command_types import int_bounds
 from envoy2mqtt.envoy.commands_base import check_fields
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.models.data import EnvoyData, Inverter, StorageSettings
 from envoy2mqtt.envoy.probe import UPDATERS
+from envoy2mqtt.envoy.updaters.tariff import STORAGE_MODE_NAMES, SetReserveSoc, SetStorageMode
 
 
 def test_every_envoy_data_field_belongs_to_exactly_one_data_group() -> None:

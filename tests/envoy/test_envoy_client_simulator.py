@@ -10,7 +10,7 @@ from aiohttp import web
 from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.auth.errors import DigestCredentialsRejected
 from envoy2mqtt.envoy.client import EnvoyClient, EnvoySerialMismatch
-from envoy2mqtt.envoy.command_types import SetGridRelay, SetReserveSoc
+from envoy2mqtt.envoy.command_types import SetGridRelay
 from envoy2mqtt.envoy.errors import (
     EnvoyCommandRejected,
     EnvoyCommunicationError,
@@ -21,6 +21,7 @@ from envoy2mqtt.envoy.errors import (
 )
 from envoy2mqtt.envoy.export import export_state
 from envoy2mqtt.envoy.transport import RetryBudget
+from envoy2mqtt.envoy.updaters.tariff import SetReserveSoc
 from envoy2mqtt.simulator.faults import Fault, FaultKind
 from tests.plugins.simulator import FIXTURES_DIR, fixture_dirs
 

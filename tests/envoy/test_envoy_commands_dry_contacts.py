@@ -13,18 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envoy2mqtt.envoy import commands
-from envoy2mqtt.envoy.command_types import (
-    SetChargeFromGrid,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import SetGridRelay, UpdateDryContactSettings
 from envoy2mqtt.envoy.commands_dry_contacts import encode_settings
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.models.data import DryContactSettings, EnvoyData
 from envoy2mqtt.envoy.models.raw_dry_contacts import wire_relay
 from envoy2mqtt.envoy.updaters.dry_contacts import settings_from_body
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from tests.envoy.test_envoy_commands_support import (
     FIXTURES,
     ClientFetcher,

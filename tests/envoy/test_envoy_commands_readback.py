@@ -10,21 +10,19 @@ from awesomeversion import AwesomeVersion
 
 from envoy2mqtt.envoy import commands
 from envoy2mqtt.envoy.client import EnvoyClient
-from envoy2mqtt.envoy.command_types import (
-    SetChargeFromGrid,
-    SetDryContact,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import SetDryContact, SetGridRelay, UpdateDryContactSettings
 from envoy2mqtt.envoy.features import SupportedFeatures as F
 from envoy2mqtt.envoy.fetch import Response
 from envoy2mqtt.envoy.models.data import EnvoyData
 from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.envoy.updaters.base import ProbeState, Reader
 from envoy2mqtt.envoy.updaters.dry_contacts import DryContactsUpdater
-from envoy2mqtt.envoy.updaters.tariff import TariffUpdater
+from envoy2mqtt.envoy.updaters.tariff import (
+    SetChargeFromGrid,
+    SetReserveSoc,
+    SetStorageMode,
+    TariffUpdater,
+)
 from tests.envoy.test_envoy_commands_support import FIXTURES, Probe, fixtures_with, raw
 
 FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)

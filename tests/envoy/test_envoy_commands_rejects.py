@@ -9,17 +9,11 @@ import msgspec
 import pytest
 
 from envoy2mqtt.envoy import commands
-from envoy2mqtt.envoy.command_types import (
-    SetChargeFromGrid,
-    SetDryContact,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import SetDryContact, SetGridRelay, UpdateDryContactSettings
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected, EnvoyFeatureNotAvailable
 from envoy2mqtt.envoy.features import SupportedFeatures as F
 from envoy2mqtt.envoy.models.data import EnvoyData
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from tests.envoy.test_envoy_commands_support import (
     Probe,
     assert_nothing_sent,

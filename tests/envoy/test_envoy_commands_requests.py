@@ -9,15 +9,9 @@ import msgspec
 import pytest
 
 from envoy2mqtt.envoy import commands
-from envoy2mqtt.envoy.command_types import (
-    SetChargeFromGrid,
-    SetDryContact,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import SetDryContact, SetGridRelay, UpdateDryContactSettings
 from envoy2mqtt.envoy.errors import EnvoyCommunicationError, EnvoyHTTPStatusError
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from tests.envoy.test_envoy_commands_support import (
     load_data,
     load_probe,

@@ -10,16 +10,10 @@ from typing import Any
 import pytest
 
 from envoy2mqtt.envoy import commands
-from envoy2mqtt.envoy.command_types import (
-    SetChargeFromGrid,
-    SetDryContact,
-    SetGridRelay,
-    SetReserveSoc,
-    SetStorageMode,
-    UpdateDryContactSettings,
-)
+from envoy2mqtt.envoy.command_types import SetDryContact, SetGridRelay, UpdateDryContactSettings
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected, EnvoyFeatureNotAvailable
 from envoy2mqtt.envoy.transport import HttpTransport
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.envoy.test_envoy_commands_support import BearerAuth, load_data, load_probe
 

@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from envoy2mqtt.envoy import commands
-from envoy2mqtt.envoy.command_types import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from envoy2mqtt.envoy.models.data import EnvoyData, Tariff
+from envoy2mqtt.envoy.updaters.tariff import SetChargeFromGrid, SetReserveSoc, SetStorageMode
 from tests.envoy.test_envoy_commands_support import (
     fixtures_with,
     load_data,

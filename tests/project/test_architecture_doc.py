@@ -13,12 +13,13 @@ import pytest
 from envoy2mqtt.bridge import tariff_watch
 from envoy2mqtt.catalog import registry, storage
 from envoy2mqtt.catalog.discovery import DiscoveryOptions, discovery_payloads
-from envoy2mqtt.catalog.spec import Category, Component
+from envoy2mqtt.catalog.fields import key_of
+from envoy2mqtt.catalog.spec import Category, Component, EntitySpec
 from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.catalog.state_topics import check_row_key, state_topic_of
 from envoy2mqtt.envoy import commands
-from envoy2mqtt.envoy.command_types import STORAGE_SETTING_COMMANDS, StorageSettingCommand
 from envoy2mqtt.envoy.models.data import StorageSettings
+from envoy2mqtt.envoy.updaters.tariff import STORAGE_SETTING_COMMANDS, StorageSettingCommand
 from tests.catalog_helpers import render, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,11 +60,12 @@ def test_the_trace_starts_at_the_reserve_soc_row_and_its_control() -> None:
     assert row.control.name == "reserve_soc"
 
 
-VERY_LOW = dataclasses.replace(
-    storage.SPECS[0], key="very_low_soc", component=Component.SENSOR, value="very_low_soc",
-    name="Very low battery level", device_class="battery", unit="%",
-    category=Category.DIAGNOSTIC, extra=True, control=None,
-)  # fmt: skip
+_ONE_ROW = DOC.split("## Worked example: a sensor", 1)[1].split("```python\n", 1)[1]
+# The doc's row, evaluated as written, in the names catalog/storage.py has.
+VERY_LOW: EntitySpec = eval(
+    _ONE_ROW.split("```", 1)[0].strip().rstrip(","),
+    {**vars(storage), "replace": dataclasses.replace, "Category": Category},
+)
 
 
 def test_example_one_row_for_a_decoded_field_is_discovered_and_rendered(
@@ -71,9 +73,12 @@ def test_example_one_row_for_a_decoded_field_is_discovered_and_rendered(
 ) -> None:
     topic = state_topic_of(VERY_LOW.topic)
     assert topic is not None
+    assert VERY_LOW.value == key_of(StorageSettings.very_low_soc)
     check_row_key(topic, VERY_LOW.value, "example row")  # what the import check runs
     with pytest.raises(TypeError, match="no key 'very_low_socc'"):
         check_row_key(topic, "very_low_socc", "example row")
+    with pytest.raises(AttributeError, match="very_low_socc"):
+        key_of(StorageSettings.very_low_socc)  # type: ignore[attr-defined]
     monkeypatch.setattr(registry, "ALL_SPECS", (*registry.ALL_SPECS, VERY_LOW))
     snap = snapshot("7.3.517")
     configs = discovery_payloads(snap, DiscoveryOptions(mode="component"))
@@ -98,7 +103,7 @@ def test_example_two_storage_commands_are_named_only_in_the_two_declaring_files(
         for p in (ROOT / "envoy2mqtt").rglob("*.py")
         if pattern.search(p.read_text())
     }
-    assert naming == {"envoy2mqtt/envoy/command_types.py", "envoy2mqtt/catalog/storage.py"}
+    assert naming == {"envoy2mqtt/envoy/updaters/tariff.py", "envoy2mqtt/catalog/storage.py"}
 
 
 def test_example_two_every_storage_command_is_written_and_read_back_by_declaration() -> None:
