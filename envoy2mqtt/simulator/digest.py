@@ -39,6 +39,10 @@ class DigestVerifier:
         self._nonces.append(nonce)
         return f'Digest qop="auth", realm="{self.realm}", nonce="{nonce}"'
 
+    def set_password(self, user: str, password: str) -> None:
+        """Let ``user`` log in with ``password`` from now on (as a password change does)."""
+        self._users[user] = password
+
     def forget_nonces(self) -> None:
         """Invalidate every outstanding nonce (as a reboot does)."""
         self._nonces.clear()

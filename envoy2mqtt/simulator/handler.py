@@ -62,7 +62,7 @@ async def handle(sim: EnvoySimulator, request: web.BaseRequest) -> web.StreamRes
         )
     )
     try:
-        reply = await _answer(sim, request, raw)
+        reply = await _answer(sim, request, raw, entry)
     except asyncio.CancelledError:
         entry.status = 0  # the client gave up (or we are shutting down)
         raise
@@ -80,7 +80,9 @@ async def handle(sim: EnvoySimulator, request: web.BaseRequest) -> web.StreamRes
     return await send(request, reply)
 
 
-async def _answer(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
+async def _answer(
+    sim: EnvoySimulator, request: web.BaseRequest, raw: bytes, entry: LoggedRequest
+) -> Reply:
     device = request.path not in CLOUD_PATHS
     matched = sim.faults.take(request.path, request.path_qs, sim.clock(), device)
     if matched.latency:
@@ -96,7 +98,7 @@ async def _answer(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> 
         return Reply.text(fault.status, "Service Unavailable")
     if kind is FaultKind.UNAUTHORIZED:
         return _unauthorized(sim)
-    reply = _cloud(sim, request, raw) if not device else _device(sim, request, raw)
+    reply = _cloud(sim, request, raw) if not device else _device(sim, request, raw, entry)
     if fault is not None and kind in BODY_KINDS and 200 <= reply.status < 300:
         return spoil(reply, fault)
     return reply
@@ -109,22 +111,26 @@ def _unauthorized(sim: EnvoySimulator) -> Reply:
     return Reply(401, b"Unauthorized", "text/plain", headers)
 
 
-def _authorized(sim: EnvoySimulator, request: web.BaseRequest) -> bool:
+def _authorized(sim: EnvoySimulator, request: web.BaseRequest, entry: LoggedRequest) -> bool:
     header = request.headers.get("Authorization", "")
     if sim.state.uses_tokens:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and sim.tokens.validate(token.strip()):
+        if scheme.lower() == "bearer" and sim.tokens.authorizes(token.strip()):
             return True
         session = request.cookies.get("sessionId")
         return session is not None and sim.tokens.session_valid(session)
-    user = sim.digest.verify(request.method, request.raw_path, header)
-    return user is not None and (request.path not in INSTALLER_PATHS or user == "installer")
+    entry.user = sim.digest.verify(request.method, request.raw_path, header)
+    return entry.user is not None and (
+        request.path not in INSTALLER_PATHS or entry.user == "installer"
+    )
 
 
-def _device(sim: EnvoySimulator, request: web.BaseRequest, raw: bytes) -> Reply:
+def _device(
+    sim: EnvoySimulator, request: web.BaseRequest, raw: bytes, entry: LoggedRequest
+) -> Reply:
     if request.path == CHECK_JWT and sim.state.uses_tokens:
         return _check_jwt(sim, request)
-    if request.path not in OPEN_PATHS and not _authorized(sim, request):
+    if request.path not in OPEN_PATHS and not _authorized(sim, request, entry):
         return _unauthorized(sim)
     if request.method == "GET":
         if request.path == STATUS_PATH and sim.livedata is not None:

@@ -16,7 +16,8 @@ class LoggedRequest:
     """One request: ``status`` is None while it is being handled (or hangs).
 
     ``body`` is the decoded JSON request body (form fields as a dict, secrets masked), the
-    raw text if it was not JSON, or None if there was none.
+    raw text if it was not JSON, or None if there was none. ``user`` is the Digest user a
+    protected request authenticated as (legacy firmware); None for any other request.
     """
 
     method: str
@@ -24,6 +25,7 @@ class LoggedRequest:
     query: str
     body: Any = None
     status: int | None = None
+    user: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the entry as a JSON-able dict."""
@@ -33,6 +35,7 @@ class LoggedRequest:
             "query": self.query,
             "status": self.status,
             "body": self.body,
+            "user": self.user,
         }
 
 

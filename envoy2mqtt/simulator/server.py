@@ -293,6 +293,10 @@ class EnvoySimulator:
         """Invalidate every token and check_jwt session (clients get 401 until re-auth)."""
         self.tokens.revoke_all()
 
+    def end_sessions(self) -> None:
+        """Forget every check_jwt session but keep the tokens valid (see ``TokenAuthority``)."""
+        self.tokens.end_sessions()
+
     def issue_token(self, username: str = "owner@example.com", user_type: str = "owner") -> str:
         """Mint a valid token without a cloud call (e.g. a token given in the client config)."""
         return self.tokens.issue(username, user_type)

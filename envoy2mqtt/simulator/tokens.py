@@ -3,7 +3,9 @@
 Tokens are HS256-signed with a per-simulator secret and carry the claims a real entrez
 token has (``exp``, ``iat``, ``enphaseUser``, ``username``, ``aud`` = gateway serial).
 A token is only accepted while it is known to the authority: revoking forgets them all,
-which is how a firmware update or a cloud-side reset looks to a client.
+which is how a firmware update or a cloud-side reset looks to a client. Ending the sessions
+instead keeps every token valid but refuses it on data requests until ``check_jwt`` has
+accepted it again: a 401 that a client answers by re-validating, without a new token.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class TokenAuthority:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     _valid: dict[str, float] = field(default_factory=dict)
     _sessions: dict[str, str] = field(default_factory=dict)
+    # jti of valid tokens that need a check_jwt before a bearer header alone authorises again.
+    _unchecked: set[str] = field(default_factory=set)
 
     def issue(self, username: str, user_type: str = "owner") -> str:
         """Return a new signed token for ``username`` (``user_type`` owner or installer)."""
@@ -67,24 +71,28 @@ class TokenAuthority:
 
     def validate(self, token: str) -> bool:
         """Return True if ``token`` was issued here, is not revoked and has not expired."""
-        try:
-            claims = jwt.decode(
-                token,
-                self.secret,
-                algorithms=["HS256"],
-                audience=self.serial,
-                options={"verify_exp": False, "verify_iat": False},
-            )
-        except jwt.PyJWTError:
-            return False
-        expires = self._valid.get(str(claims.get("jti", "")))
+        jti = self._jti(token)
+        expires = self._valid.get(jti) if jti is not None else None
         return expires is not None and self.clock() < expires
+
+    def authorizes(self, token: str) -> bool:
+        """Return True if a data request may present ``token`` as its bearer header.
+
+        That is a valid token, re-validated with ``check_jwt`` since :meth:`end_sessions`.
+        """
+        return self.validate(token) and self._jti(token) not in self._unchecked
 
     def open_session(self, token: str) -> str:
         """Return a new ``sessionId`` cookie value bound to a (validated) token."""
         session = secrets.token_hex(16)
         self._sessions[session] = token
+        self._unchecked.discard(self._jti(token) or "")
         return session
+
+    def end_sessions(self) -> None:
+        """Forget every session; tokens stay valid but need ``check_jwt`` before data again."""
+        self._sessions.clear()
+        self._unchecked.update(self._valid)
 
     def session_valid(self, session: str) -> bool:
         """Return True if the cookie belongs to a token that is still valid."""
@@ -95,12 +103,27 @@ class TokenAuthority:
         """Forget every issued token and session (clients must authenticate again)."""
         self._valid.clear()
         self._sessions.clear()
+        self._unchecked.clear()
 
     @property
     def active_tokens(self) -> int:
         """Number of issued tokens that are neither revoked nor expired."""
         now = self.clock()
         return sum(1 for expires in self._valid.values() if now < expires)
+
+    def _jti(self, token: str) -> str | None:
+        """The ``jti`` of a token signed here for this gateway, None for any other text."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=["HS256"],
+                audience=self.serial,
+                options={"verify_exp": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            return None
+        return str(claims.get("jti", ""))
 
 
 @dataclass

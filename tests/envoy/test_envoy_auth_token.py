@@ -35,12 +35,6 @@ from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.simulator import handler
 from envoy2mqtt.simulator.server import EnvoySimulator
 from envoy2mqtt.simulator.tokens import TokenAuthority
-from tests.plugins.fake_envoy_http import (
-    PRODUCTION_PATH,
-    FakeCollector,
-    FakeEnvoy,
-    production_page,
-)
 from tests.plugins.mosquitto import free_port
 from tests.plugins.simulator import StartSimulator
 
@@ -203,48 +197,22 @@ async def test_401_mid_run_is_recovered_and_the_poll_not_lost(envoy_simulator, t
     assert tail.count("/auth/check_jwt") == 2  # re-validate (refused), then the new token
 
 
-# The one case left on the hand-made fake: a session lost while the token stays valid.
-def _fake_client(fake: FakeEnvoy, cache: Path | None, **kwargs: object) -> EnvoyClient:
-    cloud = kwargs.pop("cloud", f"http://{fake.base}")
-    return EnvoyClient(
-        f"http://{fake.base}",
-        collector_factory=FakeCollector,
-        token_cache_dir=cache,
-        login_url=f"{cloud}/login/login.json",
-        token_url=f"{cloud}/tokens",
-        budget=FAST,
-        info_budget=FAST,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-async def _fake_started(fake_envoy) -> FakeEnvoy:
-    fake = await fake_envoy()
-    fake.pages[PRODUCTION_PATH] = production_page(1234)
-    return fake
-
-
-async def test_401_with_token_still_valid_only_revalidates(fake_envoy) -> None:
-    fake = await _fake_started(fake_envoy)
-    token = fake.issue()
-    client = _fake_client(fake, None, token=token)
+@pytest.mark.parametrize("credentials", [{}, {"username": OWNER, "password": PASSWORD}])
+async def test_401_with_token_still_valid_only_revalidates(envoy_simulator, credentials) -> None:
+    sim = await _started(envoy_simulator)
+    _set_watts(sim, 1234)
+    client = _client(sim, None, token=sim.issue_token(), **credentials)
     await client.setup()
-    fake.sessions.clear()
-    fake.valid_tokens.discard(token)
-    calls = {"n": 0}
-    original = fake._check_jwt
-
-    def check_jwt_restoring(request):
-        calls["n"] += 1
-        fake.valid_tokens.add(token)  # the Envoy came back and accepts the token again
-        return original(request)
-
-    fake._check_jwt = check_jwt_restoring  # type: ignore[method-assign]
-    result = await client.update()
+    sim.end_sessions()  # the Envoy refuses the session; the token itself stays good
+    sim.requests.clear()
+    result = await _poll(client)
     await client.close()
     assert result.ok == {"production"}
-    assert calls["n"] == 1
-    assert fake.login_calls == 0
+    assert result.data.system_production is not None
+    assert result.data.system_production.watts_now == 1234
+    statuses = [(e.path, e.status) for e in sim.requests.entries()]
+    assert statuses == [(PRODUCTION, 401), ("/auth/check_jwt", 200), (PRODUCTION, 200)]
+    assert sim.enlighten.cloud_calls == 0  # re-validated, no login and no new token
 
 
 async def test_401_without_credentials_is_a_clear_auth_error(envoy_simulator) -> None:

@@ -12,35 +12,31 @@ from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.command_types import SetGridRelay
 from envoy2mqtt.envoy.errors import EnvoyTimeoutError
 from envoy2mqtt.envoy.transport import RetryBudget
-from tests.plugins.fake_envoy_http import (
-    PRODUCTION_PATH,
-    FakeCollector,
-    production_page,
-    timed_out_attempts,
-)
+from envoy2mqtt.simulator.faults import Fault, FaultKind
+from tests.transport_helpers import timed_out_attempts
 
 FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)
+PRODUCTION_PATH = "/production.json"  # where 8.3.5169 serves the production group
+PRODUCTION_REQUEST = f"{PRODUCTION_PATH}?details=1"  # as the transport logs it
 
 
-async def test_concurrent_polls_share_one_reauthentication(fake_envoy) -> None:
-    fake = await fake_envoy()
-    fake.pages[PRODUCTION_PATH] = production_page(5)
+async def test_concurrent_polls_share_one_reauthentication(envoy_simulator) -> None:
+    sim = await envoy_simulator(tls=False)
     client = EnvoyClient(
-        f"http://{fake.base}",
+        sim.url,
         username="owner@example.com",
-        password="owner-pw",
-        login_url=f"http://{fake.base}/login/login.json",
-        token_url=f"http://{fake.base}/tokens",
-        collector_factory=FakeCollector,
+        password="owner-password",
+        login_url=f"{sim.url}/login/login.json",
+        token_url=f"{sim.url}/tokens",
         budget=FAST,
         info_budget=FAST,
     )
     await client.setup()
-    fake.revoke()
-    results = await asyncio.gather(*(client.update() for _ in range(4)))
+    sim.revoke_tokens()
+    results = await asyncio.gather(*(client.update(groups=["production"]) for _ in range(4)))
     await client.close()
     assert all(r.ok == {"production"} for r in results)
-    assert fake.token_calls == 2  # setup + one renewal, not one per poll
+    assert sim.enlighten.token_calls == 2  # setup + one renewal, not one per poll
 
 
 async def test_update_before_setup_is_a_programming_error() -> None:
@@ -107,44 +103,36 @@ async def test_full_flow_never_logs_secrets(envoy_simulator, tmp_path, caplog) -
         assert secret not in caplog.text
 
 
-async def test_per_poll_budget_overrides_the_default(fake_envoy, caplog) -> None:
+async def test_per_poll_budget_overrides_the_default(envoy_simulator, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="envoy2mqtt.envoy.transport")
-    fake = await fake_envoy()
-    fake.pages[PRODUCTION_PATH] = production_page(1)
+    sim = await envoy_simulator(tls=False)
     slow = RetryBudget(attempts=50, seconds=60.0, max_wait=0.01, multiplier=0.001)
-    client = EnvoyClient(
-        f"http://{fake.base}",
-        token=fake.issue(),
-        collector_factory=FakeCollector,
-        budget=slow,
-        timeout=0.3,
-    )
+    client = EnvoyClient(sim.url, token=sim.issue_token(), budget=slow, timeout=0.3)
     await client.setup()
-    fake.handlers[PRODUCTION_PATH] = fake.hang
-    before = fake.paths().count(PRODUCTION_PATH)
+    await sim.inject(Fault(FaultKind.TIMEOUT, path=PRODUCTION_PATH))  # hangs until the end
+    before = len(sim.requests.entries(path=PRODUCTION_PATH))
     one_try = RetryBudget(attempts=1, seconds=1.0)
-    result = await asyncio.wait_for(client.update(budget=one_try), 10)
+    result = await asyncio.wait_for(client.update(groups=["production"], budget=one_try), 10)
     await client.close()
     assert isinstance(result.failed["production"], EnvoyTimeoutError)
-    assert timed_out_attempts(caplog, "GET", PRODUCTION_PATH) == 1  # not the default's 50
-    assert fake.paths().count(PRODUCTION_PATH) <= before + 1
+    assert timed_out_attempts(caplog, "GET", PRODUCTION_REQUEST) == 1  # not the default's 50
+    assert len(sim.requests.entries(path=PRODUCTION_PATH)) <= before + 1
 
 
-async def test_refresh_info_honours_its_budget(fake_envoy, caplog) -> None:
+async def test_refresh_info_honours_its_budget(envoy_simulator, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="envoy2mqtt.envoy.transport")
-    fake = await fake_envoy()
-    fake.pages[PRODUCTION_PATH] = production_page(1)
+    sim = await envoy_simulator(tls=False)
     client = EnvoyClient(
-        f"http://{fake.base}",
-        token=fake.issue(),
-        collector_factory=FakeCollector,
+        sim.url,
+        token=sim.issue_token(),
         info_budget=RetryBudget(attempts=50, seconds=60.0, max_wait=0.01, multiplier=0.001),
         timeout=0.3,
     )
     await client.setup()
-    fake.handlers["/info"] = fake.hang
+    await sim.inject(Fault(FaultKind.TIMEOUT, path="/info"))  # hangs until the end
+    before = len(sim.requests.entries(path="/info"))
     with pytest.raises(EnvoyTimeoutError):
         await asyncio.wait_for(client.refresh_info(budget=RetryBudget(2, 5.0, 0.01, 0.001)), 10)
     await client.close()
     assert timed_out_attempts(caplog, "GET", "/info") == 2  # the call's budget, not 50
-    assert fake.paths().count("/info") <= 1 + 2
+    assert len(sim.requests.entries(path="/info")) <= before + 2

@@ -155,3 +155,62 @@ async def test_token_expiry_and_revocation(envoy_simulator: StartSimulator) -> N
         # /info stays open whatever happens to tokens.
         async with session.get(f"{sim.url}/info") as resp:
             assert resp.status == 200
+
+
+async def test_request_log_names_the_digest_user(sim_legacy_envoy: EnvoySimulator) -> None:
+    sim = sim_legacy_envoy
+    installer = installer_password(sim.serial)
+    assert await _status(sim, "/production.json", "envoy", sim.serial[-6:]) == 200
+    assert await _status(sim, "/production.json", "installer", installer) == 200
+    assert await _status(sim, "/production.json", "envoy", "wrong") == 401
+    assert await _status(sim, "/info", "envoy", sim.serial[-6:]) == 200
+    production = sim.requests.entries(path="/production.json")
+    # Each client sends once without credentials (the challenge), then with its answer.
+    assert [(e.status, e.user) for e in production] == [
+        (401, None),
+        (200, "envoy"),
+        (401, None),
+        (200, "installer"),
+        (401, None),
+        (401, None),
+    ]
+    assert production[1].to_json()["user"] == "envoy"
+    assert [e.user for e in sim.requests.entries(path="/info")] == [None]
+
+
+async def test_digest_password_changed_at_runtime(sim_legacy_envoy: EnvoySimulator) -> None:
+    sim = sim_legacy_envoy
+    installer = installer_password(sim.serial)
+    assert await _status(sim, "/production.json", "installer", installer) == 200
+    sim.digest.set_password("installer", "changed!")
+    assert await _status(sim, "/production.json", "installer", installer) == 401
+    assert await _status(sim, "/production.json", "installer", "changed!") == 200
+    assert await _status(sim, "/production.json", "envoy", sim.serial[-6:]) == 200
+
+
+async def test_ended_sessions_keep_tokens_valid_until_check_jwt(
+    sim_token_envoy: EnvoySimulator,
+) -> None:
+    sim = sim_token_envoy
+    token = sim.issue_token()
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with sim_session(sim) as session:
+        async with session.get(f"{sim.url}/auth/check_jwt", headers=bearer) as resp:
+            old_cookie = {"Cookie": f"sessionId={resp.cookies['sessionId'].value}"}
+        sim.end_sessions()
+        later = {"Authorization": f"Bearer {sim.issue_token()}"}
+        async with session.get(f"{sim.url}/ivp/meters", headers=bearer) as resp:
+            assert resp.status == 401
+        async with session.get(f"{sim.url}/ivp/meters", headers=old_cookie) as resp:
+            assert resp.status == 401
+        async with session.get(f"{sim.url}/ivp/meters", headers=later) as resp:
+            assert resp.status == 200  # issued after the sessions ended: never needed a check
+        async with session.get(f"{sim.url}/auth/check_jwt", headers=bearer) as resp:
+            assert resp.status == 200  # the token itself is still good
+            new_cookie = {"Cookie": f"sessionId={resp.cookies['sessionId'].value}"}
+        async with session.get(f"{sim.url}/ivp/meters", headers=bearer) as resp:
+            assert resp.status == 200
+        async with session.get(f"{sim.url}/ivp/meters", headers=new_cookie) as resp:
+            assert resp.status == 200
+    assert sim.tokens.active_tokens == 2
+    assert sim.enlighten.cloud_calls == 0
