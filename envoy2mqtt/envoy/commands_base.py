@@ -5,14 +5,18 @@ from __future__ import annotations
 import functools
 import typing
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import msgspec
+from msgspec import Meta
 
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected, EnvoyFeatureNotAvailable
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.groups import DataGroup
 from envoy2mqtt.envoy.json_terms import json_term
+
+Percent = Annotated[int, Meta(ge=0, le=100)]
+"""A whole percentage (a command field's value rule)."""
 
 
 class ProbeLike(Protocol):

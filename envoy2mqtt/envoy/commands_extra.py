@@ -14,6 +14,7 @@ from msgspec import Meta
 
 from envoy2mqtt.envoy import endpoints, groups
 from envoy2mqtt.envoy.commands_base import (
+    Percent,
     ProbeLike,
     WriteRequest,
     require_features,
@@ -22,7 +23,6 @@ from envoy2mqtt.envoy.commands_base import (
 from envoy2mqtt.envoy.errors import EnvoyCommandRejected
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData
-from envoy2mqtt.envoy.updaters.tariff import Percent
 
 GeneratorModeName = Literal["on", "off", "auto"]
 

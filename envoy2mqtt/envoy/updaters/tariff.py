@@ -23,7 +23,7 @@ import msgspec
 from msgspec import Meta
 
 from envoy2mqtt.envoy import endpoints, groups
-from envoy2mqtt.envoy.commands_base import ProbeLike, WriteRequest, require_features
+from envoy2mqtt.envoy.commands_base import Percent, ProbeLike, WriteRequest, require_features
 from envoy2mqtt.envoy.errors import EnvoyFeatureNotAvailable, EnvoyMalformedResponse
 from envoy2mqtt.envoy.features import SupportedFeatures
 from envoy2mqtt.envoy.models.data import EnvoyData, StorageSettings, Tariff
@@ -36,9 +36,6 @@ from envoy2mqtt.envoy.updaters.base import (
     is_error_document,
     probe_fetch,
 )
-
-Percent = Annotated[int, Meta(ge=0, le=100)]
-"""A whole percentage."""
 
 StorageModeName = Literal["backup", "self-consumption", "economy"]
 """The Envoy's battery storage modes (``tariff.storage_settings.mode``)."""
