@@ -241,34 +241,38 @@ async def test_mfa_account(envoy_simulator) -> None:
     await client.close()
 
 
-async def test_enlighten_unreachable(envoy_simulator) -> None:
-    sim = await _started(envoy_simulator)
-    cloud = f"http://127.0.0.1:{free_port()}"
+async def _owner_setup_fails(
+    sim: EnvoySimulator, cloud: str, error: type[EnvoyError], match: str
+) -> None:
+    """Setup with the owner's login sent to the Enlighten at ``cloud`` raises ``error``."""
     enlighten = EnlightenClient(f"{cloud}/login/login.json", f"{cloud}/tokens", budget=FAST)
     client = _client(sim, None, username=OWNER, password=PASSWORD, enlighten=enlighten)
-    with pytest.raises(
-        EnlightenUnreachableError,
-        match=r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect "
-        r"\(connection refused\)$",
-    ):
+    with pytest.raises(error, match=match):
         await client.setup()
     await client.close()
     await enlighten.close()
+
+
+async def test_enlighten_unreachable(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    await _owner_setup_fails(
+        sim,
+        f"http://127.0.0.1:{free_port()}",
+        EnlightenUnreachableError,
+        r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect \(connection refused\)$",
+    )
 
 
 async def test_enlighten_tls_is_verified(envoy_simulator) -> None:
     sim = await _started(envoy_simulator)
     cloud = await envoy_simulator()  # self-signed HTTPS: fine for an Envoy, not for the cloud
-    enlighten = EnlightenClient(f"{cloud.url}/login/login.json", f"{cloud.url}/tokens", budget=FAST)
-    client = _client(sim, None, username=OWNER, password=PASSWORD, enlighten=enlighten)
-    with pytest.raises(
+    await _owner_setup_fails(
+        sim,
+        cloud.url,
         EnlightenCertificateUntrusted,
-        match=r"^TLS certificate of Enlighten at 127\.0\.0\.1:\d+ not trusted: self-signed "
+        r"^TLS certificate of Enlighten at 127\.0\.0\.1:\d+ not trusted: self-signed "
         r"certificate; set enlighten\.ca_file",
-    ):
-        await client.setup()
-    await client.close()
-    await enlighten.close()
+    )
     assert cloud.enlighten.login_calls == 0
 
 
