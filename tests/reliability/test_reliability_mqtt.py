@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from envoy2mqtt.catalog.topics import Topics
+from envoy2mqtt.settings import Settings
+from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher
 from tests.cli.test_bridge_cli import run_cli, write_config
 from tests.mqtt.test_mqtt_session import tls_broker  # noqa: F401 - the fixture
@@ -206,12 +208,17 @@ async def test_bridge_sigkill_delivers_lwt_and_a_restart_leaves_no_orphans_or_du
     assert len(unique_ids) == len(set(unique_ids))
 
 
+async def _storage_commands_on(stack: BridgeStack) -> tuple[EnvoySimulator, Settings]:
+    """A simulated Envoy with IQ Batteries, and bridge settings that accept its commands."""
+    sim = await stack.sim("7.3.517")
+    return sim, stack.settings(sim, controls={"storage": True})
+
+
 async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
     bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await bridge_stack.sim("7.3.517")
+    sim, settings = await _storage_commands_on(bridge_stack)
     base = f"envoy2mqtt/{sim.serial}"
-    settings = bridge_stack.settings(sim, controls={"storage": True})
     async with bridge_stack.bridge(settings):
         await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
     # gone (its subscription was QoS 1): a persistent session would queue this for it
@@ -231,9 +238,8 @@ async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
 async def test_duplicate_commands_each_get_one_result_and_one_write(
     bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await bridge_stack.sim("7.3.517")
+    sim, settings = await _storage_commands_on(bridge_stack)
     base = f"envoy2mqtt/{sim.serial}"
-    settings = bridge_stack.settings(sim, controls={"storage": True})
     result = f"{base}/reserve_soc/result"
     async with bridge_stack.bridge(settings):
         await watcher.wait(lambda w: f"{base}/storage" in w.latest)
