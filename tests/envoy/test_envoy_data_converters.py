@@ -32,6 +32,23 @@ COMMON = {
     "zigbee_dongle_fw_version": "100F",
 }
 
+# The model field each key of COMMON lands in, line for line, on every device model.
+COMMON_DECODED = {
+    "admin_state": 1,
+    "admin_state_str": "ENCHG_STATE_READY",
+    "communicating": True,
+    "firmware_loaded_date": 12,
+    "installed_date": 13,
+    "last_report_date": 14,
+    "part_number": "830-01760-r46",
+    "serial_number": "122327081322",
+    "comm_level_2_4_ghz": 5,
+    "comm_level_sub_ghz": 6,
+    "firmware_version": "2.6.5973_rel/22.11",
+    "temperature": 7,
+    "zigbee_dongle_fw_version": "100F",
+}
+
 
 def _decoded(values: dict[str, Any], decoder: msgspec.json.Decoder[Any], model: type[Any]) -> Any:
     decoded = adopt(decoder.decode(msgspec.json.encode(values)), model)
@@ -53,28 +70,16 @@ def test_encharge_fields() -> None:
         "operating": None,
     }
     assert _decoded(values, ENCHARGE_DECODER, Encharge) == Encharge(
-        admin_state=1,
-        admin_state_str="ENCHG_STATE_READY",
+        **COMMON_DECODED,
         bmu_firmware_version="2.1.34",
-        comm_level_2_4_ghz=5,
-        comm_level_sub_ghz=6,
-        communicating=True,
         dc_switch_off=False,
         encharge_capacity=3360,
         encharge_revision=2,
-        firmware_loaded_date=12,
-        firmware_version="2.6.5973_rel/22.11",
-        installed_date=13,
-        last_report_date=14,
         led_status=17,
         max_cell_temp=30,
         operating=None,
-        part_number="830-01760-r46",
         percent_full=81,
-        serial_number="122327081322",
-        temperature=7,
         temperature_unit="C",
-        zigbee_dongle_fw_version="100F",
     )
 
 
@@ -87,24 +92,12 @@ def test_enpower_fields() -> None:
         "operating": False,
     }
     assert _decoded(values, ENPOWER_DECODER, Enpower) == Enpower(
+        **COMMON_DECODED,
         grid_mode="multimode-ongrid",
-        admin_state=1,
-        admin_state_str="ENCHG_STATE_READY",
-        comm_level_2_4_ghz=5,
-        comm_level_sub_ghz=6,
-        communicating=True,
-        firmware_loaded_date=12,
-        firmware_version="2.6.5973_rel/22.11",
-        installed_date=13,
-        last_report_date=14,
         mains_admin_state="closed",
         mains_oper_state="open",
         operating=False,
-        part_number="830-01760-r46",
-        serial_number="122327081322",
-        temperature=7,
         temperature_unit="F",
-        zigbee_dongle_fw_version="100F",
     )
 
 
