@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import pytest
 
 from envoy2mqtt.envoy.models.data import DryContactSettings, Encharge, Enpower
 from envoy2mqtt.envoy.models.raw_ensemble import ENCHARGE_DECODER, ENPOWER_DECODER
@@ -57,48 +58,63 @@ def _decoded(values: dict[str, Any], decoder: msgspec.json.Decoder[Any], model: 
     return decoded
 
 
-def test_encharge_fields() -> None:
-    values = {
-        **COMMON,
-        "bmu_fw_version": "2.1.34",
-        "dc_switch_off": False,
-        "encharge_capacity": 3360,
-        "encharge_rev": 2,
-        "led_status": 17,
-        "maxCellTemp": 30,
-        "percentFull": 81,
-        "operating": None,
-    }
-    assert _decoded(values, ENCHARGE_DECODER, Encharge) == Encharge(
-        **COMMON_DECODED,
-        bmu_firmware_version="2.1.34",
-        dc_switch_off=False,
-        encharge_capacity=3360,
-        encharge_revision=2,
-        led_status=17,
-        max_cell_temp=30,
-        operating=None,
-        percent_full=81,
-        temperature_unit="C",
-    )
-
-
-def test_enpower_fields() -> None:
-    values = {
-        **COMMON,
-        "Enpwr_grid_mode": "multimode-ongrid",
-        "mains_admin_state": "closed",
-        "mains_oper_state": "open",
-        "operating": False,
-    }
-    assert _decoded(values, ENPOWER_DECODER, Enpower) == Enpower(
-        **COMMON_DECODED,
-        grid_mode="multimode-ongrid",
-        mains_admin_state="closed",
-        mains_oper_state="open",
-        operating=False,
-        temperature_unit="F",
-    )
+@pytest.mark.parametrize(
+    ("decoder", "model", "raw", "fields"),
+    [
+        pytest.param(
+            ENCHARGE_DECODER,
+            Encharge,
+            {
+                "bmu_fw_version": "2.1.34",
+                "dc_switch_off": False,
+                "encharge_capacity": 3360,
+                "encharge_rev": 2,
+                "led_status": 17,
+                "maxCellTemp": 30,
+                "percentFull": 81,
+                "operating": None,
+            },
+            {
+                "bmu_firmware_version": "2.1.34",
+                "dc_switch_off": False,
+                "encharge_capacity": 3360,
+                "encharge_revision": 2,
+                "led_status": 17,
+                "max_cell_temp": 30,
+                "percent_full": 81,
+                "operating": None,
+                "temperature_unit": "C",
+            },
+            id="encharge",
+        ),
+        pytest.param(
+            ENPOWER_DECODER,
+            Enpower,
+            {
+                "Enpwr_grid_mode": "multimode-ongrid",
+                "mains_admin_state": "closed",
+                "mains_oper_state": "open",
+                "operating": False,
+            },
+            {
+                "grid_mode": "multimode-ongrid",
+                "mains_admin_state": "closed",
+                "mains_oper_state": "open",
+                "operating": False,
+                "temperature_unit": "F",
+            },
+            id="enpower",
+        ),
+    ],
+)
+def test_device_fields(
+    decoder: msgspec.json.Decoder[Any],
+    model: type[Any],
+    raw: dict[str, Any],
+    fields: dict[str, Any],
+) -> None:
+    """The keys of COMMON and the device's own ``raw`` keys, each in its model field."""
+    assert _decoded({**COMMON, **raw}, decoder, model) == model(**COMMON_DECODED, **fields)
 
 
 def test_dry_contact_settings_fields() -> None:
