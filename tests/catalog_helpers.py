@@ -17,6 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 
 
+# One fixture of each kind of system (legacy firmware, three-phase CTs, IQ Batteries with an
+# Enpower, AC Batteries, an IQ Meter Collar, a generator): for the tests too slow or too
+# detailed to run on every fixture.
+SYSTEM_FIXTURES = [
+    "3.17.3",
+    "7.3.466_with_cts_3phase",
+    "7.3.517",
+    "8.2.4382_ACB",
+    "8.3.1598_collar",
+    "8.3.5169_with_generator",
+]
+
+
 def fixture_names() -> list[str]:
     """Every fixture whose golden holds an Envoy state (not an error golden)."""
     paths = sorted(FIXTURES.glob("*/expected.json"))

@@ -1,8 +1,19 @@
-"""Helpers for the HttpTransport tests: a bearer-token auth stand-in, timeout counting."""
+"""Helpers for the HttpTransport and EnvoyClient tests: a bearer-token auth stand-in,
+timeout counting, a client that logs in with the simulator's owner account."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+
+from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
+from envoy2mqtt.envoy.client import EnvoyClient
+from envoy2mqtt.envoy.transport import RetryBudget
+from envoy2mqtt.simulator.server import EnvoySimulator
+
+FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)
+OWNER, OWNER_PASSWORD = "owner@example.com", "owner-password"  # the simulator's fake account
 
 
 class BearerAuth:
@@ -30,3 +41,25 @@ def timed_out_attempts(caplog: pytest.LogCaptureFixture, method: str, path: str)
     """
     line = f"http method={method} path={path} error=timeout "
     return sum(r.getMessage().startswith(line) for r in caplog.records)
+
+
+def sim_enlighten(sim: EnvoySimulator) -> EnlightenClient:
+    """The simulator's own Enlighten, over its HTTPS, trusting the simulator's CA."""
+    return EnlightenClient(
+        f"{sim.url}/login/login.json",
+        f"{sim.url}/tokens",
+        ssl_context=sim.client_ssl_context(),
+        budget=FAST,
+    )
+
+
+def owner_client(host: str, **options: Any) -> EnvoyClient:
+    """An EnvoyClient for ``host`` that gets its token with the owner's Enlighten login."""
+    return EnvoyClient(
+        host,
+        username=OWNER,
+        password=OWNER_PASSWORD,
+        budget=FAST,
+        info_budget=FAST,
+        **options,
+    )

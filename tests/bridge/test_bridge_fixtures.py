@@ -20,16 +20,9 @@ from envoy2mqtt.catalog.state import state_payloads
 from envoy2mqtt.catalog.topics import Topics
 from envoy2mqtt.envoy.network import primary_interface
 from tests.bridge_helpers import FIXTURES, Watcher
+from tests.catalog_helpers import SYSTEM_FIXTURES
 from tests.plugins.stack import BridgeStack
 
-FIXTURE_NAMES = [
-    "3.17.3",
-    "7.3.466_with_cts_3phase",
-    "7.3.517",
-    "8.2.4382_ACB",
-    "8.3.1598_collar",
-    "8.3.5169_with_generator",
-]
 # Values that depend on the run, not on the fixture.
 _VOLATILE_GATEWAY_KEYS = {
     "token_expires_at",
@@ -54,7 +47,7 @@ def _gateway_stable(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in _VOLATILE_GATEWAY_KEYS}
 
 
-@pytest.mark.parametrize("fixture", FIXTURE_NAMES)
+@pytest.mark.parametrize("fixture", SYSTEM_FIXTURES)
 async def test_states_and_discovery_match_the_catalogue(
     bridge_stack: BridgeStack, watcher: Watcher, fixture: str
 ) -> None:

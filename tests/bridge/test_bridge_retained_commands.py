@@ -26,8 +26,20 @@ STORAGE = {"storage": True, "grid_relay": True}
 
 
 class Env:
-    def __init__(self, watcher: Watcher, base: str) -> None:
-        self.watcher, self.base = watcher, base
+    """The simulated Envoy, the watcher and the bridge runner of one test."""
+
+    def __init__(self, stack: BridgeStack, sim: EnvoySimulator, watcher: Watcher) -> None:
+        self.stack, self.sim, self.watcher = stack, sim, watcher
+        self.base = f"envoy2mqtt/{sim.serial}"
+
+    def bridge(self, protocol: str) -> contextlib.AbstractAsyncContextManager[Bridge]:
+        settings = self.stack.settings(self.sim, controls=STORAGE, mqtt={"protocol": protocol})
+        return self.stack.bridge(settings)
+
+    async def online(self) -> None:
+        """Waits until the bridge has announced the Envoy available."""
+        availability = f"{self.base}/availability"
+        await self.watcher.wait(lambda w: w.latest.get(availability) == b"online")
 
     async def result_of(self, suffix: str, payload: str, *, retain: bool) -> dict[str, Any]:
         index = len(self.watcher.log)
@@ -43,10 +55,9 @@ class Env:
         return await self.watcher.retained_now(f"{self.base}/#")
 
 
-def _bridge(
-    stack: BridgeStack, sim: EnvoySimulator, protocol: str
-) -> contextlib.AbstractAsyncContextManager[Bridge]:
-    return stack.bridge(stack.settings(sim, controls=STORAGE, mqtt={"protocol": protocol}))
+@pytest.fixture
+async def env(bridge_stack: BridgeStack, watcher: Watcher) -> Env:
+    return Env(bridge_stack, await bridge_stack.sim(FIXTURE), watcher)
 
 
 def _set_topics(retained: dict[str, bytes]) -> list[str]:
@@ -55,27 +66,23 @@ def _set_topics(retained: dict[str, bytes]) -> list[str]:
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_retained_command_waiting_at_start_is_refused_cleared_and_sends_nothing(
-    bridge_stack: BridgeStack,
-    watcher: Watcher,
-    protocol: str,
+    env: Env, watcher: Watcher, protocol: str
 ) -> None:
-    sim = await bridge_stack.sim(FIXTURE)
-    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
     index = len(watcher.log)
     await watcher.publish(
         f"{env.base}/reserve_soc/set", '{"value": 5, "transaction": "stale"}', retain=True
     )
-    async with _bridge(bridge_stack, sim, protocol):
+    async with env.bridge(protocol):
         refused = await env.next_result("reserve_soc", index)
         assert refused == {"status": "error", "error": RETAINED_ERROR, "transaction": "stale"}
         assert _set_topics(await env.retained_commands()) == []
-        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+        await env.online()
         await watcher.wait(lambda w: f"{env.base}/storage" in w.latest)
-        assert command_writes(sim) == []
+        assert command_writes(env.sim) == []
         # a normal command still works: exactly one write reaches the Envoy
         ok = await env.result_of("reserve_soc", "20", retain=False)
         assert ok == {"status": "ok", "value": 20}
-        writes = command_writes(sim)
+        writes = command_writes(env.sim)
         assert [(w.method, w.path) for w in writes] == [("PUT", "/admin/lib/tariff")]
         assert writes[0].body["tariff"]["storage_settings"]["reserved_soc"] == 20
     results = [t for t, _, _ in watcher.log[index:] if t == f"{env.base}/reserve_soc/result"]
@@ -83,57 +90,49 @@ async def test_retained_command_waiting_at_start_is_refused_cleared_and_sends_no
 
 
 async def test_mqtt5_retained_command_published_live_is_refused_cleared_and_sends_nothing(
-    bridge_stack: BridgeStack, watcher: Watcher
+    env: Env, watcher: Watcher
 ) -> None:
-    sim = await bridge_stack.sim(FIXTURE)
-    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
-    async with _bridge(bridge_stack, sim, "5"):
-        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+    async with env.bridge("5"):
+        await env.online()
         await watcher.wait(lambda w: f"{env.base}/enpower" in w.latest)
         for suffix, payload in (("grid_relay", "OFF"), ("storage_mode", "backup")):
             refused = await env.result_of(suffix, payload, retain=True)
             assert refused == {"status": "error", "error": RETAINED_ERROR}
         assert _set_topics(await env.retained_commands()) == []
-        assert command_writes(sim) == []
+        assert command_writes(env.sim) == []
         ok = await env.result_of("grid_relay", "OFF", retain=False)
         assert ok == {"status": "ok", "value": "OFF"}
-        assert [(w.method, w.path) for w in command_writes(sim)] == [
+        assert [(w.method, w.path) for w in command_writes(env.sim)] == [
             ("POST", "/ivp/ensemble/relay")
         ]
 
 
 async def test_mqtt311_retained_command_published_live_runs_once_then_is_refused_at_restart(
-    bridge_stack: BridgeStack, watcher: Watcher
+    env: Env, watcher: Watcher
 ) -> None:
     # The documented MQTT 3.1.1 limit: a live delivery carries retain=0 to existing
     # subscribers, so the bridge cannot tell; the copy left on the broker is refused and
     # cleared at the next subscribe instead of being executed a second time.
-    sim = await bridge_stack.sim(FIXTURE)
-    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
-    async with _bridge(bridge_stack, sim, "3.1.1"):
-        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+    async with env.bridge("3.1.1"):
+        await env.online()
         ran = await env.result_of("reserve_soc", "30", retain=True)
         assert ran == {"status": "ok", "value": 30}
-    assert len(command_writes(sim)) == 1
+    assert len(command_writes(env.sim)) == 1
     index = len(watcher.log)
-    async with _bridge(bridge_stack, sim, "3.1.1"):
+    async with env.bridge("3.1.1"):
         refused = await env.next_result("reserve_soc", index)
         assert refused == {"status": "error", "error": RETAINED_ERROR}
         assert _set_topics(await env.retained_commands()) == []
-    assert len(command_writes(sim)) == 1
+    assert len(command_writes(env.sim)) == 1
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 async def test_empty_payload_gets_no_answer_and_sends_nothing(
-    bridge_stack: BridgeStack,
-    watcher: Watcher,
-    protocol: str,
+    env: Env, watcher: Watcher, protocol: str
 ) -> None:
     # How a user clears a retained command of their own: never a command, never answered.
-    sim = await bridge_stack.sim(FIXTURE)
-    env = Env(watcher, f"envoy2mqtt/{sim.serial}")
-    async with _bridge(bridge_stack, sim, protocol):
-        await watcher.wait(lambda w: w.latest.get(f"{env.base}/availability") == b"online")
+    async with env.bridge(protocol):
+        await env.online()
         index = len(watcher.log)
         await watcher.publish(f"{env.base}/grid_relay/set", "")
         await watcher.publish(f"{env.base}/grid_relay/set", "", retain=True)
@@ -141,4 +140,4 @@ async def test_empty_payload_gets_no_answer_and_sends_nothing(
         assert later["status"] == "error"
         answered = [t for t, _, _ in watcher.since(index) if t.endswith("/result")]
         assert answered == [f"{env.base}/storage_mode/result"]
-        assert command_writes(sim) == []
+        assert command_writes(env.sim) == []

@@ -68,14 +68,6 @@ def _settings(mosquitto: Mosquitto, sim: EnvoySimulator, tmp_path: Path) -> Sett
 
 
 @pytest.fixture
-async def watcher(mosquitto: Mosquitto) -> AsyncIterator[Watcher]:
-    watcher = Watcher(mosquitto.host, mosquitto.port)
-    await watcher.start()
-    yield watcher
-    await watcher.stop()
-
-
-@pytest.fixture
 async def gateway(
     mosquitto: Mosquitto, envoy_simulator: StartSimulator, watcher: Watcher, tmp_path: Path
 ) -> AsyncIterator[Gateway]:

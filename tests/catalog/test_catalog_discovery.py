@@ -18,17 +18,9 @@ from envoy2mqtt.catalog.discovery import (
     with_removed_components,
 )
 from envoy2mqtt.catalog.state import state_payloads
-from tests.catalog_helpers import fixture_names, render, snapshot
+from tests.catalog_helpers import SYSTEM_FIXTURES, fixture_names, render, snapshot
 
 ALL_ON = DiscoveryOptions(controls=ControlFlags(grid_relay=True, dry_contacts=True, storage=True))
-FOCUS = [
-    "3.17.3",
-    "7.3.466_with_cts_3phase",
-    "7.3.517",
-    "8.2.4382_ACB",
-    "8.3.1598_collar",
-    "8.3.5169_with_generator",
-]
 
 
 def _device(payloads: dict[str, Any], name: str, suffix: str = "") -> dict[str, Any]:
@@ -44,7 +36,7 @@ def _all_components(payloads: dict[str, Any]) -> list[tuple[dict[str, Any], dict
     return [(p["dev"], c) for p in payloads.values() for c in p["cmps"].values()]
 
 
-@pytest.mark.parametrize("name", FOCUS)
+@pytest.mark.parametrize("name", SYSTEM_FIXTURES)
 def test_every_entity_has_availability_origin_and_a_linked_device(name: str) -> None:
     snap = snapshot(name)
     payloads = discovery_payloads(snap, ALL_ON)

@@ -14,6 +14,7 @@ import yaml
 from tests.bridge_helpers import Watcher
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.stack import BridgeStack
+from tests.process_helpers import never_left_running
 
 
 async def run_cli(
@@ -23,12 +24,8 @@ async def run_cli(
         sys.executable, "-m", "envoy2mqtt", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env,
     )  # fmt: skip
-    try:
+    async with never_left_running(proc):
         _, err = await asyncio.wait_for(proc.communicate(), 30)
-    finally:
-        if proc.returncode is None:  # timed out: never leave the process running
-            proc.kill()
-            await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, err.decode()
 
@@ -120,15 +117,11 @@ async def test_sigterm_stops_gracefully_with_offline_published(
         sys.executable, "-m", "envoy2mqtt", "run", "--config", str(config),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    try:
+    async with never_left_running(proc):
         await watcher.wait(lambda w: w.latest.get(availability) == b"online", 30)
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
         retained = await watcher.retained_now("envoy2mqtt/#")
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.returncode == 0, err.decode()
     assert retained[availability] == b"offline"
     assert retained["envoy2mqtt/bridge/state"] == b"offline"

@@ -20,6 +20,7 @@ from envoy2mqtt.cmd.demo import BUNDLED, resolve_fixture
 from envoy2mqtt.cmd.demo_view import WIDTH, format_message, summarize
 from tests.bridge_helpers import Watcher
 from tests.plugins.mosquitto import Mosquitto
+from tests.process_helpers import never_left_running
 
 DEMO_STORAGE = "envoy2mqtt-demo/122027033238/storage"  # the bundled system's serial
 
@@ -51,14 +52,10 @@ async def read_until(proc: asyncio.subprocess.Process, needle: str) -> list[str]
 
 async def test_demo_with_embedded_broker_publishes_and_exits_0_on_sigint() -> None:
     proc = await start_demo()
-    try:
+    async with never_left_running(proc):
         lines = await read_until(proc, "/batteries/")
         proc.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(proc.communicate(), 30)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.returncode == 0, err.decode()
     text = "".join(lines) + out.decode()
     assert "envoy2mqtt-demo/bridge/state  online" in text
@@ -94,12 +91,8 @@ async def test_demo_piped_into_head_exits_0_quietly(tmp_path: Path) -> None:
         "bash", "-c", script, "bash", sys.executable, "-m", "envoy2mqtt", "demo",
         stdout=asyncio.subprocess.PIPE, env={**os.environ, "ERR": str(err_file)},
     )  # fmt: skip
-    try:
+    async with never_left_running(proc):
         out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.returncode == 0
     assert len(out.decode().splitlines()) == 3
     assert err_file.read_text() == ""  # no BrokenPipeError traceback, no message
@@ -111,13 +104,9 @@ async def test_demo_against_an_external_broker_retains_state_and_honours_duratio
     proc = await start_demo(
         "--mqtt-host", "127.0.0.1", "--mqtt-port", str(mosquitto.port), "--duration", "6"
     )
-    try:
+    async with never_left_running(proc):
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         retained = await watcher.retained_now("#")
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.returncode == 0, err.decode()
     published = {t for t, _, _ in watcher.log if "/bridge/scan/" not in t}  # scan markers
     assert DEMO_STORAGE in published

@@ -26,6 +26,7 @@ from tests.bridge_helpers import Watcher, bridge_settings, running_bridge
 from tests.catalog_helpers import snapshot
 from tests.plugins.mosquitto import Mosquitto
 from tests.plugins.simulator import StartSimulator
+from tests.process_helpers import never_left_running
 
 FIXTURE = "7.3.517"  # the demo's bundled system: same serial on both sides
 DEMO = "envoy2mqtt-demo"
@@ -125,16 +126,12 @@ async def test_demo_next_to_a_real_bridge_leaves_the_broker_as_it_was(
     def seen(w: Watcher) -> dict[str, bytes]:
         return {t: p for t, p, _ in w.since(index) if p}
 
-    try:
+    async with never_left_running(proc):
         # seen at all: after `| head` the demo may already be cleaning up
         await watcher.wait(lambda w: {demo_state, demo_device} <= set(seen(w)), 60)
         if how in {"sigterm", "sigint"}:  # SIGINT: what Ctrl-C sends
             proc.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGINT)
         await asyncio.wait_for(proc.wait(), 60)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     after = await watcher.retained_now("#")
 
     stderr = errors.read_text()

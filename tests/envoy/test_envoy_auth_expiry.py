@@ -13,16 +13,14 @@ import time
 import jwt
 import pytest
 
-from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.auth.expiry import DAY, ExpiryWarnings
 from envoy2mqtt.envoy.auth.jwt_info import decode_token
 from envoy2mqtt.envoy.client import EnvoyClient
-from envoy2mqtt.envoy.transport import RetryBudget
 from tests.plugins.simulator import FakeClock, StartSimulator
+from tests.transport_helpers import FAST, owner_client, sim_enlighten
 
 FIXTURE = "8.3.5169_with_generator"
 SIX_MONTHS = 182 * DAY
-FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)
 LOGGER = "envoy2mqtt.envoy.auth.expiry"
 
 
@@ -93,18 +91,8 @@ async def test_renewable_token_is_not_announced(
     # failing renewal has its own warning.
     clock = FakeClock(time.time())
     sim = await envoy_simulator(FIXTURE, clock=clock, token_lifetime=10 * DAY)
-    cloud = EnlightenClient(
-        f"{sim.url}/login/login.json", f"{sim.url}/tokens", ssl_context=sim.client_ssl_context()
-    )
-    client = EnvoyClient(
-        sim.url,
-        username="owner@example.com",
-        password="owner-password",
-        enlighten=cloud,
-        clock=clock,
-        budget=FAST,
-        info_budget=FAST,
-    )
+    cloud = sim_enlighten(sim)
+    client = owner_client(sim.url, enlighten=cloud, clock=clock)
     caplog.set_level(logging.WARNING, logger=LOGGER)
     try:
         await client.setup()

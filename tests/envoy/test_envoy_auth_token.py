@@ -80,6 +80,13 @@ async def _poll(client: EnvoyClient) -> UpdateResult:
     return await client.update(groups=["production"])
 
 
+async def _owner_start(sim: EnvoySimulator, cache: Path) -> None:
+    """One start with the owner's login: setup (login and token, unless cached), close."""
+    client = _client(sim, cache, username=OWNER, password=PASSWORD)
+    await client.setup()
+    await client.close()
+
+
 def _set_watts(sim: EnvoySimulator, watts: int) -> None:
     for entry in sim.document(f"{PRODUCTION}?details=1")["production"]:
         entry["wNow"] = watts
@@ -116,9 +123,7 @@ async def test_configured_token_is_validated_and_cookie_sent(
 async def test_token_fetched_from_enlighten_and_cached_0600(envoy_simulator, tmp_path) -> None:
     sim = await _started(envoy_simulator)
     cache = tmp_path / "cache"
-    client = _client(sim, cache, username=OWNER, password=PASSWORD)
-    await client.setup()
-    await client.close()
+    await _owner_start(sim, cache)
     assert (sim.enlighten.login_calls, sim.enlighten.token_calls) == (1, 1)
     token_file = cache / f"{sim.serial}.jwt"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -130,9 +135,7 @@ async def test_token_fetched_from_enlighten_and_cached_0600(envoy_simulator, tmp
 async def test_cached_token_is_reused_on_second_start(envoy_simulator, tmp_path) -> None:
     sim = await _started(envoy_simulator)
     cache = tmp_path / "cache"
-    first = _client(sim, cache, username=OWNER, password=PASSWORD)
-    await first.setup()
-    await first.close()
+    await _owner_start(sim, cache)
     second = _client(sim, cache, username=OWNER, password=PASSWORD)
     await second.setup()
     result = await _poll(second)
@@ -147,9 +150,7 @@ async def test_cache_file_is_never_world_readable_even_with_loose_umask(
     sim = await _started(envoy_simulator)
     old = os.umask(0)
     try:
-        client = _client(sim, tmp_path / "c", username=OWNER, password=PASSWORD)
-        await client.setup()
-        await client.close()
+        await _owner_start(sim, tmp_path / "c")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "c" / f"{sim.serial}.jwt").stat().st_mode) == 0o600
@@ -241,34 +242,38 @@ async def test_mfa_account(envoy_simulator) -> None:
     await client.close()
 
 
-async def test_enlighten_unreachable(envoy_simulator) -> None:
-    sim = await _started(envoy_simulator)
-    cloud = f"http://127.0.0.1:{free_port()}"
+async def _owner_setup_fails(
+    sim: EnvoySimulator, cloud: str, error: type[EnvoyError], match: str
+) -> None:
+    """Setup with the owner's login sent to the Enlighten at ``cloud`` raises ``error``."""
     enlighten = EnlightenClient(f"{cloud}/login/login.json", f"{cloud}/tokens", budget=FAST)
     client = _client(sim, None, username=OWNER, password=PASSWORD, enlighten=enlighten)
-    with pytest.raises(
-        EnlightenUnreachableError,
-        match=r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect "
-        r"\(connection refused\)$",
-    ):
+    with pytest.raises(error, match=match):
         await client.setup()
     await client.close()
     await enlighten.close()
+
+
+async def test_enlighten_unreachable(envoy_simulator) -> None:
+    sim = await _started(envoy_simulator)
+    await _owner_setup_fails(
+        sim,
+        f"http://127.0.0.1:{free_port()}",
+        EnlightenUnreachableError,
+        r"^cannot reach Enlighten at 127\.0\.0\.1:\d+: cannot connect \(connection refused\)$",
+    )
 
 
 async def test_enlighten_tls_is_verified(envoy_simulator) -> None:
     sim = await _started(envoy_simulator)
     cloud = await envoy_simulator()  # self-signed HTTPS: fine for an Envoy, not for the cloud
-    enlighten = EnlightenClient(f"{cloud.url}/login/login.json", f"{cloud.url}/tokens", budget=FAST)
-    client = _client(sim, None, username=OWNER, password=PASSWORD, enlighten=enlighten)
-    with pytest.raises(
+    await _owner_setup_fails(
+        sim,
+        cloud.url,
         EnlightenCertificateUntrusted,
-        match=r"^TLS certificate of Enlighten at 127\.0\.0\.1:\d+ not trusted: self-signed "
+        r"^TLS certificate of Enlighten at 127\.0\.0\.1:\d+ not trusted: self-signed "
         r"certificate; set enlighten\.ca_file",
-    ):
-        await client.setup()
-    await client.close()
-    await enlighten.close()
+    )
     assert cloud.enlighten.login_calls == 0
 
 

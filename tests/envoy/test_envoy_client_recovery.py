@@ -7,29 +7,26 @@ import logging
 
 import pytest
 
-from envoy2mqtt.envoy.auth.enlighten import EnlightenClient
 from envoy2mqtt.envoy.client import EnvoyClient
 from envoy2mqtt.envoy.command_types import SetGridRelay
 from envoy2mqtt.envoy.errors import EnvoyTimeoutError
 from envoy2mqtt.envoy.transport import RetryBudget
 from envoy2mqtt.simulator.faults import Fault, FaultKind
-from tests.transport_helpers import timed_out_attempts
+from tests.transport_helpers import (
+    OWNER_PASSWORD,
+    owner_client,
+    sim_enlighten,
+    timed_out_attempts,
+)
 
-FAST = RetryBudget(attempts=2, seconds=5.0, max_wait=0.01, multiplier=0.001)
 PRODUCTION_PATH = "/production.json"  # where 8.3.5169 serves the production group
 PRODUCTION_REQUEST = f"{PRODUCTION_PATH}?details=1"  # as the transport logs it
 
 
 async def test_concurrent_polls_share_one_reauthentication(envoy_simulator) -> None:
     sim = await envoy_simulator(tls=False)
-    client = EnvoyClient(
-        sim.url,
-        username="owner@example.com",
-        password="owner-password",
-        login_url=f"{sim.url}/login/login.json",
-        token_url=f"{sim.url}/tokens",
-        budget=FAST,
-        info_budget=FAST,
+    client = owner_client(
+        sim.url, login_url=f"{sim.url}/login/login.json", token_url=f"{sim.url}/tokens"
     )
     await client.setup()
     sim.revoke_tokens()
@@ -46,26 +43,10 @@ async def test_update_before_setup_is_a_programming_error() -> None:
     await client.close()
 
 
-def _cloud(sim) -> EnlightenClient:
-    return EnlightenClient(
-        f"{sim.url}/login/login.json",
-        f"{sim.url}/tokens",
-        ssl_context=sim.client_ssl_context(),
-        budget=FAST,
-    )
-
-
 async def test_write_after_token_loss_is_sent_once_after_reauth(envoy_simulator) -> None:
     sim = await envoy_simulator("7.3.517", mode="golden")
-    cloud = _cloud(sim)
-    client = EnvoyClient(
-        f"127.0.0.1:{sim.port}",
-        username="owner@example.com",
-        password="owner-password",
-        enlighten=cloud,
-        budget=FAST,
-        info_budget=FAST,
-    )
+    cloud = sim_enlighten(sim)
+    client = owner_client(f"127.0.0.1:{sim.port}", enlighten=cloud)
     await client.setup()
     await client.update()
     sim.revoke_tokens()
@@ -80,16 +61,8 @@ async def test_write_after_token_loss_is_sent_once_after_reauth(envoy_simulator)
 async def test_full_flow_never_logs_secrets(envoy_simulator, tmp_path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     sim = await envoy_simulator("8.3.5169_with_generator", mode="golden")
-    cloud = _cloud(sim)
-    client = EnvoyClient(
-        f"127.0.0.1:{sim.port}",
-        username="owner@example.com",
-        password="owner-password",
-        token_cache_dir=tmp_path,
-        enlighten=cloud,
-        budget=FAST,
-        info_budget=FAST,
-    )
+    cloud = sim_enlighten(sim)
+    client = owner_client(f"127.0.0.1:{sim.port}", token_cache_dir=tmp_path, enlighten=cloud)
     await client.setup()
     await client.update()
     sim.revoke_tokens()
@@ -99,7 +72,7 @@ async def test_full_flow_never_logs_secrets(envoy_simulator, tmp_path, caplog) -
     tokens = [p.read_text() for p in tmp_path.iterdir()]
     assert tokens
     assert sim.cloud_calls >= 4  # two logins + two token requests really happened
-    for secret in [*tokens, "owner-password"]:
+    for secret in [*tokens, OWNER_PASSWORD]:
         assert secret not in caplog.text
 
 

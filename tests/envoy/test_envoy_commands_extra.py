@@ -43,22 +43,21 @@ def test_fixtures_carry_what_the_tests_need() -> None:
 @pytest.mark.parametrize(
     ("fixture", "command", "method", "path", "body", "groups"),
     [
-        (
-            ACB_FIXTURE,
-            SetAcbSleep(serial=ACB_SERIAL, min_soc=20, max_soc=40),
-            "PUT",
-            "/admin/lib/acb_config",
-            {"acb_sleep": [{"serial_num": ACB_SERIAL, "sleep_min_soc": 20, "sleep_max_soc": 40}]},
-            {"acb_inventory"},
-        ),
-        (
-            ACB_FIXTURE,
-            SetAcbSleep(serial=ACB_SERIAL, min_soc=50, max_soc=50),
-            "PUT",
-            "/admin/lib/acb_config",
-            {"acb_sleep": [{"serial_num": ACB_SERIAL, "sleep_min_soc": 50, "sleep_max_soc": 50}]},
-            {"acb_inventory"},
-        ),
+        *[
+            (
+                ACB_FIXTURE,
+                SetAcbSleep(serial=ACB_SERIAL, min_soc=low, max_soc=high),
+                "PUT",
+                "/admin/lib/acb_config",
+                {
+                    "acb_sleep": [
+                        {"serial_num": ACB_SERIAL, "sleep_min_soc": low, "sleep_max_soc": high}
+                    ]
+                },
+                {"acb_inventory"},
+            )
+            for low, high in ((20, 40), (50, 50))
+        ],
         (
             ACB_FIXTURE,
             WakeAcb(serial=ACB_SERIAL),

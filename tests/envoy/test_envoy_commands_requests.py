@@ -38,38 +38,31 @@ def _relay_with(relay_id: str, **changes: object) -> dict[str, object]:
 
 
 CASES = [
-    pytest.param(
-        SetGridRelay(on_grid=True),
-        "POST",
-        "/ivp/ensemble/relay",
-        {"mains_admin_state": "closed"},
-        {"ensemble"},
-        id="grid-on",
-    ),
-    pytest.param(
-        SetGridRelay(on_grid=False),
-        "POST",
-        "/ivp/ensemble/relay",
-        {"mains_admin_state": "open"},
-        {"ensemble"},
-        id="grid-off",
-    ),
-    pytest.param(
-        SetDryContact(id="NC2", closed=False),
-        "POST",
-        "/ivp/ensemble/dry_contacts",
-        {"dry_contacts": {"id": "NC2", "status": "open"}},
-        {"dry_contacts"},
-        id="relay-open",
-    ),
-    pytest.param(
-        SetDryContact(id="NO1", closed=True),
-        "POST",
-        "/ivp/ensemble/dry_contacts",
-        {"dry_contacts": {"id": "NO1", "status": "closed"}},
-        {"dry_contacts"},
-        id="relay-close",
-    ),
+    *[
+        pytest.param(
+            SetGridRelay(on_grid=on_grid),
+            "POST",
+            "/ivp/ensemble/relay",
+            {"mains_admin_state": state},
+            {"ensemble"},
+            id=name,
+        )
+        for on_grid, state, name in ((True, "closed", "grid-on"), (False, "open", "grid-off"))
+    ],
+    *[
+        pytest.param(
+            SetDryContact(id=relay, closed=closed),
+            "POST",
+            "/ivp/ensemble/dry_contacts",
+            {"dry_contacts": {"id": relay, "status": status}},
+            {"dry_contacts"},
+            id=name,
+        )
+        for relay, closed, status, name in (
+            ("NC2", False, "open", "relay-open"),
+            ("NO1", True, "closed", "relay-close"),
+        )
+    ],
     pytest.param(
         UpdateDryContactSettings(
             id="NC1",

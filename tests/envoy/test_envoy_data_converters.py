@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import pytest
 
 from envoy2mqtt.envoy.models.data import DryContactSettings, Encharge, Enpower
 from envoy2mqtt.envoy.models.raw_ensemble import ENCHARGE_DECODER, ENPOWER_DECODER
@@ -32,6 +33,23 @@ COMMON = {
     "zigbee_dongle_fw_version": "100F",
 }
 
+# The model field each key of COMMON lands in, line for line, on every device model.
+COMMON_DECODED = {
+    "admin_state": 1,
+    "admin_state_str": "ENCHG_STATE_READY",
+    "communicating": True,
+    "firmware_loaded_date": 12,
+    "installed_date": 13,
+    "last_report_date": 14,
+    "part_number": "830-01760-r46",
+    "serial_number": "122327081322",
+    "comm_level_2_4_ghz": 5,
+    "comm_level_sub_ghz": 6,
+    "firmware_version": "2.6.5973_rel/22.11",
+    "temperature": 7,
+    "zigbee_dongle_fw_version": "100F",
+}
+
 
 def _decoded(values: dict[str, Any], decoder: msgspec.json.Decoder[Any], model: type[Any]) -> Any:
     decoded = adopt(decoder.decode(msgspec.json.encode(values)), model)
@@ -40,72 +58,63 @@ def _decoded(values: dict[str, Any], decoder: msgspec.json.Decoder[Any], model: 
     return decoded
 
 
-def test_encharge_fields() -> None:
-    values = {
-        **COMMON,
-        "bmu_fw_version": "2.1.34",
-        "dc_switch_off": False,
-        "encharge_capacity": 3360,
-        "encharge_rev": 2,
-        "led_status": 17,
-        "maxCellTemp": 30,
-        "percentFull": 81,
-        "operating": None,
-    }
-    assert _decoded(values, ENCHARGE_DECODER, Encharge) == Encharge(
-        admin_state=1,
-        admin_state_str="ENCHG_STATE_READY",
-        bmu_firmware_version="2.1.34",
-        comm_level_2_4_ghz=5,
-        comm_level_sub_ghz=6,
-        communicating=True,
-        dc_switch_off=False,
-        encharge_capacity=3360,
-        encharge_revision=2,
-        firmware_loaded_date=12,
-        firmware_version="2.6.5973_rel/22.11",
-        installed_date=13,
-        last_report_date=14,
-        led_status=17,
-        max_cell_temp=30,
-        operating=None,
-        part_number="830-01760-r46",
-        percent_full=81,
-        serial_number="122327081322",
-        temperature=7,
-        temperature_unit="C",
-        zigbee_dongle_fw_version="100F",
-    )
-
-
-def test_enpower_fields() -> None:
-    values = {
-        **COMMON,
-        "Enpwr_grid_mode": "multimode-ongrid",
-        "mains_admin_state": "closed",
-        "mains_oper_state": "open",
-        "operating": False,
-    }
-    assert _decoded(values, ENPOWER_DECODER, Enpower) == Enpower(
-        grid_mode="multimode-ongrid",
-        admin_state=1,
-        admin_state_str="ENCHG_STATE_READY",
-        comm_level_2_4_ghz=5,
-        comm_level_sub_ghz=6,
-        communicating=True,
-        firmware_loaded_date=12,
-        firmware_version="2.6.5973_rel/22.11",
-        installed_date=13,
-        last_report_date=14,
-        mains_admin_state="closed",
-        mains_oper_state="open",
-        operating=False,
-        part_number="830-01760-r46",
-        serial_number="122327081322",
-        temperature=7,
-        temperature_unit="F",
-        zigbee_dongle_fw_version="100F",
-    )
+@pytest.mark.parametrize(
+    ("decoder", "model", "raw", "fields"),
+    [
+        pytest.param(
+            ENCHARGE_DECODER,
+            Encharge,
+            {
+                "bmu_fw_version": "2.1.34",
+                "dc_switch_off": False,
+                "encharge_capacity": 3360,
+                "encharge_rev": 2,
+                "led_status": 17,
+                "maxCellTemp": 30,
+                "percentFull": 81,
+                "operating": None,
+            },
+            {
+                "bmu_firmware_version": "2.1.34",
+                "dc_switch_off": False,
+                "encharge_capacity": 3360,
+                "encharge_revision": 2,
+                "led_status": 17,
+                "max_cell_temp": 30,
+                "percent_full": 81,
+                "operating": None,
+                "temperature_unit": "C",
+            },
+            id="encharge",
+        ),
+        pytest.param(
+            ENPOWER_DECODER,
+            Enpower,
+            {
+                "Enpwr_grid_mode": "multimode-ongrid",
+                "mains_admin_state": "closed",
+                "mains_oper_state": "open",
+                "operating": False,
+            },
+            {
+                "grid_mode": "multimode-ongrid",
+                "mains_admin_state": "closed",
+                "mains_oper_state": "open",
+                "operating": False,
+                "temperature_unit": "F",
+            },
+            id="enpower",
+        ),
+    ],
+)
+def test_device_fields(
+    decoder: msgspec.json.Decoder[Any],
+    model: type[Any],
+    raw: dict[str, Any],
+    fields: dict[str, Any],
+) -> None:
+    """The keys of COMMON and the device's own ``raw`` keys, each in its model field."""
+    assert _decoded({**COMMON, **raw}, decoder, model) == model(**COMMON_DECODED, **fields)
 
 
 def test_dry_contact_settings_fields() -> None:

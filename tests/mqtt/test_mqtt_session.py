@@ -361,17 +361,16 @@ def _tls_session(broker: Mosquitto, port: int, **tls: object) -> MqttSession:
     return fast_session(settings)
 
 
+def _client_pair(certs: Path) -> dict[str, Path]:
+    """The client certificate the broker's CA signed, and its key."""
+    return {"cert_file": certs / "client.pem", "key_file": certs / "client.key"}
+
+
 async def test_tls_with_ca_and_client_certificate_connects(
     tls_broker: tuple[Mosquitto, int, Path],
 ) -> None:
     broker, port, certs = tls_broker
-    session = _tls_session(
-        broker,
-        port,
-        ca_file=certs / "ca.pem",
-        cert_file=certs / "client.pem",
-        key_file=certs / "client.key",
-    )
+    session = _tls_session(broker, port, ca_file=certs / "ca.pem", **_client_pair(certs))
     async with Probe(broker) as probe:  # plain listener of the same broker
         await probe.subscribe(STATE)
         async with running(session):
@@ -383,13 +382,7 @@ async def test_tls_with_untrusted_broker_certificate_is_fatal_at_first_connect(
     tls_broker: tuple[Mosquitto, int, Path],
 ) -> None:
     broker, port, certs = tls_broker
-    session = _tls_session(
-        broker,
-        port,
-        ca_file=certs / "other-ca.pem",
-        cert_file=certs / "client.pem",
-        key_file=certs / "client.key",
-    )
+    session = _tls_session(broker, port, ca_file=certs / "other-ca.pem", **_client_pair(certs))
     with pytest.raises(MqttTlsError, match=r"mqtt\.tls\.ca_file") as caught:
         await asyncio.wait_for(session.run(), WAIT)
     text = str(caught.value)
@@ -401,9 +394,7 @@ async def test_tls_with_untrusted_broker_certificate_is_fatal_at_first_connect(
 
 async def test_tls_insecure_skips_verification(tls_broker: tuple[Mosquitto, int, Path]) -> None:
     broker, port, certs = tls_broker
-    session = _tls_session(
-        broker, port, insecure=True, cert_file=certs / "client.pem", key_file=certs / "client.key"
-    )
+    session = _tls_session(broker, port, insecure=True, **_client_pair(certs))
     async with running(session):
         assert session.connected
 

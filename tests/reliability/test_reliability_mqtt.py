@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from envoy2mqtt.catalog.topics import Topics
+from envoy2mqtt.settings import Settings
+from envoy2mqtt.simulator.server import EnvoySimulator
 from tests.bridge_helpers import Watcher
 from tests.cli.test_bridge_cli import run_cli, write_config
 from tests.mqtt.test_mqtt_session import tls_broker  # noqa: F401 - the fixture
@@ -74,28 +76,26 @@ async def test_broker_killed_and_restarted_gets_everything_back_within_10_s(
     assert json.loads(after[config]) == json.loads(before[config])
 
 
+async def _run_over_tls(tmp_path: Path, port: int, tls: dict[str, str]) -> tuple[int, str]:
+    """``envoy2mqtt run`` with TLS to the broker at 127.0.0.1:``port``: exit code, stderr."""
+    mqtt = {"host": "127.0.0.1", "port": port, "tls": {"enabled": True, **tls}}
+    config = write_config(
+        tmp_path / "config.yaml", {"mqtt": mqtt, "envoys": [{"host": "127.0.0.1:9"}]}
+    )
+    return await run_cli("run", "--config", str(config))
+
+
 async def test_tls_mismatch_at_start_exits_1_with_a_clear_error_and_no_retry_loop(
     tls_broker: tuple[Mosquitto, int, Path],  # noqa: F811 - the imported fixture
     tmp_path: Path,
 ) -> None:
     _broker, port, certs = tls_broker
-    config = write_config(
-        tmp_path / "config.yaml",
-        {
-            "mqtt": {
-                "host": "127.0.0.1",
-                "port": port,
-                "tls": {
-                    "enabled": True,
-                    "ca_file": str(certs / "other-ca.pem"),  # does not sign the broker's cert
-                    "cert_file": str(certs / "client.pem"),
-                    "key_file": str(certs / "client.key"),
-                },
-            },
-            "envoys": [{"host": "127.0.0.1:9"}],
-        },
-    )
-    code, err = await run_cli("run", "--config", str(config))  # returns: no busy retry loop
+    tls = {
+        "ca_file": str(certs / "other-ca.pem"),  # does not sign the broker's cert
+        "cert_file": str(certs / "client.pem"),
+        "key_file": str(certs / "client.key"),
+    }
+    code, err = await _run_over_tls(tmp_path, port, tls)  # returns: no busy retry loop
     assert code == 1
     assert "mqtt.tls" in err
     assert f"TLS certificate of MQTT broker 127.0.0.1:{port} not trusted" in err
@@ -109,21 +109,11 @@ async def test_tls_client_against_a_plain_listener_exits_1(
     tmp_path: Path,
 ) -> None:
     broker, _port, certs = tls_broker
-    config = write_config(
-        tmp_path / "config.yaml",
-        {
-            "mqtt": {
-                "host": "127.0.0.1",
-                "port": broker.port,  # the broker's plain listener
-                "tls": {"enabled": True, "ca_file": str(certs / "ca.pem")},
-            },
-            "envoys": [{"host": "127.0.0.1:9"}],
-        },
-    )
-    code, err = await run_cli("run", "--config", str(config))
+    plain = broker.port  # the broker's plain listener
+    code, err = await _run_over_tls(tmp_path, plain, {"ca_file": str(certs / "ca.pem")})
     assert code == 1, err
     assert "mqtt.tls" in err
-    assert f"TLS handshake with MQTT broker 127.0.0.1:{broker.port} failed" in err
+    assert f"TLS handshake with MQTT broker 127.0.0.1:{plain} failed" in err
     assert "_ssl.c" not in err
     assert "Errno" not in err
     assert "Traceback" not in err
@@ -218,12 +208,17 @@ async def test_bridge_sigkill_delivers_lwt_and_a_restart_leaves_no_orphans_or_du
     assert len(unique_ids) == len(set(unique_ids))
 
 
+async def _storage_commands_on(stack: BridgeStack) -> tuple[EnvoySimulator, Settings]:
+    """A simulated Envoy with IQ Batteries, and bridge settings that accept its commands."""
+    sim = await stack.sim("7.3.517")
+    return sim, stack.settings(sim, controls={"storage": True})
+
+
 async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
     bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await bridge_stack.sim("7.3.517")
+    sim, settings = await _storage_commands_on(bridge_stack)
     base = f"envoy2mqtt/{sim.serial}"
-    settings = bridge_stack.settings(sim, controls={"storage": True})
     async with bridge_stack.bridge(settings):
         await watcher.wait(lambda w: w.latest.get(f"{base}/availability") == b"online")
     # gone (its subscription was QoS 1): a persistent session would queue this for it
@@ -243,9 +238,8 @@ async def test_commands_queued_while_the_bridge_was_away_are_not_replayed(
 async def test_duplicate_commands_each_get_one_result_and_one_write(
     bridge_stack: BridgeStack, watcher: Watcher
 ) -> None:
-    sim = await bridge_stack.sim("7.3.517")
+    sim, settings = await _storage_commands_on(bridge_stack)
     base = f"envoy2mqtt/{sim.serial}"
-    settings = bridge_stack.settings(sim, controls={"storage": True})
     result = f"{base}/reserve_soc/result"
     async with bridge_stack.bridge(settings):
         await watcher.wait(lambda w: f"{base}/storage" in w.latest)

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from envoy2mqtt.settings import ConfigError, load_settings
+from tests.plugins.config_env import write_config
 
 ENVOY = "envoys:\n  - host: envoy.local\n"
 MQTT = "mqtt:\n  host: 127.0.0.1\n"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("ENVOY2MQTT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("config_env")
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    path.chmod(0o600)
     with pytest.raises(ConfigError) as caught:
-        load_settings(path)
+        load_settings(write_config(tmp_path, text))
     assert str(caught.value).startswith("invalid configuration:")
     return caught.value.problems
 

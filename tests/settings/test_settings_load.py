@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +12,18 @@ from pydantic import BaseModel
 
 from envoy2mqtt.cli import main
 from envoy2mqtt.settings import ConfigError, Settings, load_settings, summary
+from tests.plugins.config_env import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"
 MINIMAL = "mqtt:\n  host: 127.0.0.1\nenvoys:\n  - host: envoy.local\n"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.upper().startswith("ENVOY2MQTT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)  # no stray ./config.yaml
-
-
-def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    path.chmod(mode)
-    return path
+pytestmark = pytest.mark.usefixtures("config_env")
 
 
 def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, MINIMAL))
+    settings = load_settings(write_config(tmp_path, MINIMAL))
     assert settings.mqtt.port == 1883
     assert settings.mqtt.protocol == "5"
     assert settings.mqtt.base_topic == "envoy2mqtt"
@@ -101,7 +89,7 @@ def test_example_documents_every_option() -> None:
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, MINIMAL + "logging:\n  level: warning\n")
+    path = write_config(tmp_path, MINIMAL + "logging:\n  level: warning\n")
     monkeypatch.setenv("ENVOY2MQTT_MQTT__PASSWORD", "from-env-secret")
     monkeypatch.setenv("ENVOY2MQTT_MQTT__PORT", "8883")
     monkeypatch.setenv("ENVOY2MQTT_MQTT__TLS__INSECURE", "true")
@@ -122,7 +110,7 @@ def test_envoys_as_json_in_the_environment(tmp_path: Path, monkeypatch: pytest.M
         '[{"host": "https://10.0.0.5:8443", "token": "tok-abcdef", "intervals": {"fast": 2}},'
         ' {"host": "10.0.0.6", "username": "me@example.com", "password": "pw-123456"}]',
     )
-    settings = load_settings(write(tmp_path, MINIMAL))
+    settings = load_settings(write_config(tmp_path, MINIMAL))
     first, second = settings.envoys
     assert (first.scheme, first.hostname, first.port) == ("https", "10.0.0.5", 8443)
     assert first.token is not None
@@ -139,18 +127,18 @@ def test_environment_alone_without_a_file(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_default_path_is_config_yaml_in_the_working_directory(tmp_path: Path) -> None:
-    write(tmp_path, MINIMAL.replace("127.0.0.1", "from-default-file"))
+    write_config(tmp_path, MINIMAL.replace("127.0.0.1", "from-default-file"))
     assert load_settings(None).mqtt.host == "from-default-file"
 
 
 def test_token_cache_dir_is_expanded(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, MINIMAL + "token_cache_dir: ~/tokens\n"))
+    settings = load_settings(write_config(tmp_path, MINIMAL + "token_cache_dir: ~/tokens\n"))
     assert settings.token_cache_dir == Path.home() / "tokens"
 
 
 def test_ipv6_host_parts(tmp_path: Path) -> None:
     text = "mqtt:\n  host: ::1\nenvoys:\n  - host: 'http://[fe80::1]:80'\n"
-    envoy = load_settings(write(tmp_path, text)).envoys[0]
+    envoy = load_settings(write_config(tmp_path, text)).envoys[0]
     assert (envoy.scheme, envoy.hostname, envoy.port) == ("http", "fe80::1", 80)
 
 
@@ -159,14 +147,14 @@ def test_world_readable_file_with_secrets_warns(
 ) -> None:
     secret_file = MINIMAL + "    token: tok-very-secret\n"
     with caplog.at_level(logging.WARNING, logger="envoy2mqtt.settings"):
-        load_settings(write(tmp_path, secret_file, mode=0o644))
+        load_settings(write_config(tmp_path, secret_file, mode=0o644))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("world-readable" in w and "chmod 600" in w for w in warnings)
     assert not any("tok-very-secret" in w for w in warnings)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="envoy2mqtt.settings"):
-        load_settings(write(tmp_path, secret_file, mode=0o600))
-        load_settings(write(tmp_path, MINIMAL, mode=0o644))  # readable, but nothing secret
+        load_settings(write_config(tmp_path, secret_file, mode=0o600))
+        load_settings(write_config(tmp_path, MINIMAL, mode=0o644))  # readable, but nothing secret
     assert not [r for r in caplog.records if "world-readable" in r.getMessage()]
 
 
@@ -178,7 +166,7 @@ def test_check_config_prints_ok_and_a_summary_without_secrets(
         "envoys:\n  - host: envoy.local\n    username: me@example.com\n"
         "    password: envoy-pass-456\n  - host: 10.0.0.2\n    token: tok-789abc\n"
     )
-    assert main(["check-config", "--config", str(write(tmp_path, text))]) == 0
+    assert main(["check-config", "--config", str(write_config(tmp_path, text))]) == 0
     out = capsys.readouterr().out
     assert out.startswith("config OK")
     assert "127.0.0.1:1883" in out
@@ -191,7 +179,7 @@ def test_check_config_prints_ok_and_a_summary_without_secrets(
 def test_check_config_reports_errors_and_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write(tmp_path, "mqtt: {}\nenvoys:\n  - host: x\n    intervals: {fast: 0}\n")
+    path = write_config(tmp_path, "mqtt: {}\nenvoys:\n  - host: x\n    intervals: {fast: 0}\n")
     assert main(["check-config", "--config", str(path)]) == 1
     captured = capsys.readouterr()
     assert "config OK" not in captured.out
@@ -206,9 +194,9 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_firmware_check_interval_default_and_summary(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, MINIMAL))
+    settings = load_settings(write_config(tmp_path, MINIMAL))
     assert settings.envoys[0].intervals.firmware == 3600
     [line] = [x for x in summary(settings) if x.startswith("envoys[0]")]
     assert "intervals=5/60/600s firmware_check=3600s" in line
     with pytest.raises(ConfigError, match="firmware"):
-        load_settings(write(tmp_path, MINIMAL + "    intervals: {firmware: 0}\n"))
+        load_settings(write_config(tmp_path, MINIMAL + "    intervals: {firmware: 0}\n"))
