@@ -71,16 +71,19 @@ class TokenAuthority:
 
     def validate(self, token: str) -> bool:
         """Return True if ``token`` was issued here, is not revoked and has not expired."""
-        jti = self._jti(token)
-        expires = self._valid.get(jti) if jti is not None else None
-        return expires is not None and self.clock() < expires
+        return self._live(self._jti(token))
 
     def authorizes(self, token: str) -> bool:
         """Return True if a data request may present ``token`` as its bearer header.
 
         That is a valid token, re-validated with ``check_jwt`` since :meth:`end_sessions`.
         """
-        return self.validate(token) and self._jti(token) not in self._unchecked
+        jti = self._jti(token)  # one signature check per request: every data GET passes here
+        return self._live(jti) and jti not in self._unchecked
+
+    def _live(self, jti: str | None) -> bool:
+        expires = self._valid.get(jti) if jti is not None else None
+        return expires is not None and self.clock() < expires
 
     def open_session(self, token: str) -> str:
         """Return a new ``sessionId`` cookie value bound to a (validated) token."""
