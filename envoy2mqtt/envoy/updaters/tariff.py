@@ -89,10 +89,10 @@ class TariffUpdater(Updater):
 class StorageSettingWrite(msgspec.Struct, frozen=True):
     """A write of one field of ``tariff.storage_settings``, declared by its subclass.
 
-    A subclass names the field (``setting``), the value written (``setting_value``), how
-    the Envoy reports it (``read``) and the write's name in messages (``action``); the
-    client's write builder and the bridge's tariff watch serve every subclass in
-    :data:`StorageSettingCommand` from that alone.
+    A subclass names the field (``setting``), the value written (``setting_value``) and
+    the write's name in messages (``action``); the client's write builder and the bridge's
+    tariff watch (through :meth:`read`) serve every subclass in :data:`StorageSettingCommand`
+    from that alone.
     """
 
     setting: ClassVar[str]
@@ -105,6 +105,12 @@ class StorageSettingWrite(msgspec.Struct, frozen=True):
     def changes(self, storage: StorageSettings) -> dict[str, object]:
         """Every storage-settings field the write changes (normally just ``setting``)."""
         return {self.setting: self.setting_value()}
+
+    @classmethod
+    def read(cls, storage: StorageSettings) -> str | float | bool | None:
+        """The setting as the Envoy reports it (``setting`` is a field: checked at import)."""
+        value: str | float | bool | None = getattr(storage, cls.setting)
+        return value
 
 
 class SetStorageMode(StorageSettingWrite, frozen=True, tag="storage_mode"):
@@ -129,11 +135,6 @@ class SetStorageMode(StorageSettingWrite, frozen=True, tag="storage_mode"):
             changes["opt_schedules"] = False
         return changes
 
-    @staticmethod
-    def read(storage: StorageSettings) -> str | None:
-        """The setting as the Envoy reports it."""
-        return storage.mode
-
 
 class SetReserveSoc(StorageSettingWrite, frozen=True, tag="reserve_soc"):
     """Set the battery reserve state of charge, percent 0-100."""
@@ -146,11 +147,6 @@ class SetReserveSoc(StorageSettingWrite, frozen=True, tag="reserve_soc"):
         """The firmware's one-decimal float."""
         return round(float(self.value), 1)
 
-    @staticmethod
-    def read(storage: StorageSettings) -> float:
-        """The setting as the Envoy reports it."""
-        return storage.reserved_soc
-
 
 class SetChargeFromGrid(StorageSettingWrite, frozen=True, tag="charge_from_grid"):
     """Allow or forbid charging the batteries from the grid."""
@@ -162,11 +158,6 @@ class SetChargeFromGrid(StorageSettingWrite, frozen=True, tag="charge_from_grid"
     def setting_value(self) -> bool:
         """Whether charging from the grid is allowed."""
         return self.enabled
-
-    @staticmethod
-    def read(storage: StorageSettings) -> bool:
-        """The setting as the Envoy reports it."""
-        return storage.charge_from_grid
 
 
 StorageSettingCommand = SetStorageMode | SetReserveSoc | SetChargeFromGrid
